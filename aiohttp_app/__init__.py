@@ -1,0 +1,1 @@
+"""The behaviours of the suite, written in raw aiohttp."""

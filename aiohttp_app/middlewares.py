@@ -1,0 +1,32 @@
+"""The error middleware: every error leaves as the shared JSON body, like django_app's middleware.py."""
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from shared.errors import ApiError, error_body
+
+logger = logging.getLogger(__name__)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return web.json_response(error.body, status=error.status)
+    except web.HTTPNotFound:
+        return web.json_response(error_body("not_found"), status=404)
+    except web.HTTPMethodNotAllowed as error:
+        return web.json_response(
+            error_body("method_not_allowed", method=request.method),
+            status=405,
+            headers={"Allow": error.headers["Allow"]},
+        )
+    except web.HTTPException:
+        raise
+    except Exception:
+        # The traceback goes to the log, never to the client.
+        logger.exception("Unhandled error in %s %s", request.method, request.path)
+        return web.json_response(error_body("internal_error"), status=500)

@@ -1,0 +1,22 @@
+"""HTTP handlers; django_app/behaviours/views.py has the same ones, in the same order."""
+
+import asyncio
+
+from aiohttp import web
+
+from shared.validation import parse_seconds
+
+
+async def hello(request: web.Request) -> web.Response:
+    name = request.match_info.get("name", "Anonymous")
+    return web.Response(text=f"Hello, {name}")
+
+
+async def json_hello(request: web.Request) -> web.Response:
+    return web.json_response({"message": "Hello, async world!"})
+
+
+async def delay(request: web.Request) -> web.Response:
+    seconds = parse_seconds(request.query.get("seconds"))
+    await asyncio.sleep(seconds)
+    return web.json_response({"slept": seconds})

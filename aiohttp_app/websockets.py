@@ -1,0 +1,43 @@
+"""Websocket handlers; django_app/behaviours/consumers.py has the same ones, in the same order."""
+
+import weakref
+
+from aiohttp import web
+
+from shared.validation import WS_MAX_MESSAGE_BYTES
+
+websockets = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+
+# aiohttp refuses a message of exactly max_msg_size bytes (a `>=` in aiohttp/_websocket/reader_py.py),
+# while daphne, uvicorn and hypercorn accept their limit itself: one byte more makes them agree.
+MAX_MSG_SIZE = WS_MAX_MESSAGE_BYTES + 1
+
+
+async def echo(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=MAX_MSG_SIZE)
+    await ws.prepare(request)
+    request.app[websockets].add(ws)
+    try:
+        async for msg in ws:
+            if msg.type is web.WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+            elif msg.type is web.WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+    finally:
+        request.app[websockets].discard(ws)
+    return ws
+
+
+async def greet(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=MAX_MSG_SIZE)
+    await ws.prepare(request)
+    request.app[websockets].add(ws)
+    try:
+        async for msg in ws:
+            if msg.type is web.WSMsgType.TEXT:
+                await ws.send_str(f"Hello, {msg.data}")
+            elif msg.type is web.WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+    finally:
+        request.app[websockets].discard(ws)
+    return ws

@@ -1,0 +1,1 @@
+"""The behaviours of the suite, written in Django async views and Channels consumers."""

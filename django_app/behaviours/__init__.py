@@ -1,0 +1,1 @@
+"""The Django app that holds every behaviour of the suite."""

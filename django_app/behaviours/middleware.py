@@ -1,0 +1,34 @@
+"""The error middleware: every error leaves as the shared JSON body, like aiohttp_app's middlewares.py."""
+
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed, JsonResponse
+
+from shared.errors import ApiError, error_body
+
+
+class ErrorMiddleware:
+    async_capable = True
+    sync_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = await self.get_response(request)
+        # Django's require_* decorators answer 405 with an empty body; give it the shared one.
+        if isinstance(response, HttpResponseNotAllowed):
+            not_allowed = JsonResponse(
+                error_body("method_not_allowed", method=request.method), status=405
+            )
+            not_allowed["Allow"] = response["Allow"]
+            return not_allowed
+        return response
+
+    async def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ApiError):
+            return JsonResponse(exception.body, status=exception.status)
+        return None  # Django logs it and calls handler500

@@ -1,0 +1,12 @@
+"""URL routes, in the same order as aiohttp_app/routes.py."""
+
+from django.urls import path
+
+from django_app.behaviours import views
+
+urlpatterns = [
+    path("", views.hello, name="hello-anonymous"),
+    path("json", views.json_hello, name="json"),
+    path("delay", views.delay, name="delay"),
+    path("<str:name>", views.hello, name="hello"),
+]

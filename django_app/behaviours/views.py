@@ -1,0 +1,39 @@
+"""HTTP views; aiohttp_app/views.py has the same ones, in the same order."""
+
+import asyncio
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
+
+from shared.errors import error_body
+from shared.validation import parse_seconds
+
+
+@require_safe
+async def hello(request: HttpRequest, name: str = "Anonymous") -> HttpResponse:
+    return HttpResponse(f"Hello, {name}", content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+async def json_hello(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"message": "Hello, async world!"})
+
+
+@require_safe
+async def delay(request: HttpRequest) -> JsonResponse:
+    seconds = parse_seconds(request.GET.get("seconds"))
+    await asyncio.sleep(seconds)
+    return JsonResponse({"slept": seconds})
+
+
+# Django calls its error handlers synchronously, so these three are plain functions.
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return JsonResponse(error_body("bad_request"), status=400)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return JsonResponse(error_body("not_found"), status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("internal_error"), status=500)

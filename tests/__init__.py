@@ -1,0 +1,1 @@
+"""The parity suite and each framework's own test idioms."""

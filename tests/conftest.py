@@ -1,0 +1,150 @@
+"""Targets for the suite: --target NAME starts servers, --target-url NAME=URL uses running ones."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared.targets import Server, Target, load_targets
+
+TARGETS = load_targets()
+SERVERS = pytest.StashKey["ServerPool"]()
+MATRIX_CLOCK = pytest.StashKey["MatrixClock"]()
+
+
+@dataclass
+class MatrixClock:
+    """Wall time of the parity matrix: from its first case's set-up to its last case's teardown."""
+
+    first: float = 0.0
+    last: float = 0.0
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Live:
+    """A target the tests can reach: a server this session started, or one given by URL."""
+
+    name: str
+    target: Target
+    base_url: str
+    server: Server | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.base_url.removeprefix("http")
+
+    def log_tail(self) -> str:
+        return self.server.log_tail() if self.server else f"(running elsewhere at {self.base_url})"
+
+
+class ServerPool:
+    """Starts each selected target once, on first use, and stops them all at the end."""
+
+    def __init__(self, urls: dict[str, str], log_dir: Path) -> None:
+        self.urls = urls
+        self.log_dir = log_dir
+        self.live: dict[str, Live] = {}
+
+    def get(self, name: str) -> Live:
+        if name not in self.live:
+            target = TARGETS[name]
+            if name in self.urls:
+                self.live[name] = Live(name, target, self.urls[name].rstrip("/"))
+            else:
+                db = self.log_dir / f"{name}.sqlite3"
+                server = Server(
+                    target, log_path=self.log_dir / f"{name}.log", env={"DJANGO_SQLITE_PATH": str(db)}
+                )
+                server.start()
+                self.live[name] = Live(name, target, server.base_url, server)
+        return self.live[name]
+
+    def close(self) -> None:
+        for live in self.live.values():
+            if live.server is not None:
+                live.server.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("targets", "servers under test")
+    group.addoption(
+        "--target",
+        action="append",
+        default=[],
+        choices=sorted(TARGETS),
+        help="start this target and test it (repeatable; default: every target)",
+    )
+    group.addoption(
+        "--target-url",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="test an already running server as target NAME, e.g. aiohttp=http://127.0.0.1:8081",
+    )
+
+
+def target_urls(config: pytest.Config) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for item in config.getoption("target_url"):
+        name, sep, url = item.partition("=")
+        if not sep or name not in TARGETS or not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(
+                f"--target-url {item!r}: expected NAME=http://HOST:PORT with NAME one of {sorted(TARGETS)}"
+            )
+        urls[name] = url
+    return urls
+
+
+def selected_targets(config: pytest.Config) -> list[str]:
+    """--target and --target-url names, in registry order; every target when neither is given."""
+    chosen = set(config.getoption("target")) | set(target_urls(config))
+    return [name for name in TARGETS if name in chosen or not chosen]
+
+
+@pytest.fixture(scope="session")
+def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    pool = ServerPool(target_urls(request.config), tmp_path_factory.mktemp("servers"))
+    request.config.stash[SERVERS] = pool
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def live(servers: ServerPool, target: str) -> Live:
+    """The running server of the test's `target` parameter."""
+    return servers.get(target)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.failed and not hasattr(report, "wasxfail"):
+        target = getattr(item, "callspec", None) and item.callspec.params.get("target")
+        pool = item.config.stash.get(SERVERS, None)
+        if target and pool and target in pool.live:
+            report.sections.append((f"server log: {target}", pool.live[target].log_tail()))
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    started = time.perf_counter()
+    result = yield
+    if item.get_closest_marker("parity"):
+        clock = item.config.stash.setdefault(MATRIX_CLOCK, MatrixClock(first=started))
+        clock.last = time.perf_counter()
+        clock.count += 1
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if clock := config.stash.get(MATRIX_CLOCK, None):
+        terminalreporter.write_line(
+            f"parity matrix: {clock.count} cases on {', '.join(selected_targets(config))}"
+            f" in {clock.last - clock.first:.1f} s wall time (servers' start-up included)"
+        )
