@@ -1,4 +1,4 @@
-"""The error middleware: every error leaves as the shared JSON body, like django_app's middleware.py."""
+"""The error middleware: every error leaves as the shared JSON body, as in django_app."""
 
 import logging
 

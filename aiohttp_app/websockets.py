@@ -8,8 +8,8 @@ from shared.validation import WS_MAX_MESSAGE_BYTES
 
 websockets = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
 
-# aiohttp refuses a message of exactly max_msg_size bytes (a `>=` in aiohttp/_websocket/reader_py.py),
-# while daphne, uvicorn and hypercorn accept their limit itself: one byte more makes them agree.
+# aiohttp refuses a message of exactly max_msg_size bytes (`>=` in aiohttp/_websocket/reader_py.py);
+# daphne, uvicorn and hypercorn accept their limit itself. One byte more makes them agree.
 MAX_MSG_SIZE = WS_MAX_MESSAGE_BYTES + 1
 
 

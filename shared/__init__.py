@@ -1,1 +1,1 @@
-"""What both apps and the suite share: the behaviour spec, the error catalogue, limits and targets."""
+"""What both apps and the suite share: the spec, the error catalogue, limits and targets."""

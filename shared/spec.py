@@ -1,4 +1,4 @@
-"""The behaviour spec: a typed loader for spec.toml that names the file, behaviour and field it rejects."""
+"""A typed loader for spec.toml that names the file, behaviour and field it rejects."""
 
 from __future__ import annotations
 
@@ -200,7 +200,9 @@ class _Reader:
             raise self.fail(qualified, "is required")
         return self.check(data[key], kind, qualified)
 
-    def opt[T](self, data: Mapping[str, Any], key: str, kind: type[T], default: T, name: str = "") -> T:
+    def opt[T](
+        self, data: Mapping[str, Any], key: str, kind: type[T], default: T, name: str = ""
+    ) -> T:
         if key not in data:
             return default
         return self.check(data[key], kind, f"{name}.{key}" if name else key)
@@ -270,7 +272,9 @@ def _expect(reader: _Reader, data: object, errors: Mapping[str, ErrorDef], name:
         if code not in errors:
             raise reader.fail(f"{name}.error", f"unknown error code {code!r}")
         if errors[code].status != status:
-            raise reader.fail(f"{name}.status", f"error {code!r} is sent with {errors[code].status}")
+            raise reader.fail(
+                f"{name}.status", f"error {code!r} is sent with {errors[code].status}"
+            )
         error = ErrorRef(code, reader.strings(table, "error_params", name))
     return HttpExpect(
         status=status,
@@ -366,7 +370,9 @@ def _implementations(reader: _Reader, data: Mapping[str, Any]) -> dict[str, tupl
         if not refs:
             raise reader.fail(f"implementations.{app}", "must name at least one module:qualname")
         for i, ref in enumerate(refs):
-            module, _, qualname = reader.check(ref, str, f"implementations.{app}[{i}]").partition(":")
+            module, _, qualname = reader.check(ref, str, f"implementations.{app}[{i}]").partition(
+                ":"
+            )
             if not qualname or module.partition(".")[0] not in (f"{app}_app", "shared"):
                 raise reader.fail(
                     f"implementations.{app}[{i}]",
@@ -402,7 +408,9 @@ def parse(path: Path, text: str, targets: frozenset[str]) -> Spec:
     for index, entry in enumerate(top.get(data, "behaviour", list)):
         table = top.table(entry, f"behaviour[{index}]")
         behaviour_id = table.get("id")
-        reader = _Reader(path, f"behaviour {behaviour_id!r}" if behaviour_id else f"behaviour[{index}]")
+        reader = _Reader(
+            path, f"behaviour {behaviour_id!r}" if behaviour_id else f"behaviour[{index}]"
+        )
         reader.keys(table, "", {"id", "purpose", "seed", "implementations", "notes", "case"})
         behaviour_id = reader.get(table, "id", str)
         if any(b.id == behaviour_id for b in behaviours):
@@ -432,7 +440,7 @@ def parse(path: Path, text: str, targets: frozenset[str]) -> Spec:
 def load(path: Path = SPEC_PATH, targets: frozenset[str] | None = None) -> Spec:
     """Load and check a spec file (by default the project's own)."""
     if targets is None:
-        from shared.targets import load_targets  # noqa: PLC0415 - targets.py imports this module
+        from shared.targets import load_targets
 
         targets = frozenset(load_targets())
     return parse(path, path.read_text(encoding="utf-8"), targets)

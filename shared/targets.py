@@ -1,4 +1,4 @@
-"""The target registry (targets.toml) and a running server of a target, for tests, `make run` and benchmarks."""
+"""The target registry (targets.toml), and a target running as a real server process."""
 
 from __future__ import annotations
 
@@ -141,7 +141,9 @@ class Server:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise TimeoutError(f"{self.target.name} did not answer within {timeout} s\n{self.log_tail()}")
+        raise TimeoutError(
+            f"{self.target.name} did not answer within {timeout} s\n{self.log_tail()}"
+        )
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
@@ -169,6 +171,9 @@ class Server:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

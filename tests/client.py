@@ -31,7 +31,9 @@ def check_subset(expected: Any, actual: Any, where: str = "body") -> None:
 
 def check_response(spec: Spec, expect: HttpExpect, response: httpx.Response) -> None:
     summary = f"{response.request.method} {response.request.url} -> {response.status_code}"
-    assert response.status_code == expect.status, f"{summary}, expected {expect.status}: {response.text[:500]!r}"
+    assert response.status_code == expect.status, (
+        f"{summary}, expected {expect.status}: {response.text[:500]!r}"
+    )
     for name, value in expect.headers.items():
         assert response.headers.get(name) == value, (
             f"{summary}: header {name} is {response.headers.get(name)!r}, expected {value!r}"
@@ -42,7 +44,9 @@ def check_response(spec: Spec, expect: HttpExpect, response: httpx.Response) -> 
             f"{summary}: header {name} is {actual!r}, expected to match {pattern!r}"
         )
     if expect.text is not None:
-        assert response.text == expect.text, f"{summary}: body {response.text!r}, expected {expect.text!r}"
+        assert response.text == expect.text, (
+            f"{summary}: body {response.text!r}, expected {expect.text!r}"
+        )
     if expect.regex is not None:
         assert re.fullmatch(expect.regex, response.text, re.DOTALL), (
             f"{summary}: body {response.text[:500]!r} does not match {expect.regex!r}"
@@ -81,7 +85,9 @@ async def run_http_case(spec: Spec, base_url: str, case: HttpCase) -> None:
         check_response(spec, case.expect, response)
     if case.elapsed is not None:
         what = f"{case.concurrency} x {request.method} {request.path}"
-        assert elapsed >= case.elapsed.min, f"{what} took {elapsed:.3f} s, expected >= {case.elapsed.min}"
+        assert elapsed >= case.elapsed.min, (
+            f"{what} took {elapsed:.3f} s, expected >= {case.elapsed.min}"
+        )
         if case.elapsed.max is not None:
             assert elapsed <= case.elapsed.max, (
                 f"{what} took {elapsed:.3f} s, expected <= {case.elapsed.max}"
@@ -111,10 +117,14 @@ async def run_ws_step(ws: ClientConnection, step: WsStep) -> None:
                 assert message == expected, f"{step.describe()}: got {len(message)} other bytes"
             elif step.kind == "expect_text":
                 assert isinstance(message, str), f"{step.describe()}: got bytes {message[:80]!r}"
-                assert message == step.payload.as_text(), f"{step.describe()}: got {message[:200]!r}"
+                assert message == step.payload.as_text(), (
+                    f"{step.describe()}: got {message[:200]!r}"
+                )
             else:
                 assert isinstance(message, str), f"{step.describe()}: got bytes {message[:80]!r}"
-                assert json.loads(message) == step.payload.json, f"{step.describe()}: got {message!r}"
+                assert json.loads(message) == step.payload.json, (
+                    f"{step.describe()}: got {message!r}"
+                )
         case "close":
             assert step.code is not None
             await asyncio.wait_for(ws.close(step.code), TIMEOUT)

@@ -58,7 +58,9 @@ class ServerPool:
             else:
                 db = self.log_dir / f"{name}.sqlite3"
                 server = Server(
-                    target, log_path=self.log_dir / f"{name}.log", env={"DJANGO_SQLITE_PATH": str(db)}
+                    target,
+                    log_path=self.log_dir / f"{name}.log",
+                    env={"DJANGO_SQLITE_PATH": str(db)},
                 )
                 server.start()
                 self.live[name] = Live(name, target, server.base_url, server)
@@ -94,7 +96,8 @@ def target_urls(config: pytest.Config) -> dict[str, str]:
         name, sep, url = item.partition("=")
         if not sep or name not in TARGETS or not url.startswith(("http://", "https://")):
             raise pytest.UsageError(
-                f"--target-url {item!r}: expected NAME=http://HOST:PORT with NAME one of {sorted(TARGETS)}"
+                f"--target-url {item!r}: expected NAME=http://HOST:PORT,"
+                f" NAME one of {', '.join(TARGETS)}"
             )
         urls[name] = url
     return urls
@@ -107,7 +110,9 @@ def selected_targets(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerPool]:
     pool = ServerPool(target_urls(request.config), tmp_path_factory.mktemp("servers"))
     request.config.stash[SERVERS] = pool
     yield pool
@@ -142,7 +147,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return result
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     if clock := config.stash.get(MATRIX_CLOCK, None):
         terminalreporter.write_line(
             f"parity matrix: {clock.count} cases on {', '.join(selected_targets(config))}"

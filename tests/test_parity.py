@@ -1,4 +1,4 @@
-"""The parity matrix: every case of every behaviour in shared/spec.toml, on every selected target."""
+"""The parity matrix: every case of every behaviour in shared/spec.toml, on every target."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 reason = case.xfail.get(target)
                 marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
                 params.append(
-                    pytest.param(target, case, id=f"{target}-{behaviour.case_id(index)}", marks=marks)
+                    pytest.param(
+                        target, case, id=f"{target}-{behaviour.case_id(index)}", marks=marks
+                    )
                 )
     metafunc.parametrize(("target", "case"), params)
 

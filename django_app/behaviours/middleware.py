@@ -1,9 +1,15 @@
-"""The error middleware: every error leaves as the shared JSON body, like aiohttp_app's middlewares.py."""
+"""The error middleware: every error leaves as the shared JSON body, as in aiohttp_app."""
 
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 
 from shared.errors import ApiError, error_body
 
@@ -28,7 +34,9 @@ class ErrorMiddleware:
             return not_allowed
         return response
 
-    async def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    async def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
         if isinstance(exception, ApiError):
             return JsonResponse(exception.body, status=exception.status)
         return None  # Django logs it and calls handler500

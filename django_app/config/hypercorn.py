@@ -1,4 +1,4 @@
-"""Hypercorn's configuration (`--config python:django_app.config.hypercorn`); CLI flags cannot set these."""
+"""Hypercorn settings its CLI cannot set: `--config python:django_app.config.hypercorn`."""
 
 from shared.validation import WS_MAX_MESSAGE_BYTES
 
