@@ -2,6 +2,7 @@
 
 import argparse
 import signal
+import subprocess
 import sys
 import time
 from types import FrameType
@@ -54,6 +55,9 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
         return 0
+    except (subprocess.CalledProcessError, RuntimeError, TimeoutError) as error:
+        print(f"Could not start: {error}", file=sys.stderr)
+        return 1
     finally:
         for server in reversed(servers):
             server.stop()

@@ -30,7 +30,7 @@ ASGI_APPLICATION = "django_app.config.asgi.application"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "var" / "django.sqlite3")),
+        "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
