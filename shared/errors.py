@@ -1,16 +1,15 @@
 """The shared error shape, {"error": {"code", "message"}}, raised as ApiError by both apps."""
 
-import tomllib
 from collections.abc import Mapping
 from functools import cache
 
-from shared.spec import SPEC_PATH, ErrorDef, _errors
+from shared.spec import ErrorDef, load_errors
 
 
 @cache
 def catalogue() -> Mapping[str, ErrorDef]:
-    """The `[errors]` table of spec.toml: every code with its status and message."""
-    return _errors(SPEC_PATH, tomllib.loads(SPEC_PATH.read_text(encoding="utf-8")))
+    """The `[errors]` tables of the spec: every code with its status and message."""
+    return load_errors()
 
 
 class ApiError(Exception):

@@ -1,16 +1,16 @@
-"""A typed loader for spec.toml that names the file, behaviour and field it rejects."""
+"""A typed loader for the spec (shared/behaviours/*.toml); errors name file, behaviour, field."""
 
 from __future__ import annotations
 
 import random
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
-SPEC_PATH = Path(__file__).with_name("spec.toml")
+SPEC_DIR = Path(__file__).with_name("behaviours")
 
 APPS = ("aiohttp", "django")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -154,6 +154,7 @@ class Behaviour:
     implementations: Mapping[str, tuple[str, ...]]
     cases: tuple[Case, ...]
     notes: str = ""
+    source: Path = SPEC_DIR  # the file that defines it
 
     def case_id(self, index: int) -> str:
         """The case's id in test names: `hello-2` is the second case of `hello`."""
@@ -385,7 +386,7 @@ def _implementations(reader: _Reader, data: Mapping[str, Any]) -> dict[str, tupl
 def _errors(path: Path, data: Mapping[str, Any]) -> dict[str, ErrorDef]:
     reader = _Reader(path, "errors")
     errors: dict[str, ErrorDef] = {}
-    for code, entry in reader.table(data.get("errors"), "errors").items():
+    for code, entry in reader.table(data.get("errors", {}), "errors").items():
         table = reader.table(entry, code)
         reader.keys(table, code, {"status", "message"})
         status = reader.get(table, "status", int, code)
@@ -395,55 +396,98 @@ def _errors(path: Path, data: Mapping[str, Any]) -> dict[str, ErrorDef]:
     return errors
 
 
-def parse(path: Path, text: str, targets: frozenset[str]) -> Spec:
-    """Parse spec text; `targets` are the names an `xfail` may use."""
+def _behaviour(
+    path: Path,
+    index: int,
+    entry: object,
+    errors: Mapping[str, ErrorDef],
+    targets: frozenset[str],
+    earlier: Sequence[Behaviour],
+) -> Behaviour:
+    table = _Reader(path, "file").table(entry, f"behaviour[{index}]")
+    named = table.get("id")
+    reader = _Reader(path, f"behaviour {named!r}" if named else f"behaviour[{index}]")
+    reader.keys(table, "", {"id", "purpose", "seed", "implementations", "notes", "case"})
+    behaviour_id = reader.get(table, "id", str)
+    if any(b.id == behaviour_id for b in earlier):
+        raise reader.fail("id", "is used by an earlier behaviour")
+    purpose = reader.get(table, "purpose", str)
+    if not purpose or "\n" in purpose:
+        raise reader.fail("purpose", "must be one line")
+    cases: list[Case] = []
+    for case_index, case in enumerate(reader.get(table, "case", list)):
+        case_reader = _Reader(path, f"{reader.where}, case {case_index + 1}")
+        cases.append(_case(case_reader, case, errors, targets))
+    if not cases:
+        raise reader.fail("case", "a behaviour needs at least one case")
+    return Behaviour(
+        id=behaviour_id,
+        purpose=purpose,
+        seed=reader.get(table, "seed", str),
+        implementations=_implementations(reader, table),
+        cases=tuple(cases),
+        notes=reader.opt(table, "notes", str, ""),
+        source=path,
+    )
+
+
+def _toml(path: Path, text: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(path, "file", "(toml)", str(error)) from None
-    top = _Reader(path, "file")
-    top.keys(data, "", {"errors", "behaviour"})
-    errors = _errors(path, data)
+    _Reader(path, "file").keys(data, "", {"errors", "behaviour"})
+    return data
+
+
+def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str]) -> Spec:
+    """Parse spec files given as (path, text): the error catalogue first, then the behaviours."""
+    documents = [(path, _toml(path, text)) for path, text in files]
+    errors: dict[str, ErrorDef] = {}
+    for path, data in documents:
+        for code, entry in _errors(path, data).items():
+            if code in errors:
+                raise SpecError(path, "errors", code, "is defined in an earlier file too")
+            errors[code] = entry
     behaviours: list[Behaviour] = []
-    for index, entry in enumerate(top.get(data, "behaviour", list)):
-        table = top.table(entry, f"behaviour[{index}]")
-        behaviour_id = table.get("id")
-        reader = _Reader(
-            path, f"behaviour {behaviour_id!r}" if behaviour_id else f"behaviour[{index}]"
-        )
-        reader.keys(table, "", {"id", "purpose", "seed", "implementations", "notes", "case"})
-        behaviour_id = reader.get(table, "id", str)
-        if any(b.id == behaviour_id for b in behaviours):
-            raise reader.fail("id", "is used by an earlier behaviour")
-        purpose = reader.get(table, "purpose", str)
-        if not purpose or "\n" in purpose:
-            raise reader.fail("purpose", "must be one line")
-        cases: list[Case] = []
-        for case_index, case in enumerate(reader.get(table, "case", list)):
-            case_reader = _Reader(path, f"{reader.where}, case {case_index + 1}")
-            cases.append(_case(case_reader, case, errors, targets))
-        if not cases:
-            raise reader.fail("case", "a behaviour needs at least one case")
-        behaviours.append(
-            Behaviour(
-                id=behaviour_id,
-                purpose=purpose,
-                seed=reader.get(table, "seed", str),
-                implementations=_implementations(reader, table),
-                cases=tuple(cases),
-                notes=reader.opt(table, "notes", str, ""),
-            )
-        )
-    return Spec(path=path, errors=errors, behaviours=tuple(behaviours))
+    for path, data in documents:
+        entries = _Reader(path, "file").opt(data, "behaviour", list, [])
+        for index, entry in enumerate(entries):
+            behaviours.append(_behaviour(path, index, entry, errors, targets, behaviours))
+    if not behaviours:
+        raise SpecError(files[0][0] if files else SPEC_DIR, "file", "behaviour", "none defined")
+    return Spec(
+        path=files[0][0].parent if len(files) > 1 else files[0][0],
+        errors=errors,
+        behaviours=tuple(behaviours),
+    )
 
 
-def load(path: Path = SPEC_PATH, targets: frozenset[str] | None = None) -> Spec:
-    """Load and check a spec file (by default the project's own)."""
+def parse(path: Path, text: str, targets: frozenset[str]) -> Spec:
+    """Parse one spec file's text; `targets` are the names an `xfail` may use."""
+    return parse_files([(path, text)], targets)
+
+
+def spec_files(path: Path = SPEC_DIR) -> list[Path]:
+    """A spec is a directory of TOML files, read in name order, or one file."""
+    return sorted(path.glob("*.toml")) if path.is_dir() else [path]
+
+
+def load_errors(path: Path = SPEC_DIR) -> dict[str, ErrorDef]:
+    """Only the error catalogue: what the apps need at run time."""
+    errors: dict[str, ErrorDef] = {}
+    for file in spec_files(path):
+        errors.update(_errors(file, _toml(file, file.read_text(encoding="utf-8"))))
+    return errors
+
+
+def load(path: Path = SPEC_DIR, targets: frozenset[str] | None = None) -> Spec:
+    """Load and check a spec (by default the project's own, shared/behaviours/*.toml)."""
     if targets is None:
-        from shared.targets import load_targets
+        from shared.targets import load_targets  # here: shared.targets imports this module
 
         targets = frozenset(load_targets())
-    return parse(path, path.read_text(encoding="utf-8"), targets)
+    return parse_files([(f, f.read_text(encoding="utf-8")) for f in spec_files(path)], targets)
 
 
 @cache

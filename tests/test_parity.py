@@ -1,4 +1,4 @@
-"""The parity matrix: every case of every behaviour in shared/spec.toml, on every target."""
+"""The parity matrix: every case of every behaviour in shared/behaviours/, on every target."""
 
 from __future__ import annotations
 

@@ -188,3 +188,23 @@ def test_a_malformed_spec_names_file_behaviour_and_field(
     assert (error.path, error.where, error.field) == (path, where, field)
     assert problem in error.problem
     assert str(path) in str(error) and where in str(error) and repr(field) in str(error)
+
+
+def test_a_spec_directory_names_the_file_at_fault(tmp_path: Path) -> None:
+    (tmp_path / "00-errors.toml").write_text(VALID.split("[[behaviour]]")[0], encoding="utf-8")
+    part = "[[behaviour]]" + VALID.split("[[behaviour]]")[1]
+    (tmp_path / "10-first.toml").write_text(part, encoding="utf-8")
+    assert [b.id for b in load(tmp_path, TARGETS).behaviours] == ["hello"]
+    (tmp_path / "20-second.toml").write_text(part.replace("status = 200", "status = 2000"))
+    with pytest.raises(SpecError) as raised:
+        load(tmp_path, TARGETS)
+    assert raised.value.path == tmp_path / "20-second.toml"
+    assert raised.value.field == "expect.status"
+
+
+def test_an_error_code_is_defined_once_across_files(tmp_path: Path) -> None:
+    (tmp_path / "00-errors.toml").write_text(VALID, encoding="utf-8")
+    (tmp_path / "10-more.toml").write_text(VALID.split("[[behaviour]]")[0], encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load(tmp_path, TARGETS)
+    assert (raised.value.path, raised.value.field) == (tmp_path / "10-more.toml", "not_found")
