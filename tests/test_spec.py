@@ -195,7 +195,8 @@ def test_a_spec_directory_names_the_file_at_fault(tmp_path: Path) -> None:
     part = "[[behaviour]]" + VALID.split("[[behaviour]]")[1]
     (tmp_path / "10-first.toml").write_text(part, encoding="utf-8")
     assert [b.id for b in load(tmp_path, TARGETS).behaviours] == ["hello"]
-    (tmp_path / "20-second.toml").write_text(part.replace("status = 200", "status = 2000"))
+    second = part.replace('id = "hello"', 'id = "again"').replace("status = 200", "status = 2000")
+    (tmp_path / "20-second.toml").write_text(second, encoding="utf-8")
     with pytest.raises(SpecError) as raised:
         load(tmp_path, TARGETS)
     assert raised.value.path == tmp_path / "20-second.toml"
