@@ -1,12 +1,12 @@
-"""The application factory: middlewares, routes and shared state under AppKeys."""
+"""The application factory: middlewares, each part's routes, and shared state under AppKeys."""
 
 import weakref
 
 from aiohttp import WSCloseCode, web
 
-from aiohttp_app.middlewares import error_middleware
-from aiohttp_app.routes import setup_routes
-from aiohttp_app.websockets import websockets
+from aiohttp_app import basics
+from aiohttp_app.basics.middlewares import error_middleware
+from aiohttp_app.basics.websockets import websockets
 
 
 async def close_websockets(app: web.Application) -> None:
@@ -17,6 +17,8 @@ async def close_websockets(app: web.Application) -> None:
 def create_app() -> web.Application:
     app = web.Application(middlewares=[error_middleware])
     app[websockets] = weakref.WeakSet()
-    setup_routes(app)
+    # Part by part, as django_app/config/urls.py includes them. The basics come last: their
+    # `/{name}` route would take any one-segment path.
+    basics.routes.setup_routes(app)
     app.on_shutdown.append(close_websockets)
     return app

@@ -21,8 +21,8 @@ message = "Nothing is found at this path."
 id = "hello"
 purpose = "Greet."
 seed = "000"
-implementations.aiohttp = ["aiohttp_app.views:hello"]
-implementations.django = ["django_app.behaviours.views:hello"]
+implementations.aiohttp = ["aiohttp_app.basics.views:hello"]
+implementations.django = ["django_app.basics.views:hello"]
 
 [[behaviour.case]]
 name = "greets"
@@ -115,14 +115,14 @@ BROKEN = [
         id="bad-close-code",
     ),
     pytest.param(
-        VALID.replace('"aiohttp_app.views:hello"', '"aiohttp_app.views.hello"'),
+        VALID.replace('"aiohttp_app.basics.views:hello"', '"aiohttp_app.basics.views.hello"'),
         "behaviour 'hello'",
         "implementations.aiohttp[0]",
         "module>:<qualname>",
         id="reference-without-colon",
     ),
     pytest.param(
-        VALID.replace('"aiohttp_app.views:hello"', '"django_app.behaviours.views:hello"'),
+        VALID.replace('"aiohttp_app.basics.views:hello"', '"django_app.basics.views:hello"'),
         "behaviour 'hello'",
         "implementations.aiohttp[0]",
         "aiohttp_app.<module>",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from django.urls import URLPattern
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from aiohttp_app.main import create_app
-from django_app.behaviours import routing, urls
 from shared.spec import spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,30 +28,63 @@ def top_level_names(path: Path) -> list[str]:
     ]
 
 
+def walk(patterns: Sequence[URLPattern | URLResolver]) -> Iterator[URLPattern]:
+    """Every URL pattern, includes expanded, in resolution order."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from walk(pattern.url_patterns)
+        else:
+            yield pattern
+
+
+def websocket_urlpatterns() -> list[URLPattern | URLResolver]:
+    from django_app.config.asgi import application
+
+    return application.application_mapping["websocket"].routes
+
+
 def consumer_to_handler(name: str) -> str:
     """EchoConsumer -> echo: a Channels consumer class and its aiohttp handler function."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Consumer")).lower()
 
 
+def parts() -> list[str]:
+    """The parts (basics, data, ...): a package of the same name in each app."""
+    return sorted(p.parent.name for p in (ROOT / "aiohttp_app").glob("*/__init__.py"))
+
+
+def test_each_part_exists_in_both_apps() -> None:
+    assert parts(), "no parts found"
+    for part in parts():
+        assert (ROOT / "django_app" / part / "apps.py").exists(), f"django_app/{part} is missing"
+    django_parts = {p.parent.name for p in (ROOT / "django_app").glob("*/apps.py")}
+    assert django_parts == set(parts())
+
+
 def test_routes_have_the_same_names_in_the_same_order() -> None:
     aiohttp_names = [r.name for r in create_app().router.resources() if r.name]
-    http_names = [p.name for p in urls.urlpatterns if isinstance(p, URLPattern)]
-    ws_names = [p.name for p in routing.websocket_urlpatterns if isinstance(p, URLPattern)]
+    http_names = [p.name for p in walk(get_resolver().url_patterns)]
+    ws_names = [p.name for p in walk(websocket_urlpatterns())]
     assert sorted(aiohttp_names) == sorted(http_names + ws_names)
     assert [name for name in aiohttp_names if name in http_names] == http_names
     assert [name for name in aiohttp_names if name in ws_names] == ws_names
 
 
-def test_views_have_the_same_names_in_the_same_order() -> None:
-    aiohttp_views = top_level_names(ROOT / "aiohttp_app" / "views.py")
-    django_views = top_level_names(ROOT / "django_app" / "behaviours" / "views.py")
+@pytest.mark.parametrize("part", parts())
+def test_views_have_the_same_names_in_the_same_order(part: str) -> None:
+    aiohttp_views = top_level_names(ROOT / "aiohttp_app" / part / "views.py")
+    django_views = top_level_names(ROOT / "django_app" / part / "views.py")
     assert [n for n in django_views if n not in DJANGO_ERROR_HANDLERS] == aiohttp_views
 
 
-def test_websocket_handlers_and_consumers_pair_up_in_order() -> None:
-    handlers = top_level_names(ROOT / "aiohttp_app" / "websockets.py")
-    consumers = top_level_names(ROOT / "django_app" / "behaviours" / "consumers.py")
-    assert [consumer_to_handler(name) for name in consumers] == handlers
+@pytest.mark.parametrize("part", parts())
+def test_websocket_handlers_and_consumers_pair_up_in_order(part: str) -> None:
+    handlers = ROOT / "aiohttp_app" / part / "websockets.py"
+    consumers = ROOT / "django_app" / part / "consumers.py"
+    assert handlers.exists() == consumers.exists()
+    if handlers.exists():
+        names = [consumer_to_handler(name) for name in top_level_names(consumers)]
+        assert names == top_level_names(handlers)
 
 
 @pytest.mark.parametrize(

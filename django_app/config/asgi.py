@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings")
 # Set Django up before importing anything that uses models.
 django_asgi_app = get_asgi_application()
 
-from django_app.behaviours.routing import websocket_urlpatterns  # noqa: E402
+from django_app.basics.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

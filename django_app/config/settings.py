@@ -16,12 +16,12 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
     "channels",
-    "django_app.behaviours",
+    "django_app.basics",
 ]
 
 # Every middleware here is async-capable: one sync middleware would cost a thread per request.
 MIDDLEWARE = [
-    "django_app.behaviours.middleware.ErrorMiddleware",
+    "django_app.basics.middleware.ErrorMiddleware",
 ]
 
 ROOT_URLCONF = "django_app.config.urls"

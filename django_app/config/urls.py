@@ -2,10 +2,12 @@
 
 from django.urls import include, path
 
+# Part by part, as aiohttp_app/main.py sets them up. The basics come last: their
+# `<str:name>` route would take any one-segment path.
 urlpatterns = [
-    path("", include("django_app.behaviours.urls")),
+    path("", include("django_app.basics.urls")),
 ]
 
-handler400 = "django_app.behaviours.views.bad_request"
-handler404 = "django_app.behaviours.views.not_found"
-handler500 = "django_app.behaviours.views.server_error"
+handler400 = "django_app.basics.views.bad_request"
+handler404 = "django_app.basics.views.not_found"
+handler500 = "django_app.basics.views.server_error"

@@ -1,4 +1,4 @@
-"""Websocket consumers; aiohttp_app/websockets.py has the same ones, in the same order."""
+"""Websocket consumers; aiohttp_app/basics/websockets.py has the same ones, in the same order."""
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 

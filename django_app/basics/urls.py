@@ -1,8 +1,8 @@
-"""URL routes, in the same order as aiohttp_app/routes.py."""
+"""URL routes, in the same order as aiohttp_app/basics/routes.py."""
 
 from django.urls import path
 
-from django_app.behaviours import views
+from django_app.basics import views
 
 urlpatterns = [
     path("", views.hello, name="hello-anonymous"),

@@ -1,4 +1,4 @@
-"""HTTP handlers; django_app/behaviours/views.py has the same ones, in the same order."""
+"""HTTP handlers; django_app/basics/views.py has the same ones, in the same order."""
 
 import asyncio
 

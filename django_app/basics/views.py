@@ -1,4 +1,4 @@
-"""HTTP views; aiohttp_app/views.py has the same ones, in the same order."""
+"""HTTP views; aiohttp_app/basics/views.py has the same ones, in the same order."""
 
 import asyncio
 

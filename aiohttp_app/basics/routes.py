@@ -1,8 +1,8 @@
-"""URL routes, in the same order as django_app/behaviours/urls.py and routing.py."""
+"""URL routes, in the same order as django_app/basics/urls.py and routing.py."""
 
 from aiohttp import web
 
-from aiohttp_app import views, websockets
+from aiohttp_app.basics import views, websockets
 
 
 def setup_routes(app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""Websocket handlers; django_app/behaviours/consumers.py has the same ones, in the same order."""
+"""Websocket handlers; django_app/basics/consumers.py has the same ones, in the same order."""
 
 import weakref
 

@@ -1,8 +1,8 @@
-"""Websocket routes, in the same order as aiohttp_app/routes.py."""
+"""Websocket routes, in the same order as aiohttp_app/basics/routes.py."""
 
 from django.urls import path
 
-from django_app.behaviours import consumers
+from django_app.basics import consumers
 
 websocket_urlpatterns = [
     path("ws/echo", consumers.EchoConsumer.as_asgi(), name="ws-echo"),

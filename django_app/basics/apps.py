@@ -4,4 +4,4 @@ from django.apps import AppConfig
 
 
 class BehavioursConfig(AppConfig):
-    name = "django_app.behaviours"
+    name = "django_app.basics"

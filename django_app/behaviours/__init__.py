@@ -1,1 +1,0 @@
-"""The Django app that holds every behaviour of the suite."""
