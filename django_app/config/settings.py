@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from shared.validation import JSON_BODY_MAX_BYTES
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -33,6 +35,8 @@ DATABASES = {
         "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
     }
 }
+DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_BODY_MAX_BYTES
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True

@@ -1,0 +1,20 @@
+"""Reading a JSON object body, checked by shared/validation.py; django_app/bodies.py mirrors it."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from shared.validation import Field, check_json_content_type, parse_json_object, too_large
+
+
+async def read_json(
+    request: web.Request, fields: Mapping[str, Field], *, partial: bool = False
+) -> dict[str, Any]:
+    """415 unless JSON, 413 over the app's client_max_size, 400 naming the field at fault."""
+    check_json_content_type(request.headers.get(hdrs.CONTENT_TYPE, ""))
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large() from None
+    return parse_json_object(body, fields, partial=partial)

@@ -1,0 +1,22 @@
+"""Reading a JSON object body, checked by shared/validation.py; aiohttp_app/bodies.py mirrors it."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+
+from shared.validation import Field, check_json_content_type, parse_json_object, too_large
+
+
+async def read_json(
+    request: HttpRequest, fields: Mapping[str, Field], *, partial: bool = False
+) -> dict[str, Any]:
+    """415 unless JSON, 413 over DATA_UPLOAD_MAX_MEMORY_SIZE, 400 naming the field at fault."""
+    check_json_content_type(request.headers.get("Content-Type", ""))
+    try:
+        # Django's ASGI handler received the whole body before the view ran: no await here.
+        body = request.body
+    except RequestDataTooBig:
+        raise too_large() from None
+    return parse_json_object(body, fields, partial=partial)

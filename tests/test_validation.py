@@ -1,0 +1,94 @@
+"""The input rules both apps share: each bad input gets its catalogue error, naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import ApiError
+from shared.validation import Field, check_json_content_type, parse_json_object, parse_seconds
+
+FIELDS = {
+    "name": Field(str, min_length=1, max_length=5),
+    "note": Field(str, required=False, max_length=3),
+    "count": Field(int, required=False, minimum=0, maximum=9),
+    "ratio": Field(float, required=False, minimum=0, maximum=1),
+    "done": Field(bool, required=False),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        (b"{", "invalid_json", "The body is not valid JSON."),
+        (b"\xff\xfe", "invalid_json", "The body is not valid JSON."),
+        (b"[1]", "not_an_object", "The JSON body must be an object."),
+        (b"{}", "invalid_field", "Field 'name' is required."),
+        (b'{"name": 1}', "invalid_field", "Field 'name' must be a string."),
+        (b'{"name": ""}', "invalid_field", "Field 'name' must be 1 to 5 characters long."),
+        (b'{"name": "abcdef"}', "invalid_field", "Field 'name' must be 1 to 5 characters long."),
+        (b'{"name": "a", "x": 1}', "invalid_field", "Field 'x' is not a known field."),
+        (b'{"name": "a", "count": true}', "invalid_field", "Field 'count' must be an integer."),
+        (b'{"name": "a", "count": 1.5}', "invalid_field", "Field 'count' must be an integer."),
+        (
+            b'{"name": "a", "count": 10}',
+            "invalid_field",
+            "Field 'count' must be a number from 0 to 9.",
+        ),
+        (
+            b'{"name": "a", "ratio": NaN}',
+            "invalid_field",
+            "Field 'ratio' must be a number from 0 to 1.",
+        ),
+        (b'{"name": "a", "done": 1}', "invalid_field", "Field 'done' must be true or false."),
+        (b'{"name": "a", "note": null}', "invalid_field", "Field 'note' must be a string."),
+    ],
+)
+def test_bad_bodies_get_their_error(body: bytes, code: str, message: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_json_object(body, FIELDS)
+    assert (raised.value.code, raised.value.status) == (code, 400)
+    assert raised.value.body == {"error": {"code": code, "message": message}}
+
+
+def test_a_good_body_is_returned_checked() -> None:
+    body = b'{"name": "Ada", "count": 3, "ratio": 1, "done": false}'
+    assert parse_json_object(body, FIELDS) == {
+        "name": "Ada",
+        "count": 3,
+        "ratio": 1.0,
+        "done": False,
+    }
+
+
+def test_partial_allows_missing_required_fields_but_checks_given_ones() -> None:
+    assert parse_json_object(b'{"note": "ok"}', FIELDS, partial=True) == {"note": "ok"}
+    with pytest.raises(ApiError):
+        parse_json_object(b'{"name": ""}', FIELDS, partial=True)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+)
+def test_json_content_types_pass(content_type: str) -> None:
+    check_json_content_type(content_type)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["", "text/plain", "application/jsonx", "multipart/form-data"]
+)
+def test_other_content_types_get_415(content_type: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        check_json_content_type(content_type)
+    assert raised.value.status == 415
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("0", 0.0), ("0.25", 0.25), ("10", 10.0)])
+def test_seconds_in_range(raw: str, seconds: float) -> None:
+    assert parse_seconds(raw) == seconds
+
+
+@pytest.mark.parametrize("raw", [None, "", "x", "-0.1", "10.01", "nan", "inf", "-inf", "1e999"])
+def test_seconds_out_of_range(raw: str | None) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_seconds(raw)
+    assert raised.value.status == 400
