@@ -1,0 +1,179 @@
+"""pytest-aiohttp's aiohttp_client idiom; the authoritative parity suite is tests/test_parity.py."""
+
+import asyncio
+import time
+
+import pytest
+from aiohttp import WSCloseCode, web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
+from aiohttp_app.main import create_app
+from shared.errors import error_body
+
+type Client = TestClient[web.Request, web.Application]
+
+TIMEOUT = 5.0  # seconds per websocket receive: a hang fails instead of blocking the run
+# The two 400 bodies of shared/validation.py, rendered from the catalogue the apps use.
+MISSING = error_body("missing_parameter", name="seconds")
+INVALID = error_body("invalid_parameter", name="seconds", expected="a number from 0 to 10")
+BAD_SECONDS = [
+    pytest.param({}, MISSING, id="missing"),
+    pytest.param({"seconds": "soon"}, INVALID, id="not-a-number"),
+    pytest.param({"seconds": "-1"}, INVALID, id="negative"),
+    pytest.param({"seconds": "nan"}, INVALID, id="nan"),
+    pytest.param({"seconds": "inf"}, INVALID, id="infinity"),
+    pytest.param({"seconds": "10.5"}, INVALID, id="over-the-limit"),
+]
+
+
+@pytest.fixture
+async def client(aiohttp_client: AiohttpClient) -> Client:
+    # Not a mock: aiohttp_client starts the app on a real aiohttp server on a loopback port, in
+    # the test's event loop, so HTTP parsing and WebSocketResponse(max_msg_size=...) are all live.
+    return await aiohttp_client(create_app())
+
+
+# hello
+
+
+async def test_hello_anonymous(client: Client) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert await response.text() == "Hello, Anonymous"
+
+
+@pytest.mark.parametrize(
+    ("path", "greeting"),
+    [("/Ada", "Hello, Ada"), ("/Ada%20Lovelace", "Hello, Ada Lovelace")],
+    ids=["name", "percent-encoded-space"],
+)
+async def test_hello_name(client: Client, path: str, greeting: str) -> None:
+    response = await client.get(path)
+    assert response.status == 200
+    assert await response.text() == greeting
+
+
+@pytest.mark.parametrize(
+    ("path", "greeting"),
+    [("/J%C3%BCrgen", "Hello, Jürgen"), ("/%E4%B8%96%E7%95%8C", "Hello, 世界")],
+    ids=["latin", "cjk"],
+)
+async def test_hello_non_ascii_name(client: Client, path: str, greeting: str) -> None:
+    # The request line carries percent-encoded UTF-8; aiohttp decodes it before routing.
+    response = await client.get(path)
+    assert response.status == 200
+    assert await response.text() == greeting
+
+
+async def test_hello_head(client: Client) -> None:
+    response = await client.head("/Ada")
+    assert response.status == 200
+    assert await response.read() == b""
+
+
+# json
+
+
+async def test_json(client: Client) -> None:
+    response = await client.get("/json")
+    assert response.status == 200
+    # web.json_response adds a charset; Django's JsonResponse sends bare application/json.
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert await response.json() == {"message": "Hello, async world!"}
+
+
+# delay
+
+
+async def test_delay(client: Client) -> None:
+    started = time.perf_counter()
+    response = await client.get("/delay", params={"seconds": "0.2"})
+    elapsed = time.perf_counter() - started
+    assert response.status == 200
+    assert await response.json() == {"slept": 0.2}
+    assert elapsed >= 0.2
+
+
+async def test_delay_concurrent_sleeps_overlap(client: Client) -> None:
+    # Five sleeps of 0.5 s at once end in about 0.5 s, not 2.5 s: the view awaits, never blocks.
+    started = time.perf_counter()
+    responses = await asyncio.gather(
+        *(client.get("/delay", params={"seconds": "0.5"}) for _ in range(5))
+    )
+    elapsed = time.perf_counter() - started
+    assert [response.status for response in responses] == [200] * 5
+    assert 0.5 <= elapsed < 2.0
+
+
+@pytest.mark.parametrize(("query", "body"), BAD_SECONDS)
+async def test_delay_bad_input(
+    client: Client, query: dict[str, str], body: dict[str, dict[str, str]]
+) -> None:
+    response = await client.get("/delay", params=query)
+    assert response.status == 400
+    assert await response.json() == body
+
+
+# ws-echo
+
+
+async def test_ws_echo_text(client: Client) -> None:
+    async with client.ws_connect("/ws/echo") as ws:
+        for text in ("hello", "¡olé, 世界!"):
+            await ws.send_str(text)
+            assert await ws.receive_str(timeout=TIMEOUT) == text
+
+
+async def test_ws_echo_binary(client: Client) -> None:
+    data = bytes.fromhex("00ff7f80fe")
+    async with client.ws_connect("/ws/echo") as ws:
+        await ws.send_bytes(data)
+        assert await ws.receive_bytes(timeout=TIMEOUT) == data
+
+
+async def test_ws_echo_close(client: Client) -> None:
+    async with client.ws_connect("/ws/echo") as ws:
+        await ws.send_str("bye")
+        assert await ws.receive_str(timeout=TIMEOUT) == "bye"
+        # close() sends a close frame and waits for the server's; close_code is the server's code.
+        assert await ws.close(code=WSCloseCode.OK)
+        assert ws.close_code == WSCloseCode.OK
+
+
+# ws-greet
+
+
+async def test_ws_greet_text(client: Client) -> None:
+    async with client.ws_connect("/ws/greet") as ws:
+        for name in ("Ada", "世界"):
+            await ws.send_str(name)
+            assert await ws.receive_str(timeout=TIMEOUT) == f"Hello, {name}"
+
+
+async def test_ws_greet_binary(client: Client) -> None:
+    data = bytes.fromhex("cafe")
+    async with client.ws_connect("/ws/greet") as ws:
+        await ws.send_bytes(data)
+        assert await ws.receive_bytes(timeout=TIMEOUT) == data
+
+
+# not-found
+
+
+@pytest.mark.parametrize("path", ["/no/such/path", "/ws/nothing/here"])
+async def test_not_found(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert await response.json() == error_body("not_found")
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/json"), ("DELETE", "/")])
+async def test_method_not_allowed(client: Client, method: str, path: str) -> None:
+    response = await client.request(method, path)
+    assert response.status == 405
+    # aiohttp joins the methods without a space, Django with one: both are valid lists.
+    assert response.headers["Allow"] == "GET,HEAD"
+    assert await response.json() == error_body("method_not_allowed", method=method)

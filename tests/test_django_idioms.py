@@ -1,0 +1,212 @@
+"""Django AsyncClient, Channels WebsocketCommunicator idiom; authoritative: tests/test_parity.py."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import SplitResult, unquote
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import AsyncClient
+
+from django_app.config.asgi import application
+from shared.errors import error_body
+
+# Both clients run in-process: AsyncClient builds an ASGI scope and calls Django's handler, and
+# WebsocketCommunicator feeds ASGI events to the consumer. No server, no socket, no HTTP parsing,
+# so what a server owns (the websocket close handshake, the 16 MiB message limit) is not tested
+# here. And where a server would answer 500, AsyncClient re-raises the view's exception.
+
+TIMEOUT = 5.0  # seconds per websocket receive: a hang fails instead of blocking the run
+
+# The two 400 bodies of shared/validation.py, rendered from the catalogue the apps use.
+MISSING = error_body("missing_parameter", name="seconds")
+INVALID = error_body("invalid_parameter", name="seconds", expected="a number from 0 to 10")
+BAD_SECONDS = [
+    pytest.param({}, MISSING, id="missing"),
+    pytest.param({"seconds": "soon"}, INVALID, id="not-a-number"),
+    pytest.param({"seconds": "-1"}, INVALID, id="negative"),
+    pytest.param({"seconds": "nan"}, INVALID, id="nan"),
+    pytest.param({"seconds": "inf"}, INVALID, id="infinity"),
+    pytest.param({"seconds": "10.5"}, INVALID, id="over-the-limit"),
+]
+
+
+class Utf8PathAsyncClient(AsyncClient):
+    """AsyncClient whose scope["path"] is decoded as UTF-8, as the ASGI spec and servers do.
+
+    Django 6.1's AsyncRequestFactory reuses the WSGI factory's private _get_path, which decodes
+    the path's bytes as ISO-8859-1 (PEP 3333's rule for PATH_INFO). WSGIRequest undoes that;
+    ASGIRequest takes scope["path"] as it is, so /J%C3%BCrgen would reach the view as "JÃ¼rgen".
+    """
+
+    def _get_path(self, parsed: SplitResult) -> str:
+        return unquote(parsed.path)
+
+
+@asynccontextmanager
+async def websocket(path: str) -> AsyncIterator[WebsocketCommunicator]:
+    """A WebsocketCommunicator on the project's ASGI application, connected, then disconnected."""
+    communicator = WebsocketCommunicator(application, path)
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected, f"{path}: the consumer refused the connection"
+    try:
+        yield communicator
+    finally:
+        await communicator.disconnect(timeout=TIMEOUT)
+
+
+# hello
+
+
+async def test_hello_anonymous(async_client: AsyncClient) -> None:
+    response = await async_client.get("/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.text == "Hello, Anonymous"
+
+
+@pytest.mark.parametrize(
+    ("path", "greeting"),
+    [("/Ada", "Hello, Ada"), ("/Ada%20Lovelace", "Hello, Ada Lovelace")],
+    ids=["name", "percent-encoded-space"],
+)
+async def test_hello_name(async_client: AsyncClient, path: str, greeting: str) -> None:
+    response = await async_client.get(path)
+    assert response.status_code == 200
+    assert response.text == greeting
+
+
+@pytest.mark.parametrize(
+    ("path", "greeting"),
+    [("/J%C3%BCrgen", "Hello, Jürgen"), ("/%E4%B8%96%E7%95%8C", "Hello, 世界")],
+    ids=["latin", "cjk"],
+)
+async def test_hello_non_ascii_name(async_client: AsyncClient, path: str, greeting: str) -> None:
+    response = await Utf8PathAsyncClient().get(path)
+    assert response.status_code == 200
+    assert response.text == greeting
+    # The stock AsyncClient garbles a non-ASCII path (see Utf8PathAsyncClient); real servers do
+    # not (test_parity.py). When this assertion fails, Django has fixed it: drop the subclass.
+    garbled = await async_client.get(path)
+    assert garbled.text == greeting.encode().decode("iso-8859-1")
+
+
+async def test_hello_head(async_client: AsyncClient) -> None:
+    response = await async_client.head("/Ada")
+    assert response.status_code == 200
+    # The test client drops the body, as a server does; Django's handler itself still sends it.
+    assert response.content == b""
+
+
+# json
+
+
+async def test_json(async_client: AsyncClient) -> None:
+    response = await async_client.get("/json")
+    assert response.status_code == 200
+    # JsonResponse sends bare application/json; aiohttp's web.json_response adds a charset.
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"message": "Hello, async world!"}
+
+
+# delay
+
+
+async def test_delay(async_client: AsyncClient) -> None:
+    started = time.perf_counter()
+    response = await async_client.get("/delay", query_params={"seconds": "0.2"})
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    assert response.json() == {"slept": 0.2}
+    assert elapsed >= 0.2
+
+
+async def test_delay_concurrent_sleeps_overlap(async_client: AsyncClient) -> None:
+    # Five sleeps of 0.5 s at once end in about 0.5 s, not 2.5 s: the view awaits, never blocks.
+    started = time.perf_counter()
+    responses = await asyncio.gather(
+        *(async_client.get("/delay", query_params={"seconds": "0.5"}) for _ in range(5))
+    )
+    elapsed = time.perf_counter() - started
+    assert [response.status_code for response in responses] == [200] * 5
+    assert 0.5 <= elapsed < 2.0
+
+
+@pytest.mark.parametrize(("query", "body"), BAD_SECONDS)
+async def test_delay_bad_input(
+    async_client: AsyncClient, query: dict[str, str], body: dict[str, dict[str, str]]
+) -> None:
+    response = await async_client.get("/delay", query_params=query)
+    assert response.status_code == 400
+    assert response.json() == body
+
+
+# ws-echo
+
+
+async def test_ws_echo_text() -> None:
+    async with websocket("/ws/echo") as ws:
+        for text in ("hello", "¡olé, 世界!"):
+            await ws.send_to(text_data=text)
+            assert await ws.receive_from(timeout=TIMEOUT) == text
+
+
+async def test_ws_echo_binary() -> None:
+    data = bytes.fromhex("00ff7f80fe")
+    async with websocket("/ws/echo") as ws:
+        await ws.send_to(bytes_data=data)
+        assert await ws.receive_from(timeout=TIMEOUT) == data
+
+
+async def test_ws_echo_close() -> None:
+    ws = WebsocketCommunicator(application, "/ws/echo")
+    assert (await ws.connect(timeout=TIMEOUT))[0]
+    await ws.send_to(text_data="bye")
+    assert await ws.receive_from(timeout=TIMEOUT) == "bye"
+    # In-process there is no close frame: disconnect() delivers websocket.disconnect, and it is
+    # the server that answers a client's close with 1000, not the consumer (test_parity.py checks
+    # that). What is left to see: the consumer ends by itself, cleanly, and sends nothing more.
+    await ws.disconnect(code=1000, timeout=TIMEOUT)  # raises if the consumer raised
+    # disconnect() also returns when the consumer never stops: asgiref's wait() cancels the
+    # application at the timeout and swallows that, so look at the application's task.
+    assert not ws.future.cancelled(), "the consumer did not stop after websocket.disconnect"
+    assert await ws.receive_nothing()
+
+
+# ws-greet
+
+
+async def test_ws_greet_text() -> None:
+    async with websocket("/ws/greet") as ws:
+        for name in ("Ada", "世界"):
+            await ws.send_to(text_data=name)
+            assert await ws.receive_from(timeout=TIMEOUT) == f"Hello, {name}"
+
+
+async def test_ws_greet_binary() -> None:
+    data = bytes.fromhex("cafe")
+    async with websocket("/ws/greet") as ws:
+        await ws.send_to(bytes_data=data)
+        assert await ws.receive_from(timeout=TIMEOUT) == data
+
+
+# not-found
+
+
+@pytest.mark.parametrize("path", ["/no/such/path", "/ws/nothing/here"])
+async def test_not_found(async_client: AsyncClient, path: str) -> None:
+    response = await async_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == error_body("not_found")
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/json"), ("DELETE", "/")])
+async def test_method_not_allowed(async_client: AsyncClient, method: str, path: str) -> None:
+    response = await async_client.generic(method, path)
+    assert response.status_code == 405
+    # Django writes "GET, HEAD", aiohttp "GET,HEAD": both are valid lists.
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json() == error_body("method_not_allowed", method=method)
