@@ -7,6 +7,7 @@ from aiohttp import WSCloseCode, web
 from aiohttp_app import basics
 from aiohttp_app.basics.middlewares import error_middleware
 from aiohttp_app.basics.websockets import websockets
+from aiohttp_app.settings import from_env, settings
 from shared.validation import JSON_BODY_MAX_BYTES
 
 
@@ -17,6 +18,7 @@ async def close_websockets(app: web.Application) -> None:
 
 def create_app() -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=JSON_BODY_MAX_BYTES)
+    app[settings] = from_env()
     app[websockets] = weakref.WeakSet()
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal, Self, cast
 
-from shared.validation import WS_MAX_MESSAGE_BYTES
+from shared.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
 
 TARGETS_PATH = Path(__file__).with_name("targets.toml")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,17 @@ class Target:
     prepare: tuple[tuple[str, ...], ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
 
-    def fill(self, argv: tuple[str, ...], host: str, port: int) -> list[str]:
+    def fill(
+        self, argv: tuple[str, ...], host: str, port: int, env: Mapping[str, str]
+    ) -> list[str]:
+        interval, timeout = ws_ping_settings(env)
         values = {
             "python": sys.executable,
             "host": host,
             "port": str(port),
             "ws_max_bytes": str(WS_MAX_MESSAGE_BYTES),
+            "ws_ping_interval": f"{interval:g}",
+            "ws_ping_timeout": f"{timeout:g}",
         }
         return [arg.format(**values) for arg in argv]
 
@@ -110,11 +115,11 @@ class Server:
         out = self._output()
         for argv in self.target.prepare:
             subprocess.run(
-                self.target.fill(argv, self.host, self.port),
+                self.target.fill(argv, self.host, self.port, self.env),
                 cwd=PROJECT_ROOT, env=self.env, stdout=out, stderr=out, check=True,
             )  # fmt: skip
         self.process = subprocess.Popen(
-            self.target.fill(self.target.command, self.host, self.port),
+            self.target.fill(self.target.command, self.host, self.port, self.env),
             cwd=PROJECT_ROOT,
             env=self.env,
             stdout=out,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ from shared.errors import ApiError
 
 DELAY_MAX_SECONDS = 10.0
 WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+WS_PING_INTERVAL = 20.0  # seconds: an idle websocket is pinged this often...
+WS_PING_TIMEOUT = 20.0  # ...and its peer dropped when no pong comes back in this time
 JSON_BODY_MAX_BYTES = 1024 * 1024
 JSON_BODY_LIMIT_TEXT = "1 MiB"
 JSON_MEDIA_TYPE = "application/json"
@@ -29,6 +32,14 @@ def parse_seconds(raw: str | None, name: str = "seconds") -> float:
     if not (math.isfinite(seconds) and 0 <= seconds <= DELAY_MAX_SECONDS):
         raise ApiError("invalid_parameter", name=name, expected=expected)
     return seconds
+
+
+def ws_ping_settings(env: Mapping[str, str] = os.environ) -> tuple[float, float]:
+    """(interval, timeout) of websocket pings: WS_PING_INTERVAL and WS_PING_TIMEOUT, or defaults."""
+    return (
+        float(env.get("WS_PING_INTERVAL", WS_PING_INTERVAL)),
+        float(env.get("WS_PING_TIMEOUT", WS_PING_TIMEOUT)),
+    )
 
 
 @dataclass(frozen=True)

@@ -50,19 +50,26 @@ class ServerPool:
         self.log_dir = log_dir
         self.live: dict[str, Live] = {}
 
+    def env_for(self, name: str, instance: str) -> dict[str, str]:
+        """The environment of one server process of a target: its own files, databases..."""
+        return {"DJANGO_SQLITE_PATH": str(self.log_dir / f"{instance}.sqlite3")}
+
+    def spawn(self, name: str, instance: str, env: dict[str, str] | None = None) -> Server:
+        """A fresh server of target `name`, outside the pool: the caller stops it."""
+        server = Server(
+            TARGETS[name],
+            log_path=self.log_dir / f"{instance}.log",
+            env={**self.env_for(name, instance), **(env or {})},
+        )
+        return server.start()
+
     def get(self, name: str) -> Live:
         if name not in self.live:
             target = TARGETS[name]
             if name in self.urls:
                 self.live[name] = Live(name, target, self.urls[name].rstrip("/"))
             else:
-                db = self.log_dir / f"{name}.sqlite3"
-                server = Server(
-                    target,
-                    log_path=self.log_dir / f"{name}.log",
-                    env={"DJANGO_SQLITE_PATH": str(db)},
-                )
-                server.start()
+                server = self.spawn(name, name)
                 self.live[name] = Live(name, target, server.base_url, server)
         return self.live[name]
 

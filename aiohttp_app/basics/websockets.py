@@ -4,6 +4,7 @@ import weakref
 
 from aiohttp import web
 
+from aiohttp_app.settings import settings
 from shared.validation import WS_MAX_MESSAGE_BYTES
 
 websockets = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
@@ -14,7 +15,9 @@ MAX_MSG_SIZE = WS_MAX_MESSAGE_BYTES + 1
 
 
 async def echo(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=MAX_MSG_SIZE)
+    ws = web.WebSocketResponse(
+        max_msg_size=MAX_MSG_SIZE, heartbeat=request.app[settings].ws_ping_interval
+    )
     await ws.prepare(request)
     request.app[websockets].add(ws)
     try:
@@ -29,7 +32,9 @@ async def echo(request: web.Request) -> web.WebSocketResponse:
 
 
 async def greet(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=MAX_MSG_SIZE)
+    ws = web.WebSocketResponse(
+        max_msg_size=MAX_MSG_SIZE, heartbeat=request.app[settings].ws_ping_interval
+    )
     await ws.prepare(request)
     request.app[websockets].add(ws)
     try:

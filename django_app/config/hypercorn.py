@@ -1,5 +1,8 @@
 """Hypercorn settings its CLI cannot set: `--config python:django_app.config.hypercorn`."""
 
-from shared.validation import WS_MAX_MESSAGE_BYTES
+from shared.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
 
 websocket_max_message_size = WS_MAX_MESSAGE_BYTES
+# Hypercorn pings idle websockets but never waits for the pong, so it cannot drop a dead peer;
+# read_timeout could, but it would also cut SSE and long-poll clients that rightly send nothing.
+websocket_ping_interval, _ = ws_ping_settings()

@@ -1,0 +1,194 @@
+"""Liveness and shutdown on every target: pings, dead peers, SIGTERM with work in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import signal
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
+
+from shared.targets import PROJECT_ROOT, Server, load_targets
+from tests.conftest import ServerPool, selected_targets
+
+LIFECYCLE_PATH = PROJECT_ROOT / "shared" / "lifecycle.toml"
+CHECKS = ("idle-ping", "dead-peer-dropped", "websocket-going-away", "in-flight-http")
+PING = {"WS_PING_INTERVAL": "1", "WS_PING_TIMEOUT": "1"}  # seconds, for these tests only
+SLACK = 5.0  # seconds on top of what the server was told: generous, so this never flakes
+OP_CLOSE, OP_PING = 0x8, 0x9
+
+
+def expected_failures() -> dict[str, dict[str, str]]:
+    data = tomllib.loads(LIFECYCLE_PATH.read_text(encoding="utf-8"))["expected-failures"]
+    for target, checks in data.items():
+        assert target in load_targets(), f"{LIFECYCLE_PATH}: unknown target {target!r}"
+        for check, reason in checks.items():
+            assert check in CHECKS, f"{LIFECYCLE_PATH}: {target}: unknown check {check!r}"
+            assert re.search(r"\.py:\d+", reason), (
+                f"{LIFECYCLE_PATH}: {target} {check}: no file:line"
+            )
+    return data
+
+
+EXPECTED_FAILURES = expected_failures()
+CHECK_OF = {
+    "test_idle_ping": "idle-ping",
+    "test_dead_peer": "dead-peer-dropped",
+    "test_websocket_going_away": "websocket-going-away",
+    "test_in_flight_http": "in-flight-http",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    check = CHECK_OF[metafunc.function.__name__]
+    params = []
+    for target in selected_targets(metafunc.config):
+        reason = EXPECTED_FAILURES.get(target, {}).get(check)
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        params.append(pytest.param(target, id=target, marks=marks))
+    metafunc.parametrize("target", params, scope="module")
+
+
+def own_server(servers: ServerPool, target: str, instance: str) -> Server:
+    """A server of its own: these tests signal it or give it other settings."""
+    if target in servers.urls:
+        pytest.skip(
+            f"not run: {target} runs elsewhere ({servers.urls[target]}); it cannot be signalled"
+        )
+    return servers.spawn(target, f"{target}-{instance}", env=PING)
+
+
+async def raw_websocket(server: Server) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A handshake by hand: the websockets client would answer pings by itself."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET /ws/echo HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: {server.base_url}\r\n\r\n"
+        ).encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), SLACK)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
+async def next_frame(reader: asyncio.StreamReader) -> int | None:
+    """The opcode of the server's next frame (its payload skipped), or None at end of stream."""
+    try:
+        first, second = await reader.readexactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(await reader.readexactly(2))
+        elif length == 127:
+            length = int.from_bytes(await reader.readexactly(8))
+        await reader.readexactly(length)  # a server's frames are not masked
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    return first & 0x0F
+
+
+@pytest.fixture(scope="module")
+def pinging(servers: ServerPool, target: str) -> Iterator[Server]:
+    server = own_server(servers, target, "ping")
+    yield server
+    server.stop()
+
+
+def test_idle_ping(pinging: Server) -> None:
+    """An idle websocket is pinged within the interval (1 s here)."""
+
+    async def first_frame() -> int | None:
+        reader, writer = await raw_websocket(pinging)
+        try:
+            return await asyncio.wait_for(next_frame(reader), 1 + SLACK)
+        finally:
+            writer.close()
+
+    assert asyncio.run(first_frame()) == OP_PING
+
+
+def test_dead_peer(pinging: Server) -> None:
+    """A peer that never answers a ping is dropped within interval + timeout."""
+
+    async def frames_until_dropped() -> list[int]:
+        reader, writer = await raw_websocket(pinging)
+        seen: list[int] = []
+        try:
+            async with asyncio.timeout(1 + 1 + SLACK):
+                while (opcode := await next_frame(reader)) not in (None, OP_CLOSE):
+                    seen.append(opcode)  # pings, never answered
+        except TimeoutError:
+            raise AssertionError(f"still connected; frames seen: {seen}") from None
+        finally:
+            writer.close()
+        return seen
+
+    assert OP_PING in asyncio.run(frames_until_dropped())
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """What a client saw when the server got SIGTERM with a websocket and a request open."""
+
+    close_code: int | None  # None: no close frame (the connection was dropped or never closed)
+    response: str  # "200 {...}" or the error the request ended with
+    exit_code: int | None
+
+
+async def sigterm_with_work_open(server: Server) -> Shutdown:
+    assert server.process is not None
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as client:
+        async with connect(f"{server.ws_url}/ws/echo", origin=Origin(server.base_url)) as ws:
+            await ws.send("before")
+            assert await ws.recv() == "before"
+            request = asyncio.create_task(client.get("/delay", params={"seconds": "1.5"}))
+            await asyncio.sleep(0.5)  # the request is in the handler now
+            server.process.send_signal(signal.SIGTERM)
+            close_code: int | None = None
+            try:
+                await asyncio.wait_for(ws.recv(), SLACK)
+            except ConnectionClosed as closed:
+                close_code = closed.rcvd.code if closed.rcvd else None
+            except TimeoutError:
+                close_code = None
+            try:
+                answer = await request
+                response = f"{answer.status_code} {answer.text}"
+            except httpx.HTTPError as error:
+                response = f"{type(error).__name__}: {error}"
+    try:
+        exit_code = await asyncio.to_thread(server.process.wait, SLACK)
+    except subprocess.TimeoutExpired:
+        exit_code = None
+    return Shutdown(close_code, response, exit_code)
+
+
+@pytest.fixture(scope="module")
+def shutdown(servers: ServerPool, target: str) -> Iterator[Shutdown]:
+    server = own_server(servers, target, "sigterm")
+    try:
+        yield asyncio.run(sigterm_with_work_open(server))
+    finally:
+        server.stop(timeout=2)  # it had its SIGTERM already
+
+
+def test_websocket_going_away(shutdown: Shutdown) -> None:
+    """On SIGTERM an open websocket receives close 1001."""
+    assert shutdown.close_code == 1001, shutdown
+
+
+def test_in_flight_http(shutdown: Shutdown) -> None:
+    """On SIGTERM a request in its handler still gets its response."""
+    assert shutdown.response == '200 {"slept": 1.5}', shutdown
