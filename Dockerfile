@@ -19,6 +19,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY aiohttp_app/ aiohttp_app/
 COPY django_app/ django_app/
 COPY shared/ shared/
+COPY compare/ compare/
 RUN pip install -c constraints.txt . && rm -rf /src
 
 WORKDIR /app

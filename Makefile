@@ -12,7 +12,7 @@ for p in $(PYTHON) python3.14 python3.13 python3.12 python3 \
 done; exit 1
 endef
 
-.PHONY: run test lint format lock clean
+.PHONY: run test lint format lock clean browser screenshots
 
 $(PY):
 	@python=$$($(find_python)) || { \
@@ -29,10 +29,28 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 	@touch $@
 
 run: $(STAMP)
-	$(PY) -m shared.serve aiohttp=8081 django-daphne=8082
+	$(PY) -m shared.serve --site 8080 aiohttp=8081 django-daphne=8082
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(PY) -m pytest
+
+# tests/test_browser.py drives Debian's chromium (Playwright cannot download its own browser here;
+# CHROMIUM=/path/to/chrome picks another); a CJK font lets the spec's non-Latin text render.
+browser:
+	@if ! command -v "$${CHROMIUM:-chromium}" >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing chromium and a CJK font for tests/test_browser.py (apt-get)"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; \
+	  elif ! command -v "$${CHROMIUM:-chromium}" >/dev/null; then \
+	    echo "error: tests/test_browser.py needs Chromium: sudo apt-get install -y chromium" >&2; \
+	    echo "  (or set CHROMIUM=/path/to/chromium)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# Re-take docs/screenshot-ws-echo.png (the README's picture) from the browser test.
+screenshots: $(STAMP) browser
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/test_browser.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -4,10 +4,15 @@ import argparse
 import signal
 import subprocess
 import sys
+import threading
 import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
-from shared.targets import Server, load_targets
+from shared.targets import PROJECT_ROOT, Server, load_targets
+
+SITE_DIR = PROJECT_ROOT / "var" / "site"
 
 
 def parse_pair(text: str) -> tuple[str, int]:
@@ -15,6 +20,22 @@ def parse_pair(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected NAME=PORT, got {text!r}")
     return name, int(port)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the supervisor's terminal is for the servers' addresses, not one line a file
+
+
+def serve_site(host: str, port: int) -> ThreadingHTTPServer:
+    """Build the side-by-side reading site (`python -m compare site`) and serve it in a thread."""
+    from compare.report import load  # here: compare imports both apps and shared
+    from compare.site import build
+
+    build(SITE_DIR, load())
+    site = ThreadingHTTPServer((host, port), partial(QuietHandler, directory=str(SITE_DIR)))
+    threading.Thread(target=site.serve_forever, name="site", daemon=True).start()
+    return site
 
 
 def main() -> int:
@@ -28,6 +49,9 @@ def main() -> int:
         help=f"a target ({', '.join(targets)}) and the port to serve it on",
     )
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--site", type=int, metavar="PORT", help="also build the reading site and serve it on PORT"
+    )
     args = parser.parse_args()
     for name, _ in args.pairs:
         if name not in targets:
@@ -38,12 +62,17 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     servers: list[Server] = []
+    site: ThreadingHTTPServer | None = None
     try:
+        if args.site is not None:
+            site = serve_site(args.host, args.site)
         for name, port in args.pairs:
             servers.append(Server(targets[name], host=args.host, port=port).start())
         print("\nServing (Ctrl-C stops both):", flush=True)
         for server in servers:
             print(f"  {server.target.name:<18} {server.base_url}   ({server.target.server})")
+        if site is not None:
+            print(f"  {'site':<18} http://{args.host}:{args.site}/   (the code side by side)")
         print("\nTry:")
         for server in servers:
             print(f"  curl {server.base_url}/Ada; curl '{server.base_url}/delay?seconds=0.5'")
@@ -55,12 +84,15 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
         return 0
-    except (subprocess.CalledProcessError, RuntimeError, TimeoutError) as error:
+    except (subprocess.CalledProcessError, RuntimeError, OSError, LookupError, ValueError) as error:
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     finally:
         for server in reversed(servers):
             server.stop()
+        if site is not None:
+            site.shutdown()
+            site.server_close()
 
 
 if __name__ == "__main__":

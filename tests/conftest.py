@@ -11,6 +11,8 @@ import pytest
 
 from shared.targets import Server, Target, load_targets
 
+pytest_plugins = ["tests.report"]  # writes var/parity-report.json for `python -m compare`
+
 TARGETS = load_targets()
 SERVERS = pytest.StashKey["ServerPool"]()
 MATRIX_CLOCK = pytest.StashKey["MatrixClock"]()

@@ -1,0 +1,372 @@
+"""The static site: an index with the matrix, and one page a behaviour with both apps' code."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from urllib.parse import urlencode
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+from compare.report import (
+    Cell,
+    Report,
+    Result,
+    cell,
+    describe_run,
+    outcome_word,
+    result_kind,
+)
+from compare.source import APP_TITLES, Source, implementations
+from shared.spec import Behaviour, Case, HttpCase, Spec, spec
+from shared.targets import PROJECT_ROOT, Target, load_targets
+
+PYGMENTS_STYLE = "default"
+PAGES_DIR = "behaviours"
+CSS = """\
+:root { --fg: #1d2125; --muted: #5c6670; --line: #d8dde2; --bg: #ffffff; --panel: #f6f8fa;
+  --pass: #1a7f37; --pass-bg: #dafbe1; --fail: #b42318; --fail-bg: #ffe0dc;
+  --xfail: #8a5a00; --xfail-bg: #fff1c2; --none: #5c6670; --none-bg: #eef1f4; color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--fg); background: var(--bg); }
+header.site { padding: .6rem 1.5rem; border-bottom: 1px solid var(--line);
+  background: var(--panel); }
+header.site a { color: inherit; font-weight: 600; text-decoration: none; }
+main { max-width: 1600px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h1 { font-size: 1.6rem; margin: .4rem 0; } h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
+a { color: #0b5cad; } code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
+p code, li code, td code { background: var(--panel); padding: 0 .25em; border-radius: 3px; }
+.muted, .run { color: var(--muted); }
+nav.pager { display: flex; gap: 1rem; flex-wrap: wrap; font-size: .95rem; }
+.purpose { font-size: 1.1rem; margin: .2rem 0; }
+.seed { color: var(--muted); margin: .2rem 0 1rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid var(--line); padding: .35rem .55rem; text-align: left;
+  vertical-align: top; }
+thead th { background: var(--panel); }
+th small { display: block; font-weight: normal; color: var(--muted); }
+.table-scroll { overflow-x: auto; }
+.status { white-space: nowrap; font-weight: 600; }
+.status a { color: inherit; }
+@media (max-width: 800px) {
+  table.matrix .about { display: none; }
+  table.matrix .status { white-space: normal; }
+}
+.pass { color: var(--pass); background: var(--pass-bg); }
+.fail { color: var(--fail); background: var(--fail-bg); }
+.xfail, .partial, .skipped { color: var(--xfail); background: var(--xfail-bg); }
+.not-run { color: var(--none); background: var(--none-bg); font-weight: normal; }
+.badges { display: flex; flex-wrap: wrap; gap: .4rem; margin: .5rem 0 0; padding: 0;
+  list-style: none; }
+.badges li { border-radius: 4px; padding: .1rem .5rem; font-size: .9rem; }
+ol.footnotes { font-size: .92rem; color: var(--muted); }
+ol.footnotes li:target { background: var(--xfail-bg); }
+.panes { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem;
+  align-items: start; }
+@media (max-width: 1000px) { .panes { grid-template-columns: minmax(0, 1fr); } }
+.pane { border: 1px solid var(--line); border-radius: 6px; padding: .75rem; min-width: 0; }
+.pane > h3 { border-bottom: 1px solid var(--line); padding-bottom: .4rem; }
+.source + .source { margin-top: 1.2rem; }
+.ref { margin: 0 0 .3rem; font-size: .9rem; }
+.ref .where { color: var(--muted); margin-left: .5rem; display: inline-block; }
+.route { margin: 0 0 .3rem; font-size: .85rem; }
+.route .where { color: var(--muted); display: block; }
+.route code { display: block; background: var(--panel); padding: .2rem .5rem; border-radius: 4px;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
+.highlight { background: var(--panel); border-radius: 4px; }
+.highlight pre { margin: 0; padding: .6rem .75rem; font-size: 13px; line-height: 1.45;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
+.highlight .linenos { display: inline-block; width: 2.2em; margin-right: 1em; text-align: right;
+  color: #9aa4ad; user-select: none; text-indent: 0; }
+/* A line too long for its pane wraps under its code, not under its line number. */
+.highlight code > span[id] { display: block; padding-left: 3.2em; text-indent: -3.2em; }
+.notes p { max-width: 60rem; }
+table.cases td:first-child { text-align: right; color: var(--muted); }
+table.cases ul { margin: 0; padding-left: 1.1rem; }
+footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
+"""
+
+
+def page(title: str, body: str, root: str) -> str:
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<link rel="stylesheet" href="{root}style.css">
+</head>
+<body>
+<header class="site"><a href="{root}index.html">async-web-parity</a>
+<span class="muted">— the same behaviours in aiohttp and in Django, side by side</span></header>
+<main>
+{body}
+<footer>Built by <code>python -m compare site</code> from the spec
+(<code>shared/behaviours/*.toml</code>), the apps' source and the parity report.</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def inline(text: str) -> str:
+    """Escaped text whose `backquoted` spans become <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text, quote=False))
+
+
+def prose(text: str) -> str:
+    """Paragraphs (split at blank lines) with `code` spans, escaped."""
+    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
+    return "\n".join(f"<p>{inline(p)}</p>" for p in paragraphs)
+
+
+def status_cell(value: Cell, notes: Mapping[int, Result], root: str = "") -> str:
+    """A matrix cell: its label, each footnote linked, the reasons in the tooltip."""
+    title = "; ".join(
+        f"{outcome_word(r)} case {r.case}: {r.reason or r.message}" for r in value.notes
+    )
+    links = "".join(
+        f' <a href="{root}#fn-{number}">[{number}]</a>' for number, result in notes.items()
+    )
+    tip = f' title="{escape(title)}"' if title else ""
+    return f'<td class="status {value.kind}"{tip}>{escape(value.label)}{links}</td>'
+
+
+def footnote_text(result: Result) -> str:
+    case = (
+        f"<code>{escape(result.target)}</code> {escape(result.behaviour)}-{result.case}"
+        f" ({escape(result.name)})"
+    )
+    if result.outcome == "xfailed":
+        return f"Expected failure on {case}: {inline(result.reason)}"
+    if result.outcome == "xpassed":
+        return f"Unexpectedly passed on {case}; its xfail should go: {inline(result.reason)}"
+    return f"Failed on {case}: <code>{escape(result.message or 'failed')}</code>"
+
+
+def index_page(spec: Spec, report: Report, targets: Mapping[str, Target]) -> str:
+    heads = "".join(
+        f"<th>{escape(name)}<small>{escape(target.server)}</small></th>"
+        for name, target in targets.items()
+    )
+    rows: list[str] = []
+    footnotes: list[Result] = []
+    for behaviour in spec.behaviours:
+        cells = []
+        for target in targets:
+            value = cell(report, behaviour, target)
+            numbered = {len(footnotes) + i + 1: r for i, r in enumerate(value.notes)}
+            footnotes.extend(value.notes)
+            cells.append(status_cell(value, numbered))
+        rows.append(
+            f'<tr><th><a href="{PAGES_DIR}/{behaviour.id}.html">{escape(behaviour.id)}</a></th>'
+            f'<td class="about">{inline(behaviour.purpose)}</td>{"".join(cells)}</tr>'
+        )
+    notes = "".join(
+        f'<li id="fn-{number}">{footnote_text(result)}</li>'
+        for number, result in enumerate(footnotes, 1)
+    )
+    body = f"""<h1>The same behaviours in aiohttp and in Django</h1>
+<p>Each behaviour below is written twice — in raw aiohttp and in Django (async views and
+Channels) — and one test suite runs every case of the spec (<code>shared/behaviours/*.toml</code>)
+against every target. Open a behaviour to read the two implementations side by side.</p>
+<h2>Behaviours &times; targets</h2>
+<p class="run">{escape(describe_run(report, list(targets)))}</p>
+<div class="table-scroll"><table class="matrix">
+<thead><tr><th>behaviour</th><th class="about">purpose</th>{heads}</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table></div>
+{f'<ol class="footnotes">{notes}</ol>' if notes else ""}
+<p class="muted">pass: every case passed · xfail: a difference the spec declares, with its reason ·
+FAIL: a case failed (or an xfail passed) · not run: no result in the report, never a guess.</p>"""
+    return page("async-web-parity: aiohttp and Django side by side", body, "")
+
+
+def http_request(case: HttpCase) -> str:
+    request = case.request
+    query = f"?{urlencode(dict(request.query))}" if request.query else ""
+    parts = [f"<code>{escape(request.method)} {escape(request.path + query)}</code>"]
+    parts += [f"<code>{escape(k)}: {escape(v)}</code>" for k, v in request.headers.items()]
+    if request.body is not None:
+        parts.append(f"body <code>{escape(request.body.decode())}</code>")
+    if case.concurrency > 1:
+        parts.append(f"sent {case.concurrency} times at once")
+    return "<br>".join(parts)
+
+
+def http_expect(case: HttpCase, spec: Spec) -> str:
+    expect = case.expect
+    parts = [f"status <code>{expect.status}</code>"]
+    if expect.text is not None:
+        parts.append(f"text <code>{escape(json.dumps(expect.text, ensure_ascii=False))}</code>")
+    if expect.json is not None:
+        parts.append(f"JSON <code>{escape(json.dumps(expect.json, ensure_ascii=False))}</code>")
+    if expect.json_subset is not None:
+        subset = json.dumps(expect.json_subset, ensure_ascii=False)
+        parts.append(f"JSON containing <code>{escape(subset)}</code>")
+    if expect.regex is not None:
+        parts.append(f"body matching <code>{escape(expect.regex)}</code>")
+    if expect.error is not None:
+        body = json.dumps(spec.error_body(expect.error), ensure_ascii=False)
+        parts.append(f"error <code>{escape(body)}</code>")
+    parts += [f"<code>{escape(k)}: {escape(v)}</code>" for k, v in expect.headers.items()]
+    parts += [
+        f"<code>{escape(k)}</code> matching <code>{escape(v)}</code>"
+        for k, v in expect.header_patterns.items()
+    ]
+    if case.elapsed is not None:
+        bounds = f"≥ {case.elapsed.min:g} s"
+        if case.elapsed.max is not None:
+            bounds += f" and ≤ {case.elapsed.max:g} s"
+        parts.append(f"all within {bounds}")
+    return "<br>".join(parts)
+
+
+def case_cells(case: Case, spec: Spec) -> tuple[str, str]:
+    if isinstance(case, HttpCase):
+        return http_request(case), http_expect(case, spec)
+    steps = "".join(f"<li><code>{escape(step.describe())}</code></li>" for step in case.steps)
+    return f"<code>WS {escape(case.path)}</code>", f"<ul>{steps}</ul>"
+
+
+def code_block(source: Source, anchor: str) -> str:
+    """The source with its file's line numbers; line N is #<anchor>-N; route lines above it."""
+    formatter = HtmlFormatter(
+        style=PYGMENTS_STYLE,
+        linenos="inline",
+        linenostart=source.start,
+        linespans=anchor,
+        wrapcode=True,
+    )
+    routes = "".join(
+        f'<div class="route"><span class="where">route · {escape(route.path)}:{route.lineno}</span>'
+        f"<code>{highlight(route.text, PythonLexer(), HtmlFormatter(nowrap=True)).rstrip()}</code>"
+        "</div>"
+        for route in source.routes
+    )
+    return (
+        f'<div class="source"><p class="ref"><code>{escape(source.ref)}</code>'
+        f'<span class="where">{escape(source.location)}</span></p>{routes}'
+        f"{highlight(source.code, PythonLexer(), formatter)}</div>"
+    )
+
+
+def behaviour_page(
+    behaviour: Behaviour,
+    spec: Spec,
+    report: Report,
+    targets: Mapping[str, Target],
+    neighbours: tuple[Behaviour | None, Behaviour | None],
+) -> str:
+    before, after = neighbours
+    pager = ['<a href="../index.html">← all behaviours</a>']
+    if before:
+        pager.append(f'<a href="{before.id}.html">previous: {escape(before.id)}</a>')
+    if after:
+        pager.append(f'<a href="{after.id}.html">next: {escape(after.id)}</a>')
+    badges = "".join(
+        f'<li class="status {value.kind}" title="{escape(targets[name].server)}">'
+        f"{escape(name)}: {escape(value.label)}</li>"
+        for name in targets
+        for value in [cell(report, behaviour, name)]
+    )
+    panes = "".join(
+        f'<section class="pane" id="{app}"><h3>{escape(APP_TITLES[app])}</h3>'
+        + "".join(code_block(s, f"{app}-{n}") for n, s in enumerate(sources, 1))
+        + "</section>"
+        for app, sources in implementations(behaviour).items()
+    )
+    heads = "".join(f"<th>{escape(name)}</th>" for name in targets)
+    rows = []
+    for index, case in enumerate(behaviour.cases):
+        request, expect = case_cells(case, spec)
+        statuses = []
+        for name in targets:
+            result = report.result(name, behaviour, index)
+            kind = result_kind(result)
+            detail = (result.reason or result.message) if result else ""
+            tip = f' title="{escape(detail)}"' if detail else ""
+            statuses.append(f'<td class="status {kind}"{tip}>{escape(outcome_word(result))}</td>')
+        rows.append(
+            f'<tr id="case-{index + 1}"><td>{index + 1}</td><td>{escape(case.name)}</td>'
+            f"<td>{request}</td><td>{expect}</td>{''.join(statuses)}</tr>"
+        )
+    reasons = sorted(
+        {(target, reason) for case in behaviour.cases for target, reason in case.xfail.items()}
+    )
+    declared = "".join(
+        f"<li><code>{escape(target)}</code>: {inline(reason)}</li>" for target, reason in reasons
+    )
+    if declared:
+        declared = f'<p>Known differences the spec declares:</p><ul class="xfails">{declared}</ul>'
+    body = f"""<nav class="pager">{"".join(pager)}</nav>
+<h1><code>{escape(behaviour.id)}</code></h1>
+<p class="purpose">{inline(behaviour.purpose)}</p>
+<p class="seed"><strong>Seed concept:</strong> {inline(behaviour.seed)}</p>
+<ul class="badges">{badges}</ul>
+<h2>The two implementations</h2>
+<div class="panes">{panes}</div>
+<section class="notes"><h2>What differs, and why</h2>
+{prose(behaviour.notes) if behaviour.notes else "<p>(no notes)</p>"}
+</section>
+<h2>Cases</h2>
+<div class="table-scroll"><table class="cases">
+<thead><tr><th>#</th><th>case</th><th>request</th><th>expected</th>{heads}</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table></div>
+{declared}
+<p class="run">Defined in <code>{escape(spec_file(behaviour))}</code> ·
+{escape(describe_run(report, list(targets)))}</p>"""
+    return page(f"{behaviour.id}: aiohttp and Django side by side", body, "../")
+
+
+def spec_file(behaviour: Behaviour) -> str:
+    try:
+        return behaviour.source.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return behaviour.source.name
+
+
+def stylesheet() -> str:
+    return CSS + "\n" + HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs(".highlight") + "\n"
+
+
+def build(
+    out: Path,
+    report: Report,
+    the_spec: Spec | None = None,
+    targets: Mapping[str, Target] | None = None,
+) -> list[Path]:
+    """Write index.html, style.css and behaviours/<id>.html into `out`; return the pages."""
+    the_spec = the_spec or spec()
+    targets = targets if targets is not None else load_targets()
+    pages_dir = out / PAGES_DIR
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    (out / "style.css").write_text(stylesheet(), encoding="utf-8")
+    written = [out / "index.html"]
+    written[0].write_text(index_page(the_spec, report, targets), encoding="utf-8")
+    behaviours: Sequence[Behaviour] = the_spec.behaviours
+    for index, behaviour in enumerate(behaviours):
+        neighbours = (
+            behaviours[index - 1] if index else None,
+            behaviours[index + 1] if index + 1 < len(behaviours) else None,
+        )
+        path = pages_dir / f"{behaviour.id}.html"
+        path.write_text(
+            behaviour_page(behaviour, the_spec, report, targets, neighbours), encoding="utf-8"
+        )
+        written.append(path)
+    for stale in set(pages_dir.glob("*.html")) - set(written):
+        stale.unlink()  # a behaviour that left the spec
+    return written

@@ -1,0 +1,224 @@
+"""The real source of a spec entry `module:qualname`, and the route lines that register it."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import os
+import textwrap
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from shared.spec import Behaviour
+
+# A package's route and wiring files are found by reading every module of the app package.
+APP_PACKAGES = {"aiohttp": "aiohttp_app", "django": "django_app"}
+SKIPPED_DIRS = frozenset({"migrations", "__pycache__"})
+
+
+class SourceError(LookupError):
+    """A `module:qualname` entry that does not resolve to source code."""
+
+
+@dataclass(frozen=True)
+class RouteLine:
+    """One line of an app module that registers (routes, mounts, installs) a handler."""
+
+    path: str
+    lineno: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}  {self.text}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """The source lines of one implementation entry, with where they live."""
+
+    ref: str
+    path: str  # relative to the directory that holds the top-level package
+    start: int  # first line number, 1-based
+    code: str  # the lines, dedented, ending in a newline
+    routes: tuple[RouteLine, ...] = ()
+
+    @property
+    def end(self) -> int:
+        return self.start + self.code.count("\n") - 1
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.start}-{self.end}"
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    module, sep, qualname = ref.partition(":")
+    if not sep or not module or not qualname:
+        raise SourceError(f"{ref!r}: expected 'package.module:qualname'")
+    return module, qualname
+
+
+def _import(module_name: str) -> ModuleType:
+    if module_name.partition(".")[0] == "django_app":
+        _setup_django()
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as error:
+        raise SourceError(f"cannot import {module_name!r}: {error}") from error
+
+
+@cache
+def _setup_django() -> None:
+    """Django modules that touch settings or the app registry need django.setup() first."""
+    import django
+    from django.apps import apps
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings")
+    if not apps.ready:
+        django.setup()
+
+
+def _display_path(path: Path, module_name: str) -> str:
+    """`aiohttp_app/views.py`: the path under the directory holding the top-level package."""
+    top = importlib.import_module(module_name.partition(".")[0])
+    root = Path(inspect.getfile(top)).resolve().parent.parent
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _with_comments(lines: list[str], start: int) -> int:
+    """Move a 0-based start line up over the comment lines directly above it."""
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    return start
+
+
+def _assignment_span(tree: ast.Module, name: str) -> tuple[int, int] | None:
+    """1-based first and last line of the module-level statement that binds `name`."""
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.TypeAlias):
+            targets = [node.name]
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
+            assert node.end_lineno is not None
+            return node.lineno, node.end_lineno
+    return None
+
+
+def _dedent(lines: list[str]) -> str:
+    return textwrap.dedent("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+
+
+def resolve(ref: str) -> Source:
+    """The source of `module:qualname`: a function, class or method, or a module-level name."""
+    module_name, qualname = split_ref(ref)
+    module = _import(module_name)
+    obj: object = module
+    for part in qualname.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise SourceError(f"{ref}: {module_name} has no attribute {qualname!r}") from None
+    if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj):
+        target = inspect.unwrap(obj) if callable(obj) else obj
+        file = Path(inspect.getsourcefile(target) or inspect.getfile(target))
+        lines, start = inspect.getsourcelines(target)
+        all_lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+        first = _with_comments(all_lines, start - 1)
+        lines = all_lines[first : start - 1] + lines
+        start = first + 1
+        home = getattr(target, "__module__", module_name) or module_name
+    else:
+        # A module-level value (a list, a string, an AppKey): inspect has no source for it.
+        if "." in qualname:
+            raise SourceError(f"{ref}: only a function, class or method can be nested")
+        file = Path(inspect.getfile(module))
+        all_lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+        span = _assignment_span(ast.parse("".join(all_lines), str(file)), qualname)
+        if span is None:
+            raise SourceError(f"{ref}: no module-level assignment to {qualname!r} in {file}")
+        first = _with_comments(all_lines, span[0] - 1)
+        lines, start = all_lines[first : span[1]], first + 1
+        home = module_name
+    return Source(
+        ref=ref,
+        path=_display_path(file, home),
+        start=start,
+        code=_dedent(lines),
+        routes=route_lines(home, qualname.partition(".")[0]),
+    )
+
+
+def _app_modules(package: str) -> list[tuple[str, Path]]:
+    """Every module of an app package, as (dotted name, file), in a stable order."""
+    root = Path(inspect.getfile(importlib.import_module(package))).parent
+    found: list[tuple[str, Path]] = []
+    for file in sorted(root.rglob("*.py")):
+        relative = file.relative_to(root.parent)
+        if SKIPPED_DIRS & set(relative.parts):
+            continue
+        dotted = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
+        found.append((dotted, file))
+    return found
+
+
+@cache
+def route_lines(module_name: str, name: str) -> tuple[RouteLine, ...]:
+    """Lines of the app package that refer to `module_name.name` from another module.
+
+    A reference is `views.hello` where `views` is that module imported, a bare name imported
+    from it, or the dotted path as a string (Django's MIDDLEWARE, handler404). Imports do not count.
+    """
+    package = module_name.partition(".")[0]
+    if package not in APP_PACKAGES.values():
+        return ()
+    dotted = f"{module_name}.{name}"
+    found: list[RouteLine] = []
+    for other, file in _app_modules(package):
+        if other == module_name:
+            continue
+        text = file.read_text(encoding="utf-8")
+        tree = ast.parse(text, str(file))
+        module_aliases: set[str] = set()
+        name_aliases: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    if f"{node.module}.{alias.name}" == module_name:
+                        module_aliases.add(alias.asname or alias.name)
+                    elif node.module == module_name and alias.name == name:
+                        name_aliases.add(alias.asname or alias.name)
+        hits: set[int] = set()
+        for node in ast.walk(tree):
+            match node:
+                case ast.Attribute(value=ast.Name(id=alias), attr=attr) if (
+                    alias in module_aliases and attr == name
+                ):
+                    hits.add(node.lineno)
+                case ast.Name(id=alias, ctx=ast.Load()) if alias in name_aliases:
+                    hits.add(node.lineno)
+                case ast.Constant(value=str(value)) if value == dotted:
+                    hits.add(node.lineno)
+        lines = text.splitlines()
+        path = _display_path(file, other)
+        found.extend(RouteLine(path, lineno, lines[lineno - 1].strip()) for lineno in sorted(hits))
+    return tuple(found)
+
+
+APP_TITLES = {"aiohttp": "aiohttp", "django": "Django (async views + Channels)"}
+
+
+def implementations(behaviour: Behaviour) -> dict[str, tuple[Source, ...]]:
+    """app -> the resolved sources of the behaviour's `implementations.<app>` entries."""
+    return {
+        app: tuple(resolve(ref) for ref in refs) for app, refs in behaviour.implementations.items()
+    }

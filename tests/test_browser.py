@@ -1,0 +1,179 @@
+"""The reading site in a real browser: headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urldefrag
+
+import pytest
+
+from compare.report import load
+from compare.site import build
+from shared.serve import QuietHandler
+from shared.spec import spec
+from shared.targets import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+type OpenPage = Callable[[str, int], Page]
+
+SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+# The README's picture: re-taken only on request (`make screenshots`), so that a test run never
+# rewrites a tracked file (fonts and Chromium versions change pixels from machine to machine).
+README_SHOT = PROJECT_ROOT / "docs" / "screenshot-ws-echo.png"
+UPDATE = bool(os.environ.get("UPDATE_SCREENSHOTS"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",  # without these, this closed network refuses connections
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDE, NARROW = 1400, 700
+
+
+def chromium_path() -> str:
+    """$CHROMIUM, else Debian's chromium on PATH; fails (never skips) with how to install it."""
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not found or not Path(found).exists():
+        pytest.fail(
+            f"Chromium was not found ({found or 'no chromium on PATH'}); tests/test_browser.py"
+            " needs it.\n"
+            "  On Debian/Ubuntu (as root): apt-get update && apt-get install -y chromium\n"
+            "  or run `make test`, which installs it when it can; CHROMIUM=/path/to/chromium"
+            " picks another build.",
+            pytrace=False,
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The site built from the spec, the apps and the last parity report, served over HTTP."""
+    out = tmp_path_factory.mktemp("site")
+    build(out, load())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, name="site", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(
+            "playwright is missing: pip install -c constraints.txt -e '.[dev]'", pytrace=False
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[OpenPage]:
+    """open_page(url, width) -> a loaded page of that viewport width, closed after the test."""
+    pages: list[Page] = []
+
+    def open_at(url: str, width: int) -> Page:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        pages.append(page)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        return page
+
+    yield open_at
+    for page in pages:
+        page.close()
+
+
+def screenshot(page: Page, name: str, clip: dict[str, float] | None = None) -> Path:
+    """A full-page screenshot (or the `clip` of it) into var/screenshots/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, clip=clip)  # type: ignore[arg-type]
+    return path
+
+
+def status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return int(response.status)
+
+
+def test_every_link_on_the_index_resolves(site_url: str, open_page: OpenPage) -> None:
+    page = open_page(f"{site_url}/index.html", WIDE)
+    screenshot(page, "index-1400")
+    hrefs: list[str] = page.eval_on_selector_all(
+        "a[href], link[href]", "elements => elements.map(element => element.href)"
+    )
+    behaviour_pages = {f"{site_url}/behaviours/{b.id}.html" for b in spec().behaviours}
+    assert behaviour_pages <= set(hrefs), "the index links every behaviour's page"
+    for href in sorted(set(hrefs)):
+        url, fragment = urldefrag(href)
+        assert url.startswith(site_url), f"{href}: the site links only to itself (offline)"
+        assert status(url) == 200, href
+        if fragment:
+            if urldefrag(page.url).url != url:
+                page.goto(url)
+            assert page.locator(f"[id='{fragment}']").count() == 1, f"{href}: no such anchor"
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_code_panes_side_by_side_when_wide_and_stacked_when_narrow(
+    site_url: str, open_page: OpenPage, width: int
+) -> None:
+    page = open_page(f"{site_url}/behaviours/ws-echo.html", width)
+    panes = page.locator(".panes > .pane")
+    assert panes.count() == 2
+    aiohttp, django = panes.nth(0), panes.nth(1)
+    assert "async def echo" in aiohttp.inner_text()
+    assert "class EchoConsumer" in django.inner_text()
+    a, d = aiohttp.bounding_box(), django.bounding_box()
+    assert a is not None and d is not None
+    if width == WIDE:
+        assert abs(a["y"] - d["y"]) < 1, f"side by side: same top ({a}, {d})"
+        assert a["x"] + a["width"] <= d["x"], f"side by side: aiohttp left of django ({a}, {d})"
+    else:
+        assert d["y"] >= a["y"] + a["height"], f"stacked: django under aiohttp ({a}, {d})"
+        assert abs(a["x"] - d["x"]) < 1, f"stacked: same left edge ({a}, {d})"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
+    screenshot(page, f"ws-echo-{width}")
+    if width == WIDE:
+        notes = page.locator(".notes").bounding_box()
+        assert notes is not None
+        clip = {"x": 0, "y": 0, "width": width, "height": notes["y"] + notes["height"] + 16}
+        shot = screenshot(page, "ws-echo-readme", clip=clip)
+        if UPDATE:
+            README_SHOT.parent.mkdir(exist_ok=True)
+            shutil.copyfile(shot, README_SHOT)
+
+
+def test_every_behaviour_page_shows_both_apps_code(site_url: str, open_page: OpenPage) -> None:
+    page = open_page(f"{site_url}/index.html", WIDE)
+    for behaviour in spec().behaviours:
+        page.goto(f"{site_url}/behaviours/{behaviour.id}.html")
+        assert page.locator("h1").inner_text() == behaviour.id
+        for app in ("aiohttp", "django"):
+            pane = page.locator(f".pane#{app}")
+            assert pane.locator(".highlight").count() == len(behaviour.implementations[app])
+        assert page.locator("table.cases tbody tr").count() == len(behaviour.cases)
