@@ -50,6 +50,8 @@ CHECK_OF = {
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
     check = CHECK_OF[metafunc.function.__name__]
     params = []
     for target in selected_targets(metafunc.config):
@@ -192,3 +194,30 @@ def test_websocket_going_away(shutdown: Shutdown) -> None:
 def test_in_flight_http(shutdown: Shutdown) -> None:
     """On SIGTERM a request in its handler still gets its response."""
     assert shutdown.response == '200 {"slept": 1.5}', shutdown
+
+
+README = PROJECT_ROOT / "README.md"
+TABLE_BEGIN, TABLE_END = "<!-- lifecycle-table:begin -->", "<!-- lifecycle-table:end -->"
+
+
+def lifecycle_table() -> str:
+    """The README's table, from lifecycle.toml (whose strict xfails keep it true)."""
+    rows = ["| target | " + " | ".join(CHECKS) + " |", "| --- |" + " --- |" * len(CHECKS)]
+    for target in load_targets():
+        failing = EXPECTED_FAILURES.get(target, {})
+        cells = ["no (see below)" if check in failing else "yes" for check in CHECKS]
+        rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def test_readme_table_is_lifecycle_toml() -> None:
+    """LIFECYCLE_UPDATE_README=1 rewrites the README's table from shared/lifecycle.toml."""
+    text = README.read_text(encoding="utf-8")
+    before, found, rest = text.partition(TABLE_BEGIN)
+    current, found_end, after = rest.partition(TABLE_END)
+    assert found and found_end, f"README.md has no {TABLE_BEGIN} ... {TABLE_END} block"
+    if os.environ.get("LIFECYCLE_UPDATE_README"):
+        table = lifecycle_table()
+        README.write_text(f"{before}{TABLE_BEGIN}\n{table}\n{TABLE_END}{after}", encoding="utf-8")
+        return
+    assert current.strip() == lifecycle_table(), "stale: rerun with LIFECYCLE_UPDATE_README=1"
