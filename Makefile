@@ -12,7 +12,7 @@ for p in $(PYTHON) python3.14 python3.13 python3.12 python3 \
 done; exit 1
 endef
 
-.PHONY: run test lint format lock clean browser screenshots
+.PHONY: run test test-postgresql lint format lock clean browser screenshots
 
 $(PY):
 	@python=$$($(find_python)) || { \
@@ -29,10 +29,29 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 	@touch $@
 
 run: $(STAMP)
-	$(PY) -m shared.serve --site 8080 aiohttp=8081 django-daphne=8082
+	$(PY) -m shared.serve --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
 
+# Both passes run, whatever the first one gives; `make test` fails if either failed.
 test: $(STAMP) lint browser
-	$(PY) -m pytest
+	@status=0; \
+	$(PY) -m pytest || status=$$?; \
+	$(MAKE) --no-print-directory test-postgresql || status=$$?; \
+	exit $$status
+
+# The second pass of `make test`: the parity matrix and the data tests again, on PostgreSQL at
+# PG_URL, each server on a database the suite creates and drops. Without PostgreSQL it says why
+# it did not run; in CI (CI=true) that fails the build.
+PG_URL ?= postgresql://postgres@127.0.0.1:5432
+PG_TESTS := tests/test_parity.py tests/test_parity_data.py tests/test_data_schema.py
+test-postgresql: $(STAMP)
+	@if reason=$$($(PY) -m tests.databases probe "$(PG_URL)"); then \
+	  echo "PostgreSQL pass: $(PG_URL)"; \
+	  $(PY) -m pytest $(PG_TESTS) --database "$(PG_URL)" --parity-report=; \
+	else \
+	  echo "*** PostgreSQL pass NOT RUN: $$reason" >&2; \
+	  echo "*** (PG_URL=postgresql://USER@HOST:PORT picks another server)" >&2; \
+	  if [ -n "$$CI" ]; then echo "*** CI must run it: failing." >&2; exit 1; fi; \
+	fi
 
 # tests/test_browser.py drives Debian's chromium (Playwright cannot download its own browser here;
 # CHROMIUM=/path/to/chrome picks another); a CJK font lets the spec's non-Latin text render.

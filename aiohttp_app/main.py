@@ -4,10 +4,23 @@ import weakref
 
 from aiohttp import WSCloseCode, web
 
-from aiohttp_app import basics
+from aiohttp_app import basics, concurrency, data, realtime
 from aiohttp_app.basics.middlewares import error_middleware
 from aiohttp_app.basics.websockets import websockets
+from aiohttp_app.concurrency.heartbeat import heartbeat_task
+from aiohttp_app.concurrency.jobs import background_jobs
+from aiohttp_app.concurrency.middlewares import (
+    request_id_middleware,
+    send_request_headers,
+    server_timing_middleware,
+)
+from aiohttp_app.concurrency.state import close_event_streams, events, streams
+from aiohttp_app.concurrency.upstream import upstream_session
+from aiohttp_app.data.db import database
+from aiohttp_app.handshakes import origin_middleware
+from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
+from shared.concurrency import EventLog, StreamRecords
 from shared.validation import JSON_BODY_MAX_BYTES
 
 
@@ -17,11 +30,31 @@ async def close_websockets(app: web.Application) -> None:
 
 
 def create_app() -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=JSON_BODY_MAX_BYTES)
+    # The origin check runs inside the error middleware, which renders its 403 as JSON; the
+    # request id and timing middlewares run outside it, so error responses carry their headers.
+    app = web.Application(
+        middlewares=[
+            request_id_middleware,
+            server_timing_middleware,
+            error_middleware,
+            origin_middleware,
+        ],
+        client_max_size=JSON_BODY_MAX_BYTES,
+    )
     app[settings] = from_env()
     app[websockets] = weakref.WeakSet()
+    app[events] = EventLog()
+    app[streams] = StreamRecords()
+    app.on_response_prepare.append(send_request_headers)
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.
+    data.routes.setup_routes(app)
+    concurrency.routes.setup_routes(app)
+    realtime.routes.setup_routes(app)
     basics.routes.setup_routes(app)
+    app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(rooms_context)
+    app.cleanup_ctx.extend([upstream_session, background_jobs, heartbeat_task])
     app.on_shutdown.append(close_websockets)
+    app.on_shutdown.append(close_event_streams)
     return app

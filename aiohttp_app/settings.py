@@ -2,10 +2,13 @@
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from shared.validation import ws_ping_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,14 @@ class Settings:
     allowed_hosts: tuple[str, ...]
     redis_url: str  # empty: chat rooms live in this process only
     redis_prefix: str
+    # The concurrency part: where /fanout's upstream is and how long to wait for it, the seconds
+    # between SSE keep-alive comments and between heartbeat ticks.
+    upstream_url: str
+    upstream_timeout: float
+    sse_keepalive_seconds: float
+    heartbeat_seconds: float
+    database_url: str  # SQLAlchemy's form of DATABASE_URL: see aiohttp_app/data/db.py
+    files_dir: Path
 
 
 settings = web.AppKey("settings", Settings)
@@ -36,4 +47,13 @@ def from_env() -> Settings:
         ),
         redis_url=os.environ.get("REDIS_URL", ""),
         redis_prefix=os.environ.get("REDIS_PREFIX", "parity"),
+        upstream_url=os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8083"),
+        upstream_timeout=float(os.environ.get("UPSTREAM_TIMEOUT", "2")),
+        sse_keepalive_seconds=float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15")),
+        heartbeat_seconds=float(os.environ.get("HEARTBEAT_SECONDS", "1")),
+        # Each app has its own SQLite file by default (Django's is db.sqlite3).
+        database_url=os.environ.get(
+            "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'aiohttp.sqlite3'}"
+        ),
+        files_dir=Path(os.environ.get("FILES_DIR", PROJECT_ROOT / "var" / "files")),
     )

@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
 from shared.targets import PROJECT_ROOT, Server, load_targets
+from shared.upstream import SERVICE as UPSTREAM
 
 SITE_DIR = PROJECT_ROOT / "var" / "site"
 
@@ -52,6 +53,13 @@ def main() -> int:
     parser.add_argument(
         "--site", type=int, metavar="PORT", help="also build the reading site and serve it on PORT"
     )
+    parser.add_argument(
+        "--upstream-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the port of the upstream service /fanout calls (default: a free one)",
+    )
     args = parser.parse_args()
     for name, _ in args.pairs:
         if name not in targets:
@@ -61,23 +69,29 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # Ctrl-C stops everything even when started with SIGINT ignored (nohup, `&` in a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     servers: list[Server] = []
+    upstream: Server | None = None
     site: ThreadingHTTPServer | None = None
     try:
         if args.site is not None:
             site = serve_site(args.host, args.site)
+        upstream = Server(UPSTREAM, host=args.host, port=args.upstream_port or None).start()
+        env = {"UPSTREAM_URL": upstream.base_url}
         for name, port in args.pairs:
-            servers.append(Server(targets[name], host=args.host, port=port).start())
+            servers.append(Server(targets[name], host=args.host, port=port, env=env).start())
         print("\nServing (Ctrl-C stops both):", flush=True)
         for server in servers:
             print(f"  {server.target.name:<18} {server.base_url}   ({server.target.server})")
+        print(f"  {'upstream':<18} {upstream.base_url}   (what /fanout calls)")
         if site is not None:
             print(f"  {'site':<18} http://{args.host}:{args.site}/   (the code side by side)")
         print("\nTry:")
         for server in servers:
             print(f"  curl {server.base_url}/Ada; curl '{server.base_url}/delay?seconds=0.5'")
         print(flush=True)
-        while all(server.process and server.process.poll() is None for server in servers):
+        while all(server.running for server in [upstream, *servers]):
             time.sleep(0.5)
         print("A server exited by itself; stopping the others.", file=sys.stderr)
         return 1
@@ -88,8 +102,13 @@ def main() -> int:
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     finally:
+        # A second Ctrl-C (or SIGTERM) must not cut the clean-up short and leave servers behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for server in reversed(servers):
             server.stop()
+        if upstream is not None:
+            upstream.stop()
         if site is not None:
             site.shutdown()
             site.server_close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,15 +16,51 @@ SPEC_DIR = Path(__file__).with_name("behaviours")
 APPS = ("aiohttp", "django")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SEND_STEPS = ("send_text", "send_bytes", "send_json")
-EXPECT_STEPS = ("expect_text", "expect_bytes", "expect_json")
+EXPECT_STEPS = ("expect_text", "expect_bytes", "expect_json", "expect_json_subset")
 CLOSE_STEPS = ("close", "expect_close")
-STEP_KINDS = SEND_STEPS + EXPECT_STEPS + CLOSE_STEPS
+ERROR_STEPS = ("expect_error",)  # an error frame: {"type": "error", "error": {code, message}}
+REFUSAL_STEPS = ("expect_refusal",)  # the handshake is answered with an HTTP error instead
+STEP_KINDS = SEND_STEPS + EXPECT_STEPS + CLOSE_STEPS + ERROR_STEPS + REFUSAL_STEPS
 
 type StepKind = Literal[
     "send_text", "send_bytes", "send_json",
-    "expect_text", "expect_bytes", "expect_json",
-    "close", "expect_close",
+    "expect_text", "expect_bytes", "expect_json", "expect_json_subset",
+    "close", "expect_close", "expect_error", "expect_refusal",
 ]  # fmt: skip
+
+
+# `{name}` in an HTTP case is replaced by a variable: `unique` (new for each run of a case, so
+# that a case finds its own rows in a database it shares) or a value an earlier step saved.
+VARIABLE = re.compile(r"[a-z_][a-z0-9_]*")
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+BUILTIN_VARIABLES = frozenset({"unique"})
+
+
+def placeholders(value: object) -> set[str]:
+    """The variable names used in a value: its strings, and those of its lists and tables."""
+    if isinstance(value, str):
+        return set(PLACEHOLDER.findall(value))
+    if isinstance(value, Mapping):
+        return set().union(*(placeholders(item) for item in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(placeholders(item) for item in value))
+    return set()
+
+
+def substitute(value: Any, variables: Mapping[str, Any]) -> Any:
+    """Replace `{name}` in every string; a string that is only `{name}` takes the value's type."""
+    if isinstance(value, str):
+        whole = PLACEHOLDER.fullmatch(value)
+        if whole and whole[1] in variables:
+            return variables[whole[1]]
+        return PLACEHOLDER.sub(
+            lambda match: str(variables[match[1]]) if match[1] in variables else match[0], value
+        )
+    if isinstance(value, Mapping):
+        return {key: substitute(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute(item, variables) for item in value]
+    return value
 
 
 class SpecError(ValueError):
@@ -81,9 +118,20 @@ class WsStep:
     kind: StepKind
     payload: Payload | None = None
     code: int | None = None
+    error: ErrorRef | None = None
+    refusal: HttpExpect | None = None
 
     def describe(self) -> str:
-        detail = self.payload.describe() if self.payload is not None else str(self.code)
+        if self.refusal is not None:
+            error = self.refusal.error
+            detail = f"{self.refusal.status}" + (f" {error.code}" if error else "")
+        elif self.error is not None:
+            params = ", ".join(f"{k}={v!r}" for k, v in self.error.params.items())
+            detail = self.error.code + (f" ({params})" if params else "")
+        elif self.payload is not None:
+            detail = self.payload.describe()
+        else:
+            detail = str(self.code)
         return f"{self.kind} {detail}"
 
 
@@ -102,6 +150,19 @@ class HttpRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    json: Any = None  # sent as application/json
+    multipart: tuple[FormPart, ...] = ()  # sent as multipart/form-data, in this order
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a multipart/form-data body: a plain field, or a file (content, filename)."""
+
+    name: str
+    value: str | None = None
+    content: Payload | None = None
+    filename: str | None = None
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +175,8 @@ class HttpExpect:
     json_subset: Any = None
     regex: str | None = None
     error: ErrorRef | None = None
+    content: Payload | None = None  # `bytes`: the exact body
+    json_patterns: Mapping[str, str] = field(default_factory=dict)  # top-level key -> regex
 
 
 @dataclass(frozen=True)
@@ -123,14 +186,41 @@ class ErrorRef:
 
 
 @dataclass(frozen=True)
-class HttpCase:
-    name: str
+class HttpStep:
+    """One request of an HTTP case (sent `concurrency` times at once) and what it must get."""
+
     request: HttpRequest
     expect: HttpExpect
     concurrency: int = 1
     elapsed: Elapsed | None = None
+    save: Mapping[str, str] = field(default_factory=dict)  # variable -> top-level key of the JSON
+
+
+@dataclass(frozen=True)
+class HttpCase:
+    """One request, or `steps`: requests in order, later ones using values saved from earlier."""
+
+    name: str
+    steps: tuple[HttpStep, ...]
     xfail: Mapping[str, str] = field(default_factory=dict)
     kind: Literal["http"] = "http"
+
+    # The first step, for readers of one-request cases.
+    @property
+    def request(self) -> HttpRequest:
+        return self.steps[0].request
+
+    @property
+    def expect(self) -> HttpExpect:
+        return self.steps[0].expect
+
+    @property
+    def concurrency(self) -> int:
+        return self.steps[0].concurrency
+
+    @property
+    def elapsed(self) -> Elapsed | None:
+        return self.steps[0].elapsed
 
 
 @dataclass(frozen=True)
@@ -138,7 +228,8 @@ class WsCase:
     name: str
     path: str
     steps: tuple[WsStep, ...]
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    omit_headers: frozenset[str] = frozenset()  # `false` in `headers`: not even the default
     xfail: Mapping[str, str] = field(default_factory=dict)
     kind: Literal["websocket"] = "websocket"
 
@@ -224,7 +315,7 @@ class _Reader:
 
 
 def _payload(reader: _Reader, kind: StepKind, value: object, name: str) -> Payload:
-    if kind.endswith("_json"):
+    if kind.endswith(("_json", "_json_subset")):
         return Payload(json=value)
     if kind.endswith("_text"):
         if isinstance(value, dict):
@@ -245,11 +336,32 @@ def _payload(reader: _Reader, kind: StepKind, value: object, name: str) -> Paylo
     return Payload(size=size, seed=reader.opt(table, "seed", int, 0, name))
 
 
-def _step(reader: _Reader, data: object, name: str) -> WsStep:
+def _error_ref(
+    reader: _Reader, value: object, errors: Mapping[str, ErrorDef], name: str
+) -> ErrorRef:
+    """An error code, or {code, params} for a message with placeholders."""
+    table = {"code": value} if isinstance(value, str) else reader.table(value, name)
+    reader.keys(table, name, {"code", "params"})
+    code = reader.get(table, "code", str, name)
+    if code not in errors:
+        raise reader.fail(
+            name if isinstance(value, str) else f"{name}.code", f"unknown error code {code!r}"
+        )
+    return ErrorRef(code, reader.strings(table, "params", name))
+
+
+def _step(reader: _Reader, data: object, errors: Mapping[str, ErrorDef], name: str) -> WsStep:
     table = reader.table(data, name)
     if len(table) != 1 or next(iter(table)) not in STEP_KINDS:
         raise reader.fail(name, f"must be one of {', '.join(STEP_KINDS)} (exactly one)")
     kind, value = next(iter(table.items()))
+    if kind in ERROR_STEPS:
+        return WsStep(kind=kind, error=_error_ref(reader, value, errors, f"{name}.{kind}"))
+    if kind in REFUSAL_STEPS:
+        refusal = _expect(reader, value, errors, f"{name}.{kind}")
+        if refusal.status < 400:
+            raise reader.fail(f"{name}.{kind}.status", "a refusal is a status from 400 to 599")
+        return WsStep(kind=kind, refusal=refusal)
     if kind in CLOSE_STEPS:
         code = reader.check(value, int, f"{name}.{kind}")
         if not 1000 <= code <= 4999:
@@ -260,8 +372,9 @@ def _step(reader: _Reader, data: object, name: str) -> WsStep:
 
 def _expect(reader: _Reader, data: object, errors: Mapping[str, ErrorDef], name: str) -> HttpExpect:
     table = reader.table(data, name)
-    body_keys = {"text", "json", "json_subset", "regex", "error"}
-    reader.keys(table, name, {"status", "headers", "header_patterns", "error_params"} | body_keys)
+    body_keys = {"text", "bytes", "json", "json_subset", "regex", "error"}
+    other_keys = {"status", "headers", "header_patterns", "error_params", "json_patterns"}
+    reader.keys(table, name, other_keys | body_keys)
     if len(given := body_keys & set(table)) > 1:
         raise reader.fail(name, f"give at most one body expectation, got {sorted(given)}")
     status = reader.get(table, "status", int, name)
@@ -283,30 +396,72 @@ def _expect(reader: _Reader, data: object, errors: Mapping[str, ErrorDef], name:
         header_patterns={
             k.lower(): v for k, v in reader.strings(table, "header_patterns", name).items()
         },
-        text=reader.opt(table, "text", str, None, name),  # type: ignore[arg-type]
+        text=_payload(reader, "send_text", table["text"], f"{name}.text").text
+        if "text" in table
+        else None,
         json=table.get("json"),
         json_subset=table.get("json_subset"),
         regex=reader.opt(table, "regex", str, None, name),  # type: ignore[arg-type]
         error=error,
+        content=_payload(reader, "send_bytes", table["bytes"], f"{name}.bytes")
+        if "bytes" in table
+        else None,
+        json_patterns=reader.strings(table, "json_patterns", name),
     )
+
+
+def _form_parts(reader: _Reader, data: object, name: str) -> tuple[FormPart, ...]:
+    """`multipart = [{name, value}, {name, filename?, content_type?, text | bytes}, ...]`."""
+    parts: list[FormPart] = []
+    for index, entry in enumerate(reader.check(data, list, name)):
+        where = f"{name}[{index}]"
+        part = reader.table(entry, where)
+        reader.keys(part, where, {"name", "value", "filename", "content_type", "text", "bytes"})
+        field_name = reader.get(part, "name", str, where)
+        if len(given := {"value", "text", "bytes"} & set(part)) != 1:
+            raise reader.fail(where, f"give one of value, text or bytes, got {sorted(given)}")
+        if "value" in part:
+            if {"filename", "content_type"} & set(part):
+                raise reader.fail(where, "a plain field (value) has no filename or content_type")
+            parts.append(FormPart(field_name, value=reader.get(part, "value", str, where)))
+            continue
+        kind: StepKind = "send_text" if "text" in part else "send_bytes"
+        key = "text" if "text" in part else "bytes"
+        parts.append(
+            FormPart(
+                field_name,
+                content=_payload(reader, kind, part[key], f"{where}.{key}"),
+                filename=reader.opt(part, "filename", str, None, where),  # type: ignore[arg-type]
+                content_type=reader.opt(part, "content_type", str, None, where),  # type: ignore[arg-type]
+            )
+        )
+    return tuple(parts)
 
 
 def _request(reader: _Reader, data: object, name: str) -> HttpRequest:
     table = reader.table(data, name)
-    reader.keys(table, name, {"method", "path", "query", "headers", "text"})
+    reader.keys(table, name, {"method", "path", "query", "headers", "text", "json", "multipart"})
+    if len(given := {"text", "json", "multipart"} & set(table)) > 1:
+        raise reader.fail(name, f"give at most one body, got {sorted(given)}")
     method = reader.opt(table, "method", str, "GET", name)
     if method not in HTTP_METHODS:
         raise reader.fail(f"{name}.method", f"must be one of {sorted(HTTP_METHODS)}")
     path = reader.get(table, "path", str, name)
     if not path.startswith("/"):
         raise reader.fail(f"{name}.path", "must start with '/'")
-    text = reader.opt(table, "text", str, None, name)  # type: ignore[arg-type]
+    text = None
+    if "text" in table:
+        text = _payload(reader, "send_text", table["text"], f"{name}.text").text
     return HttpRequest(
         method=method,
         path=path,
         query=reader.strings(table, "query", name),
         headers=reader.strings(table, "headers", name),
         body=text.encode() if text is not None else None,
+        json=table.get("json"),
+        multipart=_form_parts(reader, table["multipart"], f"{name}.multipart")
+        if "multipart" in table
+        else (),
     )
 
 
@@ -330,36 +485,111 @@ def _case(
         path = reader.get(table, "websocket", str)
         if not path.startswith("/"):
             raise reader.fail("websocket", "must start with '/'")
-        steps = reader.get(table, "steps", list)
+        steps = tuple(
+            _step(reader, step, errors, f"steps[{i}]")
+            for i, step in enumerate(reader.get(table, "steps", list))
+        )
         if not steps:
             raise reader.fail("steps", "must not be empty")
+        for i, step in enumerate(steps):
+            if step.kind in REFUSAL_STEPS and len(steps) > 1:
+                raise reader.fail(f"steps[{i}]", "a refused handshake is the case's only step")
+        headers: dict[str, str] = {}
+        omit: set[str] = set()
+        for header, value in reader.table(table.get("headers", {}), "headers").items():
+            if value is False:
+                omit.add(header.lower())
+            elif isinstance(value, str):
+                headers[header.lower()] = value
+            else:
+                raise reader.fail(f"headers.{header}", "must be a string, or false to send none")
         return WsCase(
             name=name,
             path=path,
-            steps=tuple(_step(reader, step, f"steps[{i}]") for i, step in enumerate(steps)),
-            headers=reader.strings(table, "headers", ""),
+            steps=steps,
+            headers=headers,
+            omit_headers=frozenset(omit),
             xfail=_xfail(reader, table, targets),
         )
-    reader.keys(table, "", {"name", "request", "expect", "concurrency", "elapsed", "xfail"})
+    if "steps" in table:
+        reader.keys(table, "", {"name", "steps", "xfail"})
+        entries = reader.get(table, "steps", list)
+        if not entries:
+            raise reader.fail("steps", "must not be empty")
+        steps = tuple(
+            _http_step(reader, reader.table(entry, f"steps[{i}]"), errors, f"steps[{i}].")
+            for i, entry in enumerate(entries)
+        )
+    else:
+        reader.keys(table, "", {"name", "request", "expect", "concurrency", "elapsed", "xfail"})
+        steps = (_http_step(reader, table, errors, ""),)
+    _check_variables(reader, steps, "steps[{}]." if "steps" in table else "")
+    return HttpCase(name=name, steps=steps, xfail=_xfail(reader, table, targets))
+
+
+def _http_step(
+    reader: _Reader, table: Mapping[str, Any], errors: Mapping[str, ErrorDef], prefix: str
+) -> HttpStep:
+    """A request and its expectation: the case itself, or one of its `steps` (prefix names it)."""
+    if prefix:
+        reader.keys(table, prefix[:-1], {"request", "expect", "concurrency", "elapsed", "save"})
     elapsed: Elapsed | None = None
     if "elapsed" in table:
-        bounds = reader.table(table["elapsed"], "elapsed")
-        reader.keys(bounds, "elapsed", {"min", "max"})
+        bounds = reader.table(table["elapsed"], f"{prefix}elapsed")
+        reader.keys(bounds, f"{prefix}elapsed", {"min", "max"})
         elapsed = Elapsed(
-            min=reader.opt(bounds, "min", float, 0.0, "elapsed"),
-            max=reader.opt(bounds, "max", float, None, "elapsed"),  # type: ignore[arg-type]
+            min=reader.opt(bounds, "min", float, 0.0, f"{prefix}elapsed"),
+            max=reader.opt(bounds, "max", float, None, f"{prefix}elapsed"),  # type: ignore[arg-type]
         )
-    concurrency = reader.opt(table, "concurrency", int, 1)
+    concurrency = reader.opt(table, "concurrency", int, 1, prefix[:-1])
     if not 1 <= concurrency <= 1000:
-        raise reader.fail("concurrency", "must be from 1 to 1000")
-    return HttpCase(
-        name=name,
-        request=_request(reader, reader.get(table, "request", dict), "request"),
-        expect=_expect(reader, reader.get(table, "expect", dict), errors, "expect"),
+        raise reader.fail(f"{prefix}concurrency", "must be from 1 to 1000")
+    save = reader.strings(table, "save", prefix[:-1])
+    for variable in save:
+        if not VARIABLE.fullmatch(variable) or variable in BUILTIN_VARIABLES:
+            raise reader.fail(
+                f"{prefix}save.{variable}", "must be a lower-case name other than 'unique'"
+            )
+    return HttpStep(
+        request=_request(reader, reader.get(table, "request", dict), f"{prefix}request"),
+        expect=_expect(reader, reader.get(table, "expect", dict), errors, f"{prefix}expect"),
         concurrency=concurrency,
         elapsed=elapsed,
-        xfail=_xfail(reader, table, targets),
+        save=save,
     )
+
+
+def _check_variables(reader: _Reader, steps: Sequence[HttpStep], prefix: str) -> None:
+    """Every `{name}` is a built-in or saved by an earlier step (or, in expect, by this one)."""
+    known = set(BUILTIN_VARIABLES)
+    for index, step in enumerate(steps):
+        request = step.request
+        expect = step.expect
+        uses = {
+            "request": [request.path, dict(request.query), dict(request.headers), request.json]
+            + [[part.value, part.filename] for part in request.multipart],
+        }
+        for where, values in uses.items():
+            for variable in placeholders(values):
+                if variable not in known:
+                    raise reader.fail(
+                        f"{prefix.format(index)}{where}",
+                        f"unknown variable {{{variable}}}; known here: {sorted(known)}",
+                    )
+        known |= set(step.save)
+        expected = [
+            dict(expect.headers),
+            expect.json,
+            expect.json_subset,
+            expect.text,
+            dict(expect.error.params) if expect.error else None,
+        ]
+        for variable in placeholders(expected):
+            if variable not in known:
+                raise reader.fail(
+                    f"{prefix.format(index)}expect",
+                    f"unknown variable {{{variable}}}; known here: {sorted(known)}",
+                )
 
 
 def _implementations(reader: _Reader, data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:

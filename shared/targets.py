@@ -34,6 +34,10 @@ class Target:
     command: tuple[str, ...]
     prepare: tuple[tuple[str, ...], ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    # Processes that run beside the server for as long as it runs (Django's heartbeat, its
+    # task worker): started after `prepare`, before the server; stopped after it.
+    companions: tuple[tuple[str, ...], ...] = ()
+    ready_path: str = READY_PATH  # the server is ready once this path answers at all
 
     def fill(
         self, argv: tuple[str, ...], host: str, port: int, env: Mapping[str, str]
@@ -62,6 +66,7 @@ def load_targets(path: Path = TARGETS_PATH) -> dict[str, Target]:
                 command=tuple(entry["command"]),
                 prepare=tuple(tuple(argv) for argv in entry.get("prepare", ())),
                 env=dict(entry.get("env", {})),
+                companions=tuple(tuple(argv) for argv in entry.get("companions", ())),
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: target {name!r}: bad or missing field {error}") from None
@@ -95,6 +100,7 @@ class Server:
         self.log_path = log_path
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **target.env, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
+        self.companions: list[subprocess.Popen[bytes]] = []
         self._log: IO[bytes] | None = None
 
     @property
@@ -118,28 +124,46 @@ class Server:
                 self.target.fill(argv, self.host, self.port, self.env),
                 cwd=PROJECT_ROOT, env=self.env, stdout=out, stderr=out, check=True,
             )  # fmt: skip
-        self.process = subprocess.Popen(
-            self.target.fill(self.target.command, self.host, self.port, self.env),
+        self.companions = [self._spawn(argv, out) for argv in self.target.companions]
+        self.process = self._spawn(self.target.command, out)
+        self._wait_ready(timeout)
+        return self
+
+    def _spawn(self, argv: tuple[str, ...], out: IO[bytes] | None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self.target.fill(argv, self.host, self.port, self.env),
             cwd=PROJECT_ROOT,
             env=self.env,
             stdout=out,
             stderr=out,
             start_new_session=True,  # Ctrl-C in a terminal reaches the supervisor, not the server
         )
-        self._wait_ready(timeout)
-        return self
+
+    @property
+    def running(self) -> bool:
+        """The server and each of its companions are still running."""
+        processes = [self.process, *self.companions]
+        return all(process is not None and process.poll() is None for process in processes)
+
+    def _exited(self) -> str | None:
+        """What exited, if the server or a companion did."""
+        assert self.process is not None
+        for process in [self.process, *self.companions]:
+            if process.poll() is not None:
+                what = " ".join(map(str, process.args[1:])) if process is not self.process else ""
+                name = f"{self.target.name}'s companion `{what}`" if what else self.target.name
+                return f"{name} exited with {process.returncode}"
+        return None
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.target.name} exited with {self.process.returncode} before it answered"
-                    f"\n{self.log_tail()}"
-                )
+            if exited := self._exited():
+                self.stop()
+                raise RuntimeError(f"{exited} before it answered\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.base_url + READY_PATH, timeout=2):
+                with urllib.request.urlopen(self.base_url + self.target.ready_path, timeout=2):
                     return
             except urllib.error.HTTPError:
                 return  # it answers; what it answers is for the tests to judge
@@ -151,16 +175,17 @@ class Server:
         )
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
+        """SIGTERM, then SIGKILL after `timeout`, server then companions; the server's exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        for process in [self.process, *reversed(self.companions)]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,20 +20,47 @@ WS_PING_TIMEOUT = 20.0  # ...and its peer dropped when no pong comes back in thi
 JSON_BODY_MAX_BYTES = 1024 * 1024
 JSON_BODY_LIMIT_TEXT = "1 MiB"
 JSON_MEDIA_TYPE = "application/json"
+CHAT_ROOM_PATTERN = re.compile(r"[a-z0-9-]{1,50}")
+CHAT_MESSAGE_MAX_CHARS = 4096
+CHAT_WS_MAX_MESSAGE_BYTES = 64 * 1024  # a bigger websocket message closes a chat with 1009
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # X-Request-ID from a client
 
 
-def parse_seconds(raw: str | None, name: str = "seconds") -> float:
-    """A finite number of seconds from 0 to DELAY_MAX_SECONDS, from a query parameter."""
-    expected = f"a number from 0 to {DELAY_MAX_SECONDS:g}"
+def parse_seconds(
+    raw: str | None, name: str = "seconds", maximum: float = DELAY_MAX_SECONDS
+) -> float:
+    """A finite number of seconds from 0 to `maximum`, from a query parameter."""
+    expected = f"a number from 0 to {maximum:g}"
     if raw is None:
         raise ApiError("missing_parameter", name=name)
     try:
         seconds = float(raw)
     except ValueError:
         raise ApiError("invalid_parameter", name=name, expected=expected) from None
-    if not (math.isfinite(seconds) and 0 <= seconds <= DELAY_MAX_SECONDS):
+    if not (math.isfinite(seconds) and 0 <= seconds <= maximum):
         raise ApiError("invalid_parameter", name=name, expected=expected)
     return seconds
+
+
+def parse_int(raw: str | None, name: str, low: int, high: int | None = None) -> int:
+    """An integer from `low` to `high` (or up), from a query parameter: ASCII digits only."""
+    expected = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+    if raw is None:
+        raise ApiError("missing_parameter", name=name)
+    # At most 18 digits: int() of a huge string is slow, and no limit here needs more.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise ApiError("invalid_parameter", name=name, expected=expected)
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        raise ApiError("invalid_parameter", name=name, expected=expected)
+    return value
+
+
+def parse_request_id(raw: str | None) -> str:
+    """The client's X-Request-ID if it is 1 to 64 of [A-Za-z0-9._-], else a new one (uuid4 hex)."""
+    if raw is not None and REQUEST_ID_PATTERN.fullmatch(raw):
+        return raw
+    return uuid.uuid4().hex
 
 
 def ws_ping_settings(env: Mapping[str, str] = os.environ) -> tuple[float, float]:
@@ -63,6 +92,11 @@ class Field:
         ):
             problem = f"must be {self.min_length or 0} to {self.max_length} characters long"
             raise ApiError("invalid_field", field=name, problem=problem)
+        # JSON allows both, but PostgreSQL refuses NUL in text and no driver encodes a lone
+        # surrogate ("\ud800") as UTF-8: refused here, they cannot become a 500 later.
+        if isinstance(value, str) and ("\x00" in value or not _is_utf8_encodable(value)):
+            problem = "must be valid text (no NUL, no lone surrogate)"
+            raise ApiError("invalid_field", field=name, problem=problem)
         if isinstance(value, int | float) and not isinstance(value, bool):
             low = -math.inf if self.minimum is None else self.minimum
             high = math.inf if self.maximum is None else self.maximum
@@ -70,6 +104,14 @@ class Field:
                 problem = f"must be a number from {low:g} to {high:g}"
                 raise ApiError("invalid_field", field=name, problem=problem)
         return value
+
+
+def _is_utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _KIND_NAMES: Mapping[type, str] = {
@@ -104,6 +146,13 @@ def parse_json_object(
         raise ApiError("invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError("not_an_object")
+    return check_fields(data, fields, partial=partial)
+
+
+def check_fields(
+    data: Mapping[str, Any], fields: Mapping[str, Field], *, partial: bool = False
+) -> dict[str, Any]:
+    """Only known fields, each of the right type and size; required ones unless `partial`."""
     for name in data:
         if name not in fields:
             raise ApiError("invalid_field", field=name, problem="is not a known field")
@@ -114,3 +163,32 @@ def parse_json_object(
         elif field.required and not partial:
             raise ApiError("invalid_field", field=name, problem="is required")
     return checked
+
+
+CHAT_MESSAGE_FIELDS: Mapping[str, Field] = {
+    "message": Field(str, min_length=1, max_length=CHAT_MESSAGE_MAX_CHARS)
+}
+
+
+def check_room(room: str) -> None:
+    """403 unless the room name is 1 to 50 characters from a-z, 0-9 and '-'."""
+    if not CHAT_ROOM_PATTERN.fullmatch(room):
+        raise ApiError("invalid_room")
+
+
+def chat_message_too_big(data: str | bytes) -> bool:
+    """Over CHAT_WS_MAX_MESSAGE_BYTES (text counted as UTF-8): the chat is closed with 1009."""
+    return len(data.encode() if isinstance(data, str) else data) > CHAT_WS_MAX_MESSAGE_BYTES
+
+
+def parse_chat_message(data: str | bytes) -> str:
+    """The text of a chat message, a websocket text message `{"message": "1 to 4096 chars"}`."""
+    if isinstance(data, bytes):
+        raise ApiError("message_not_text")
+    try:
+        message = json.loads(data)
+    except ValueError:
+        raise ApiError("message_not_json") from None
+    if not isinstance(message, dict):
+        raise ApiError("message_not_an_object")
+    return str(check_fields(message, CHAT_MESSAGE_FIELDS)["message"])

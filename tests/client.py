@@ -6,25 +6,51 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.http11 import Response
 
-from shared.spec import HttpCase, HttpExpect, Spec, WsCase, WsStep
+from shared.spec import (
+    FormPart,
+    HttpCase,
+    HttpExpect,
+    HttpRequest,
+    HttpStep,
+    Spec,
+    WsCase,
+    WsStep,
+    substitute,
+)
 
 TIMEOUT = 30.0  # per request or websocket step: generous, a hang still fails
+# Every HTTP response of both apps carries these (behaviour `middleware`, 30-concurrency.toml);
+# every response of every HTTP case is checked for them. Websocket handshakes are not.
+EVERY_RESPONSE_HEADERS = {
+    "x-request-id": r"[A-Za-z0-9._-]{1,64}",
+    "server-timing": r"app;dur=\d+\.\d",
+}
 
 
 def check_subset(expected: Any, actual: Any, where: str = "body") -> None:
-    """Every key of `expected` is in `actual` with a matching value (recursively for objects)."""
+    """Every key of `expected` is in `actual` with a matching value (recursively for objects;
+    a list matches a list of the same length, item by item)."""
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
         for key, value in expected.items():
             assert key in actual, f"{where}: missing key {key!r} in {actual!r}"
             check_subset(value, actual[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), (
+            f"{where}: expected a list of {len(expected)}, got {actual!r}"
+        )
+        for index, (wanted, got) in enumerate(zip(expected, actual, strict=True)):
+            check_subset(wanted, got, f"{where}[{index}]")
     else:
         assert expected == actual, f"{where}: expected {expected!r}, got {actual!r}"
 
@@ -51,6 +77,13 @@ def check_response(spec: Spec, expect: HttpExpect, response: httpx.Response) -> 
         assert re.fullmatch(expect.regex, response.text, re.DOTALL), (
             f"{summary}: body {response.text[:500]!r} does not match {expect.regex!r}"
         )
+    if expect.content is not None:
+        described = expect.content.describe()
+        assert response.content == expect.content.as_bytes(), (
+            f"{summary}: body of {len(response.content)} bytes, expected {described}"
+        )
+    if expect.json_patterns:
+        check_json_patterns(expect.json_patterns, response, summary)
     if expect.json is not None or expect.json_subset is not None or expect.error is not None:
         try:
             body = response.json()
@@ -65,36 +98,142 @@ def check_response(spec: Spec, expect: HttpExpect, response: httpx.Response) -> 
             assert body == wanted, f"{summary}: body {body!r}, expected {wanted!r}"
 
 
-async def run_http_case(spec: Spec, base_url: str, case: HttpCase) -> None:
-    request = case.request
-    async with httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT) as client:
-
-        async def send() -> httpx.Response:
-            return await client.request(
-                request.method,
-                request.path,
-                params=dict(request.query),
-                headers=dict(request.headers),
-                content=request.body,
-            )
-
-        started = time.perf_counter()
-        responses = await asyncio.gather(*(send() for _ in range(case.concurrency)))
-        elapsed = time.perf_counter() - started
-    for response in responses:
-        check_response(spec, case.expect, response)
-    if case.elapsed is not None:
-        what = f"{case.concurrency} x {request.method} {request.path}"
-        assert elapsed >= case.elapsed.min, (
-            f"{what} took {elapsed:.3f} s, expected >= {case.elapsed.min}"
+def check_every_response_headers(response: httpx.Response) -> None:
+    summary = f"{response.request.method} {response.request.url} -> {response.status_code}"
+    for name, pattern in EVERY_RESPONSE_HEADERS.items():
+        actual = response.headers.get(name)
+        assert actual is not None and re.fullmatch(pattern, actual), (
+            f"{summary}: header {name} is {actual!r}; every response's must match {pattern!r}"
         )
-        if case.elapsed.max is not None:
-            assert elapsed <= case.elapsed.max, (
-                f"{what} took {elapsed:.3f} s, expected <= {case.elapsed.max}"
+
+
+def check_json_patterns(
+    patterns: Mapping[str, str], response: httpx.Response, summary: str
+) -> None:
+    """Each top-level value, a string or the JSON text of a number, fully matches its regex."""
+    try:
+        body = response.json()
+    except json.JSONDecodeError:
+        raise AssertionError(f"{summary}: body is not JSON: {response.text[:500]!r}") from None
+    assert isinstance(body, dict), f"{summary}: expected a JSON object, got {body!r}"
+    for key, pattern in patterns.items():
+        assert key in body, f"{summary}: missing key {key!r} in {body!r}"
+        value = body[key]
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        assert isinstance(value, str) or is_number, f"{summary}: {key} is {value!r}"
+        text = value if isinstance(value, str) else json.dumps(value)
+        assert re.fullmatch(pattern, text), f"{summary}: {key} is {value!r}, expected {pattern!r}"
+
+
+def form_files(parts: Sequence[FormPart], variables: Mapping[str, Any]) -> list[Any]:
+    """httpx's `files`, in the spec's order; a part without a filename is a plain field."""
+    files: list[Any] = []
+    for part in parts:
+        if part.value is not None:
+            files.append((part.name, (None, part.value.encode())))
+            continue
+        assert part.content is not None
+        content = part.content
+        data = content.text.encode() if content.text is not None else content.as_bytes()
+        filename = substitute(part.filename, variables)
+        files.append((part.name, (filename, data, part.content_type)))
+    return files
+
+
+def request_kwargs(request: HttpRequest, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """httpx's arguments for a spec request, with `{name}` variables substituted."""
+    kwargs: dict[str, Any] = {"headers": substitute(dict(request.headers), variables)}
+    if request.query:  # httpx's params, even empty, replace a query written in the path
+        kwargs["params"] = substitute(dict(request.query), variables)
+    if request.json is not None:
+        kwargs["json"] = substitute(request.json, variables)
+    elif request.multipart:
+        kwargs["files"] = form_files(request.multipart, variables)
+    else:
+        kwargs["content"] = request.body
+    return kwargs
+
+
+def saved_values(step: HttpStep, response: httpx.Response) -> dict[str, Any]:
+    """The step's `save`: variable -> that top-level key of the JSON body."""
+    if not step.save:
+        return {}
+    try:
+        body = response.json()
+    except json.JSONDecodeError:
+        summary = f"{response.request.method} {response.request.url} -> {response.status_code}"
+        message = f"{summary}: nothing to save, not JSON: {response.text[:500]!r}"
+        raise AssertionError(message) from None
+    missing = [key for key in step.save.values() if not isinstance(body, dict) or key not in body]
+    assert not missing, f"cannot save {missing}: not in the body {body!r}"
+    return {variable: body[key] for variable, key in step.save.items()}
+
+
+async def run_http_step(
+    spec: Spec, client: httpx.AsyncClient, step: HttpStep, variables: dict[str, Any]
+) -> None:
+    request = step.request
+    path = substitute(request.path, variables)
+    kwargs = request_kwargs(request, variables)
+    started = time.perf_counter()
+    responses = await asyncio.gather(
+        *(client.request(request.method, path, **kwargs) for _ in range(step.concurrency))
+    )
+    elapsed = time.perf_counter() - started
+    variables.update(saved_values(step, responses[0]))
+    expect = replace(
+        step.expect,
+        headers=substitute(dict(step.expect.headers), variables),
+        text=substitute(step.expect.text, variables),
+        json=substitute(step.expect.json, variables),
+        json_subset=substitute(step.expect.json_subset, variables),
+        error=replace(
+            step.expect.error, params=substitute(dict(step.expect.error.params), variables)
+        )
+        if step.expect.error
+        else None,
+    )
+    for response in responses:
+        check_response(spec, expect, response)
+        check_every_response_headers(response)
+    if step.elapsed is not None:
+        what = f"{step.concurrency} x {request.method} {path}"
+        assert elapsed >= step.elapsed.min, (
+            f"{what} took {elapsed:.3f} s, expected >= {step.elapsed.min}"
+        )
+        if step.elapsed.max is not None:
+            assert elapsed <= step.elapsed.max, (
+                f"{what} took {elapsed:.3f} s, expected <= {step.elapsed.max}"
             )
 
 
-async def run_ws_step(ws: ClientConnection, step: WsStep) -> None:
+async def run_http_case(spec: Spec, base_url: str, case: HttpCase) -> None:
+    """Each step in order; `{unique}` is new for this run, saved values carry to later steps."""
+    variables: dict[str, Any] = {"unique": uuid.uuid4().hex[:12]}
+    # Enough connections for the widest step: `concurrency = 200` means 200 requests in flight.
+    widest = max(step.concurrency for step in case.steps)
+    limits = httpx.Limits(max_connections=max(100, widest))
+    async with httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT, limits=limits) as client:
+        for index, step in enumerate(case.steps):
+            try:
+                await run_http_step(spec, client, step, variables)
+            except AssertionError as error:
+                if len(case.steps) == 1:
+                    raise
+                raise AssertionError(f"step {index + 1}: {error}") from None
+
+
+async def receive_text(ws: ClientConnection, step: WsStep) -> str:
+    """The next message, which must be text."""
+    try:
+        message = await asyncio.wait_for(ws.recv(), TIMEOUT)
+    except ConnectionClosed as closed:
+        raise AssertionError(f"{step.describe()}: the server closed ({closed})") from None
+    assert isinstance(message, str), f"{step.describe()}: got bytes {message[:80]!r}"
+    return message
+
+
+async def run_ws_step(spec: Spec, ws: ClientConnection, step: WsStep) -> None:
     match step.kind:
         case "send_text":
             assert step.payload is not None
@@ -125,6 +264,15 @@ async def run_ws_step(ws: ClientConnection, step: WsStep) -> None:
                 assert json.loads(message) == step.payload.json, (
                     f"{step.describe()}: got {message!r}"
                 )
+        case "expect_json_subset":
+            assert step.payload is not None
+            message = await receive_text(ws, step)
+            check_subset(step.payload.json, json.loads(message), f"{step.describe()}: frame")
+        case "expect_error":
+            assert step.error is not None
+            wanted = {"type": "error", **spec.error_body(step.error)}
+            frame = json.loads(await receive_text(ws, step))
+            assert frame == wanted, f"{step.describe()}: got {frame!r}, expected {wanted!r}"
         case "close":
             assert step.code is not None
             await asyncio.wait_for(ws.close(step.code), TIMEOUT)
@@ -139,21 +287,47 @@ async def run_ws_step(ws: ClientConnection, step: WsStep) -> None:
             assert received.code == step.code, f"{step.describe()}: got close {received.code}"
 
 
-async def run_ws_case(ws_base_url: str, case: WsCase) -> None:
-    headers: Mapping[str, str] = dict(case.headers)
+def origin_of(ws_base_url: str) -> str:
+    """The Origin a page served by this server sends: ws://host:port -> http://host:port."""
+    return "http" + ws_base_url.removeprefix("ws")
+
+
+def ws_headers(ws_base_url: str, case: WsCase) -> dict[str, str]:
+    """The server's own Origin, as a browser on its page sends it, unless the case says not."""
+    headers = {"origin": origin_of(ws_base_url), **case.headers}
+    return {name: value for name, value in headers.items() if name not in case.omit_headers}
+
+
+def as_httpx(response: Response, url: str) -> httpx.Response:
+    """The handshake's HTTP response, for check_response."""
+    return httpx.Response(
+        response.status_code,
+        headers=list(response.headers.raw_items()),
+        content=bytes(response.body),
+        request=httpx.Request("GET", url),
+    )
+
+
+async def run_ws_case(spec: Spec, ws_base_url: str, case: WsCase) -> None:
+    url = ws_base_url + case.path
+    refusal = case.steps[0].refusal
     try:
         async with connect(
-            ws_base_url + case.path,
-            additional_headers=headers,
+            url,
+            additional_headers=ws_headers(ws_base_url, case),
             max_size=None,  # the server's limit is under test, not the client's
             compression=None,
             open_timeout=TIMEOUT,
             close_timeout=TIMEOUT,
         ) as ws:
+            assert refusal is None, f"the handshake was accepted, expected {refusal.status}"
             for index, step in enumerate(case.steps):
                 try:
-                    await run_ws_step(ws, step)
+                    await run_ws_step(spec, ws, step)
                 except AssertionError as error:
                     raise AssertionError(f"step {index + 1}: {error}") from None
     except InvalidStatus as error:
-        raise AssertionError(f"handshake refused: HTTP {error.response.status_code}") from None
+        if refusal is None:
+            status = error.response.status_code
+            raise AssertionError(f"handshake refused: HTTP {status}") from None
+        check_response(spec, refusal, as_httpx(error.response, url))

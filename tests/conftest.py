@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +11,21 @@ from pathlib import Path
 import pytest
 
 from shared.targets import Server, Target, load_targets
+from shared.upstream import SERVICE as UPSTREAM
+from tests.databases import Databases, probe
 
 pytest_plugins = ["tests.report"]  # writes var/parity-report.json for `python -m compare`
 
 TARGETS = load_targets()
+REDIS_PREFIX = f"parity-test-{uuid.uuid4().hex[:12]}"
 SERVERS = pytest.StashKey["ServerPool"]()
+# What every server the suite starts gets for part 3 (concurrency), besides UPSTREAM_URL (the
+# suite's own upstream service): intervals short enough that no test waits out a default.
+CONCURRENCY_ENV = {
+    "UPSTREAM_TIMEOUT": "1.5",  # the default is 2 s: a 3 s upstream call times out under both
+    "SSE_KEEPALIVE_SECONDS": "0.5",  # the default is 15 s
+    "HEARTBEAT_SECONDS": "0.25",  # the default is 1 s
+}
 MATRIX_CLOCK = pytest.StashKey["MatrixClock"]()
 
 
@@ -47,21 +58,31 @@ class Live:
 class ServerPool:
     """Starts each selected target once, on first use, and stops them all at the end."""
 
-    def __init__(self, urls: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, urls: dict[str, str], log_dir: Path, databases: Databases) -> None:
         self.urls = urls
         self.log_dir = log_dir
+        self.databases = databases
         self.live: dict[str, Live] = {}
+        self.upstream: Server | None = None
 
     def env_for(self, name: str, instance: str) -> dict[str, str]:
         """The environment of one server process of a target: its own files, databases..."""
-        return {"DJANGO_SQLITE_PATH": str(self.log_dir / f"{instance}.sqlite3")}
+        return {
+            # Its own database (a SQLite file, or a PostgreSQL database made for this run with
+            # --database) and its own folder for uploads.
+            "DATABASE_URL": self.databases.url_for(instance),
+            "FILES_DIR": str(self.log_dir / f"{instance}-files"),
+            # This run's Redis keys and channels (when REDIS_URL is set), per target: runs side
+            # by side on one Redis do not meet, nor do two targets; one target's processes do.
+            "REDIS_PREFIX": f"{REDIS_PREFIX}-{name}",
+        }
 
     def spawn(self, name: str, instance: str, env: dict[str, str] | None = None) -> Server:
         """A fresh server of target `name`, outside the pool: the caller stops it."""
         server = Server(
             TARGETS[name],
             log_path=self.log_dir / f"{instance}.log",
-            env={**self.env_for(name, instance), **(env or {})},
+            env={**self.env_for(name, instance), **self.concurrency_env(), **(env or {})},
         )
         return server.start()
 
@@ -75,10 +96,19 @@ class ServerPool:
                 self.live[name] = Live(name, target, server.base_url, server)
         return self.live[name]
 
+    def concurrency_env(self) -> dict[str, str]:
+        """CONCURRENCY_ENV and the URL of the upstream service, which starts on first use."""
+        if self.upstream is None:
+            self.upstream = Server(UPSTREAM, log_path=self.log_dir / "upstream.log").start()
+        return {**CONCURRENCY_ENV, "UPSTREAM_URL": self.upstream.base_url}
+
     def close(self) -> None:
         for live in self.live.values():
             if live.server is not None:
                 live.server.stop()
+        if self.upstream is not None:
+            self.upstream.stop()
+        self.databases.drop_all()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,6 +126,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="NAME=URL",
         help="test an already running server as target NAME, e.g. aiohttp=http://127.0.0.1:8081",
+    )
+    group.addoption(
+        "--database",
+        metavar="URL",
+        default=None,
+        help="run the started servers on PostgreSQL at URL (postgresql://USER@HOST:PORT): one"
+        " database per server, created for this run and dropped at its end (default: SQLite)",
     )
 
 
@@ -122,7 +159,8 @@ def selected_targets(config: pytest.Config) -> list[str]:
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerPool]:
-    pool = ServerPool(target_urls(request.config), tmp_path_factory.mktemp("servers"))
+    log_dir = tmp_path_factory.mktemp("servers")
+    pool = ServerPool(target_urls(request.config), log_dir, databases(request.config, log_dir))
     request.config.stash[SERVERS] = pool
     yield pool
     pool.close()
@@ -156,9 +194,25 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return result
 
 
+def databases(config: pytest.Config, directory: Path) -> Databases:
+    """SQLite files in `directory`, or PostgreSQL databases with --database."""
+    return Databases(directory, config.getoption("database"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    url = config.getoption("database")
+    if url is not None and (reason := probe(url)) is not None:
+        raise pytest.UsageError(f"--database: {reason}")
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
+    if (pool := config.stash.get(SERVERS, None)) and any(
+        live.server for live in pool.live.values()
+    ):
+        where = pool.databases.postgres_url or "SQLite, a file per server"
+        terminalreporter.write_line(f"databases: {where}")
     if clock := config.stash.get(MATRIX_CLOCK, None):
         terminalreporter.write_line(
             f"parity matrix: {clock.count} cases on {', '.join(selected_targets(config))}"

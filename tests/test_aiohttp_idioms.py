@@ -14,6 +14,8 @@ from shared.errors import error_body
 type Client = TestClient[web.Request, web.Application]
 
 TIMEOUT = 5.0  # seconds per websocket receive: a hang fails instead of blocking the run
+# A page of the app's own host: a websocket from any other Origin, or none, is refused with 403.
+ORIGIN = "http://127.0.0.1"
 # The two 400 bodies of shared/validation.py, rendered from the catalogue the apps use.
 MISSING = error_body("missing_parameter", name="seconds")
 INVALID = error_body("invalid_parameter", name="seconds", expected="a number from 0 to 10")
@@ -120,7 +122,7 @@ async def test_delay_bad_input(
 
 
 async def test_ws_echo_text(client: Client) -> None:
-    async with client.ws_connect("/ws/echo") as ws:
+    async with client.ws_connect("/ws/echo", origin=ORIGIN) as ws:
         for text in ("hello", "¡olé, 世界!"):
             await ws.send_str(text)
             assert await ws.receive_str(timeout=TIMEOUT) == text
@@ -128,13 +130,13 @@ async def test_ws_echo_text(client: Client) -> None:
 
 async def test_ws_echo_binary(client: Client) -> None:
     data = bytes.fromhex("00ff7f80fe")
-    async with client.ws_connect("/ws/echo") as ws:
+    async with client.ws_connect("/ws/echo", origin=ORIGIN) as ws:
         await ws.send_bytes(data)
         assert await ws.receive_bytes(timeout=TIMEOUT) == data
 
 
 async def test_ws_echo_close(client: Client) -> None:
-    async with client.ws_connect("/ws/echo") as ws:
+    async with client.ws_connect("/ws/echo", origin=ORIGIN) as ws:
         await ws.send_str("bye")
         assert await ws.receive_str(timeout=TIMEOUT) == "bye"
         # close() sends a close frame and waits for the server's; close_code is the server's code.
@@ -146,7 +148,7 @@ async def test_ws_echo_close(client: Client) -> None:
 
 
 async def test_ws_greet_text(client: Client) -> None:
-    async with client.ws_connect("/ws/greet") as ws:
+    async with client.ws_connect("/ws/greet", origin=ORIGIN) as ws:
         for name in ("Ada", "世界"):
             await ws.send_str(name)
             assert await ws.receive_str(timeout=TIMEOUT) == f"Hello, {name}"
@@ -154,7 +156,7 @@ async def test_ws_greet_text(client: Client) -> None:
 
 async def test_ws_greet_binary(client: Client) -> None:
     data = bytes.fromhex("cafe")
-    async with client.ws_connect("/ws/greet") as ws:
+    async with client.ws_connect("/ws/greet", origin=ORIGIN) as ws:
         await ws.send_bytes(data)
         assert await ws.receive_bytes(timeout=TIMEOUT) == data
 

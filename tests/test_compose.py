@@ -125,7 +125,8 @@ def test_service_passes_parity(services: dict[str, Any], name: str, tmp_path: Pa
         **{key: value for key, value in environment.items() if value is not None},
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "DJANGO_SQLITE_PATH": str(tmp_path / "django.sqlite3"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "FILES_DIR": str(tmp_path / "files"),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # python, daphne: the venv's
     }
     parity_argv = [

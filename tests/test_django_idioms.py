@@ -19,6 +19,8 @@ from shared.errors import error_body
 # here. And where a server would answer 500, AsyncClient re-raises the view's exception.
 
 TIMEOUT = 5.0  # seconds per websocket receive: a hang fails instead of blocking the run
+# A page of the app's own host: a websocket from any other Origin, or none, is refused with 403.
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 # The two 400 bodies of shared/validation.py, rendered from the catalogue the apps use.
 MISSING = error_body("missing_parameter", name="seconds")
@@ -48,7 +50,7 @@ class Utf8PathAsyncClient(AsyncClient):
 @asynccontextmanager
 async def websocket(path: str) -> AsyncIterator[WebsocketCommunicator]:
     """A WebsocketCommunicator on the project's ASGI application, connected, then disconnected."""
-    communicator = WebsocketCommunicator(application, path)
+    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected, f"{path}: the consumer refused the connection"
     try:
@@ -161,7 +163,7 @@ async def test_ws_echo_binary() -> None:
 
 
 async def test_ws_echo_close() -> None:
-    ws = WebsocketCommunicator(application, "/ws/echo")
+    ws = WebsocketCommunicator(application, "/ws/echo", headers=ORIGIN)
     assert (await ws.connect(timeout=TIMEOUT))[0]
     await ws.send_to(text_data="bye")
     assert await ws.receive_from(timeout=TIMEOUT) == "bye"

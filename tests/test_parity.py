@@ -31,4 +31,4 @@ async def test_case(live: Live, case: Case) -> None:
     if isinstance(case, HttpCase):
         await run_http_case(spec(), live.base_url, case)
     else:
-        await run_ws_case(live.ws_url, case)
+        await run_ws_case(spec(), live.ws_url, case)

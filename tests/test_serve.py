@@ -39,7 +39,12 @@ def test_serve_prints_working_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> 
             f"django-daphne={django_port}",
         ],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "DJANGO_SQLITE_PATH": str(tmp_path / "db.sqlite3")},
+        # One SQLite file for both apps (their tables have different names) and one folder.
+        env={
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "FILES_DIR": str(tmp_path / "files"),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

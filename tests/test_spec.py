@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from shared.spec import SpecError, load, parse, spec
+from shared.spec import (
+    ErrorRef,
+    HttpCase,
+    SpecError,
+    WsCase,
+    load,
+    parse,
+    placeholders,
+    spec,
+    substitute,
+)
 from shared.targets import load_targets
 
 TARGETS = frozenset(load_targets())
@@ -209,3 +219,295 @@ def test_an_error_code_is_defined_once_across_files(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as raised:
         load(tmp_path, TARGETS)
     assert (raised.value.path, raised.value.field) == (tmp_path / "10-more.toml", "not_found")
+
+
+# HTTP cases in steps, with variables, JSON and multipart bodies (part 2, data).
+STEPS = """
+[errors.not_found]
+status = 404
+message = "Nothing is found at this path."
+
+[[behaviour]]
+id = "items"
+purpose = "Create, then read."
+seed = "000"
+implementations.aiohttp = ["aiohttp_app.data.views:ItemsView"]
+implementations.django = ["django_app.data.views:ItemsView"]
+
+[[behaviour.case]]
+name = "create, read"
+
+[[behaviour.case.steps]]
+request = {method = "POST", path = "/items", json = {name = "pen {unique}"}}
+save = {id = "id"}
+expect = {status = 201, headers = {location = "/items/{id}"}, json_patterns = {id = "[0-9]+"}}
+
+[[behaviour.case.steps]]
+request = {path = "/items/{id}"}
+expect = {status = 200, json = {id = "{id}", name = "pen {unique}"}}
+
+[[behaviour.case]]
+name = "upload"
+expect = {status = 201}
+
+[behaviour.case.request]
+method = "POST"
+path = "/files"
+
+[[behaviour.case.request.multipart]]
+name = "file"
+filename = "a.txt"
+content_type = "text/plain"
+text = "hi"
+
+[[behaviour.case.request.multipart]]
+name = "file"
+filename = "b.bin"
+bytes = {random = 8, seed = 1}
+
+[[behaviour.case.request.multipart]]
+name = "note"
+value = "x"
+
+[[behaviour.case]]
+name = "download"
+request = {path = "/files/1", text = {repeat = " ", count = 3}}
+expect = {status = 200, bytes = "00ff"}
+"""
+
+
+def test_a_case_in_steps_parses_with_its_variables() -> None:
+    items = parse(Path("steps.toml"), STEPS, TARGETS).behaviour("items")
+    create, upload, download = items.cases
+    assert isinstance(create, HttpCase) and len(create.steps) == 2
+    assert create.steps[0].save == {"id": "id"}
+    assert create.steps[0].request.json == {"name": "pen {unique}"}
+    assert create.request is create.steps[0].request  # a one-step reader sees the first step
+    assert create.steps[1].expect.json == {"id": "{id}", "name": "pen {unique}"}
+    assert create.steps[0].expect.json_patterns == {"id": "[0-9]+"}
+    assert isinstance(upload, HttpCase)
+    parts = upload.request.multipart
+    assert [(p.name, p.filename, p.content_type) for p in parts] == [
+        ("file", "a.txt", "text/plain"),
+        ("file", "b.bin", None),
+        ("note", None, None),
+    ]
+    assert parts[0].content is not None and parts[0].content.text == "hi"
+    assert parts[1].content is not None and len(parts[1].content.as_bytes()) == 8
+    assert parts[2].value == "x"
+    assert isinstance(download, HttpCase)
+    assert download.request.body == b"   "
+    assert download.expect.content is not None
+    assert download.expect.content.as_bytes() == b"\x00\xff"
+
+
+def edit(old: str, new: str) -> str:
+    assert STEPS.count(old) == 1, old
+    return STEPS.replace(old, new)
+
+
+BROKEN_STEPS = [
+    pytest.param(
+        edit('save = {id = "id"}\n', ""),
+        "steps[0].expect",
+        "unknown variable {id}",
+        id="never-saved",
+    ),
+    pytest.param(
+        edit('path = "/items", json', 'path = "/items/{id}", json'),
+        "steps[0].request",
+        "unknown variable {id}",
+        id="used-before-saved",
+    ),
+    pytest.param(
+        edit('request = {path = "/items/{id}"}', 'request = {path = "/items/{idd}"}'),
+        "steps[1].request",
+        "unknown variable {idd}",
+        id="misspelt",
+    ),
+    pytest.param(
+        edit('save = {id = "id"}', 'save = {unique = "id"}'),
+        "steps[0].save.unique",
+        "other than 'unique'",
+        id="save-over-a-built-in",
+    ),
+    pytest.param(
+        edit('json = {name = "pen {unique}"}', 'json = {name = "x"}, text = "{}"'),
+        "steps[0].request",
+        "at most one body",
+        id="two-request-bodies",
+    ),
+    pytest.param(
+        edit('bytes = "00ff"', 'bytes = "00ff", text = "x"'),
+        "expect",
+        "at most one body expectation",
+        id="bytes-and-text",
+    ),
+    pytest.param(
+        edit('value = "x"', 'value = "x"\ntext = "y"'),
+        "request.multipart[2]",
+        "give one of value, text or bytes",
+        id="part-with-two-contents",
+    ),
+    pytest.param(
+        edit('value = "x"', 'value = "x"\nfilename = "n"'),
+        "request.multipart[2]",
+        "plain field",
+        id="field-with-a-filename",
+    ),
+    pytest.param(
+        edit('name = "create, read"', 'name = "create, read"\nconcurrency = 2'),
+        "concurrency",
+        "unknown field",
+        id="case-field-beside-steps",
+    ),
+    pytest.param(
+        edit('save = {id = "id"}', 'save = {id = "id"}\ncolour = 1'),
+        "steps[0].colour",
+        "unknown field",
+        id="unknown-step-field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "problem"), BROKEN_STEPS)
+def test_a_malformed_step_names_its_field(
+    tmp_path: Path, text: str, field: str, problem: str
+) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load(path, TARGETS)
+    assert raised.value.field == field
+    assert problem in raised.value.problem
+
+
+def test_substitute_keeps_a_lone_variable_s_type_and_formats_the_rest() -> None:
+    variables = {"id": 7, "unique": "ab12"}
+    assert substitute("{id}", variables) == 7
+    assert substitute("/items/{id}", variables) == "/items/7"
+    assert substitute({"a": ["{id}", {"b": "x-{unique}"}], "c": 1}, variables) == {
+        "a": [7, {"b": "x-ab12"}],
+        "c": 1,
+    }
+    assert substitute('{"json": 1}', variables) == '{"json": 1}'  # not a variable
+    assert substitute("{other}", variables) == "{other}"
+    assert placeholders({"a": ["{id}", "{unique}-{id}"], "b": 3}) == {"id", "unique"}
+
+
+# Websocket cases of part 4, realtime: error frames, JSON subsets, refused handshakes, headers.
+WS_STEPS = """
+[errors.invalid_room]
+status = 403
+message = "Bad room."
+
+[errors.invalid_field]
+status = 400
+message = "Field '{field}' {problem}."
+
+[[behaviour]]
+id = "chat"
+purpose = "Chat."
+seed = "001"
+implementations.aiohttp = ["aiohttp_app.realtime.websockets:chat"]
+implementations.django = ["django_app.realtime.consumers:ChatConsumer"]
+
+[[behaviour.case]]
+name = "talks"
+websocket = "/ws/chat/a"
+headers = {Origin = "https://example.org", x-other = "1"}
+steps = [
+    {expect_json_subset = {type = "message"}},
+    {expect_error = "invalid_room"},
+    {expect_error = {code = "invalid_field", params = {field = "message", problem = "is bad"}}},
+]
+
+[[behaviour.case]]
+name = "refused"
+websocket = "/ws/chat/A"
+headers = {origin = false}
+steps = [{expect_refusal = {status = 403, error = "invalid_room"}}]
+"""
+
+
+def test_websocket_steps_of_part_4_parse() -> None:
+    talks, refused = parse(Path("ws.toml"), WS_STEPS, TARGETS).behaviour("chat").cases
+    assert isinstance(talks, WsCase) and isinstance(refused, WsCase)
+    assert talks.headers == {"origin": "https://example.org", "x-other": "1"}
+    assert talks.omit_headers == frozenset()
+    subset, error, with_params = talks.steps
+    assert subset.payload is not None and subset.payload.json == {"type": "message"}
+    assert error.error == ErrorRef("invalid_room")
+    assert with_params.error == ErrorRef("invalid_field", {"field": "message", "problem": "is bad"})
+    assert "invalid_field" in with_params.describe()
+    assert refused.headers == {} and refused.omit_headers == frozenset({"origin"})
+    (refusal,) = refused.steps
+    assert refusal.refusal is not None and refusal.refusal.status == 403
+    assert refusal.refusal.error == ErrorRef("invalid_room")
+    assert refusal.describe() == "expect_refusal 403 invalid_room"
+
+
+def ws_edit(old: str, new: str) -> str:
+    assert WS_STEPS.count(old) == 1, old
+    return WS_STEPS.replace(old, new)
+
+
+BROKEN_WS = [
+    pytest.param(
+        ws_edit('{expect_error = "invalid_room"}', '{expect_error = "teapot"}'),
+        "steps[1].expect_error",
+        "unknown error code 'teapot'",
+        id="unknown-error-frame-code",
+    ),
+    pytest.param(
+        ws_edit('{code = "invalid_field", params', '{code = "teapot", params'),
+        "steps[2].expect_error.code",
+        "unknown error code 'teapot'",
+        id="unknown-error-frame-code-in-a-table",
+    ),
+    pytest.param(
+        ws_edit('params = {field = "message"', 'parameters = {field = "message"'),
+        "steps[2].expect_error.parameters",
+        "unknown field",
+        id="error-frame-unknown-key",
+    ),
+    pytest.param(
+        ws_edit(
+            'steps = [{expect_refusal = {status = 403, error = "invalid_room"}}]',
+            'steps = [{expect_refusal = {status = 403}}, {send_text = "x"}]',
+        ),
+        "steps[0]",
+        "the case's only step",
+        id="refusal-with-more-steps",
+    ),
+    pytest.param(
+        ws_edit('{status = 403, error = "invalid_room"}', "{status = 101}"),
+        "steps[0].expect_refusal.status",
+        "from 400 to 599",
+        id="refusal-that-accepts",
+    ),
+    pytest.param(
+        ws_edit("{expect_refusal = {status = 403, ", "{expect_refusal = {status = 400, "),
+        "steps[0].expect_refusal.status",
+        "is sent with 403",
+        id="refusal-status-not-the-error-s",
+    ),
+    pytest.param(
+        ws_edit("headers = {origin = false}", "headers = {origin = true}"),
+        "headers.origin",
+        "a string, or false",
+        id="header-true",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "problem"), BROKEN_WS)
+def test_a_malformed_websocket_step_names_its_field(
+    tmp_path: Path, text: str, field: str, problem: str
+) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load(path, TARGETS)
+    assert raised.value.field == field
+    assert problem in raised.value.problem

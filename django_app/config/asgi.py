@@ -9,11 +9,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings")
 # Set Django up before importing anything that uses models.
 django_asgi_app = get_asgi_application()
 
-from django_app.basics.routing import websocket_urlpatterns  # noqa: E402
+from django_app.basics.routing import websocket_urlpatterns as basics_ws  # noqa: E402
+from django_app.concurrency.lifespan import lifespan  # noqa: E402
+from django_app.handshakes import AllowedHostsOriginValidator  # noqa: E402
+from django_app.realtime.routing import websocket_urlpatterns as realtime_ws  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        # A foreign Origin gets 403 before any route; the routes part by part, as in urls.py.
+        "websocket": AllowedHostsOriginValidator(URLRouter(realtime_ws + basics_ws)),
+        # Startup and shutdown, from the servers that send them (uvicorn, hypercorn; not daphne).
+        "lifespan": lifespan,
     }
 )

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import dj_database_url
+
 from shared.validation import JSON_BODY_MAX_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -14,28 +16,79 @@ def env_list(name: str, default: str) -> list[str]:
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-dev-only-set-DJANGO_SECRET_KEY")
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+# ALLOWED_HOSTS (DJANGO_ALLOWED_HOSTS first) also names the Origins a websocket may come from
+# (AllowedHostsOriginValidator in asgi.py); aiohttp_app reads ALLOWED_HOSTS the same way.
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+)
 
 INSTALLED_APPS = [
     "channels",
+    "django_app.data",
+    "django_app.concurrency",
+    "django_app.realtime",
     "django_app.basics",
 ]
 
-# Every middleware here is async-capable: one sync middleware would cost a thread per request.
+# Every middleware here is async-capable but RequestIdMiddleware, synchronous on purpose (seed
+# 004's lesson): each request then holds a thread until its response (see the README).
 MIDDLEWARE = [
+    "django_app.concurrency.middleware.RequestIdMiddleware",
+    "django_app.concurrency.middleware.ServerTimingMiddleware",
     "django_app.basics.middleware.ErrorMiddleware",
 ]
 
 ROOT_URLCONF = "django_app.config.urls"
 ASGI_APPLICATION = "django_app.config.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-    }
+# The concurrency part (part 3); aiohttp_app/settings.py reads the same variables. Background
+# jobs go through Django's Tasks to a queue in the database that `python -m django_app worker`
+# runs; the heartbeat ticks in `python -m django_app heartbeat`.
+UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8083")
+UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))
+SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15"))
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "1"))
+TASKS = {"default": {"BACKEND": "django_app.concurrency.backends.DatabaseBackend"}}
+
+# Chat rooms (part 4): with REDIS_URL, groups reach every process through Redis pub/sub, as
+# aiohttp_app's rooms do; without it, the in-memory layer of this one process.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "parity")
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:django:"},
+        }
+        if REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+
+# DATABASE_URL (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME) switches the database;
+# aiohttp_app reads the same variable. By default: SQLite, db.sqlite3 in the project root.
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Under ASGI, each request's ORM calls run in a thread of their own, on a connection of their
+# own. SQLite: wait up to 20 s for the write lock, take it when a transaction begins rather than
+# when it first writes, and keep a write-ahead log (readers never wait; a commit syncs less).
+# PostgreSQL: a pool of at most 15 connections (aiohttp_app's SQLAlchemy pool: 5 + 10
+# overflow), not one per concurrent request. aiohttp_app/data/db.py sets the same.
+# Options in the URL's query string (?timeout=5) win over these.
+DATABASE_OPTIONS = {
+    "django.db.backends.sqlite3": {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    },
+    "django.db.backends.postgresql": {"pool": {"min_size": 1, "max_size": 15}},
+}
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASE_OPTIONS.get(DATABASES["default"]["ENGINE"], {}),
+    **DATABASES["default"].get("OPTIONS", {}),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_BODY_MAX_BYTES
+# Uploads (part 2, files) go to FILES_DIR, named by their id; aiohttp_app reads the same variable.
+MEDIA_ROOT = Path(os.environ.get("FILES_DIR", BASE_DIR / "var" / "files"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -47,4 +100,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    # httpx logs each request /fanout makes at INFO; aiohttp's client logs none.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

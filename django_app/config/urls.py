@@ -5,6 +5,8 @@ from django.urls import include, path
 # Part by part, as aiohttp_app/main.py sets them up. The basics come last: their
 # `<str:name>` route would take any one-segment path.
 urlpatterns = [
+    path("", include("django_app.data.urls")),
+    path("", include("django_app.concurrency.urls")),
     path("", include("django_app.basics.urls")),
 ]
 

@@ -1,0 +1,56 @@
+"""Background jobs: tasks the app holds and cancels at shutdown; django_app uses Django's Tasks."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from shared.concurrency import JOBS_KEPT, JobStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    id: str
+    seconds: float
+    status: JobStatus = "pending"
+
+    def to_json(self) -> dict[str, str | float]:
+        return {"id": self.id, "status": self.status, "seconds": self.seconds}
+
+
+jobs = web.AppKey("jobs", dict[str, Job])
+job_tasks = web.AppKey("job_tasks", set[asyncio.Task[None]])
+
+
+async def run_job(job: Job) -> None:
+    job.status = "running"
+    await asyncio.sleep(job.seconds)
+    job.status = "done"
+
+
+def start_job(app: web.Application, seconds: float) -> Job:
+    """Start the job after this response: a task on the app's event loop, held by the app."""
+    job = Job(uuid.uuid4().hex, seconds)
+    app[jobs][job.id] = job
+    if len(app[jobs]) > JOBS_KEPT:
+        del app[jobs][next(iter(app[jobs]))]
+    task = asyncio.create_task(run_job(job))
+    app[job_tasks].add(task)  # the event loop keeps only a weak reference to a task
+    task.add_done_callback(app[job_tasks].discard)
+    return job
+
+
+async def background_jobs(app: web.Application) -> AsyncIterator[None]:
+    app[jobs] = {}
+    app[job_tasks] = set()
+    yield
+    running = list(app[job_tasks])
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    logger.info("Cancelled %d running background job(s) at shutdown", len(running))

@@ -1,0 +1,32 @@
+"""One ClientSession for the app's lifetime, and the call /fanout makes; django_app mirrors it."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
+
+from aiohttp_app.settings import settings
+from shared.errors import ApiError
+
+upstream = web.AppKey("upstream", ClientSession)
+
+
+async def upstream_session(app: web.Application) -> AsyncIterator[None]:
+    # total= bounds the whole call; httpx's timeout bounds each step (connect, each read).
+    timeout = ClientTimeout(total=app[settings].upstream_timeout)
+    async with ClientSession(app[settings].upstream_url, timeout=timeout) as session:
+        app[upstream] = session
+        yield
+
+
+async def call_upstream(session: ClientSession, delay: float, status: int) -> dict[str, Any]:
+    try:
+        async with session.get("/upstream", params={"delay": delay, "status": status}) as response:
+            if response.status >= 500:
+                raise ApiError("upstream_error", status=response.status)
+            body: dict[str, Any] = await response.json()
+            return body
+    except TimeoutError:
+        raise ApiError("upstream_timeout") from None
+    except ClientError:
+        raise ApiError("upstream_unreachable") from None

@@ -1,0 +1,116 @@
+"""Streaming the `file` part to FILES_DIR as it arrives; django_app/data/uploads.py mirrors it."""
+
+import asyncio
+import hashlib
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
+
+from aiohttp_app.settings import settings
+from shared.data import (
+    UPLOAD_CHUNK_BYTES,
+    UPLOAD_FIELD,
+    UPLOAD_MAX_BYTES,
+    ReceivedFile,
+    check_upload_name,
+    partial_path,
+    stored_path,
+    upload_media_type,
+    upload_name,
+    upload_too_large,
+)
+from shared.errors import ApiError
+from shared.validation import JSON_BODY_MAX_BYTES, too_large
+
+
+async def write_part(part: BodyPartReader, root: Path, name: str) -> ReceivedFile:
+    """Read the part chunk by chunk: hash, count, write to disk; stop at UPLOAD_MAX_BYTES."""
+    file_id = uuid.uuid4()
+    sha256 = hashlib.sha256()
+    size = 0
+    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+    destination = await asyncio.to_thread(partial_path(root, file_id).open, "xb")
+    try:
+        while chunk := await part.read_chunk(UPLOAD_CHUNK_BYTES):
+            size += len(chunk)
+            if size > UPLOAD_MAX_BYTES:
+                raise upload_too_large()  # the rest of the body is never read
+            sha256.update(chunk)
+            await asyncio.to_thread(destination.write, chunk)
+    except BaseException:
+        destination.close()
+        partial_path(root, file_id).unlink(missing_ok=True)
+        raise
+    destination.close()
+    path = partial_path(root, file_id).rename(stored_path(root, file_id))
+    return ReceivedFile(
+        id=file_id,
+        name=name,
+        media_type=upload_media_type(part.headers.get("Content-Type")),
+        size=size,
+        sha256=sha256.hexdigest(),
+        path=path,
+    )
+
+
+async def drain(part: BodyPartReader) -> int:
+    """Read a part to its end without keeping it; its size."""
+    size = 0
+    while chunk := await part.read_chunk(UPLOAD_CHUNK_BYTES):
+        size += len(chunk)
+    return size
+
+
+async def receive_upload(request: web.Request) -> ReceivedFile:
+    """Read the multipart body part by part, as Django's parser does; nothing kept on error.
+
+    aiohttp reads the body from the socket only as this loop asks for it: an upload over the
+    limit is refused before the rest of it has arrived.
+    """
+    root = request.app[settings].files_dir
+    received: ReceivedFile | None = None
+    fields: list[str] = []
+    field_bytes = 0
+    try:
+        try:
+            async for part in await request.multipart():
+                if not isinstance(part, BodyPartReader):  # a nested multipart/mixed
+                    raise ApiError("invalid_multipart")
+                if part.filename is None:  # a form field, as Django's request.POST would hold
+                    fields.append(part.name or "")
+                    field_bytes += await drain(part)
+                    if field_bytes > JSON_BODY_MAX_BYTES:  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+                        raise too_large()
+                    continue
+                name = upload_name(part.filename)
+                if name is None:  # Django skips a file whose name is empty, "." or ".."
+                    await drain(part)
+                    continue
+                if part.name != UPLOAD_FIELD:
+                    raise ApiError("invalid_field", field=part.name, problem="is not a known field")
+                if received is not None:
+                    raise ApiError("invalid_field", field=UPLOAD_FIELD, problem="must be sent once")
+                received = await write_part(part, root, check_upload_name(name))
+        except (ValueError, BadHttpMessage):  # no boundary, a malformed part, a header too long
+            raise ApiError("invalid_multipart") from None
+        for field in fields:
+            if field == UPLOAD_FIELD:
+                raise ApiError("invalid_field", field=field, problem="must be a file")
+            raise ApiError("invalid_field", field=field, problem="is not a known field")
+        if received is None:
+            raise ApiError("invalid_field", field=UPLOAD_FIELD, problem="is required")
+        return received
+    except BaseException:
+        if received is not None:
+            received.discard()
+        raise
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` and the name, as Django's content_disposition_header() writes it (RFC 6266)."""
+    if name.isascii():
+        return 'attachment; filename="{}"'.format(name.replace("\\", "\\\\").replace('"', r"\""))
+    return f"attachment; filename*=utf-8''{quote(name)}"

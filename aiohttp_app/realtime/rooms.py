@@ -1,0 +1,103 @@
+"""Chat rooms under an AppKey: this process's sockets per room; with Redis, pub/sub between them."""
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis, RedisError
+from redis.asyncio.client import PubSub
+
+from aiohttp_app.settings import settings
+from shared.members import LocalMembers, Members, RedisMembers
+
+logger = logging.getLogger(__name__)
+
+
+class Rooms:
+    """The members' sockets of each room in this process; an event goes to each socket in turn."""
+
+    def __init__(self, members: Members) -> None:
+        self.members = members
+        self.sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
+
+    async def join(self, room: str, member: str, ws: web.WebSocketResponse) -> None:
+        self.sockets[room].add(ws)
+        count = await self.members.join(room, member)
+        await self.publish(room, {"type": "join", "members": count})
+
+    async def leave(self, room: str, member: str, ws: web.WebSocketResponse) -> None:
+        sockets = self.sockets[room]
+        sockets.discard(ws)
+        if not sockets:
+            del self.sockets[room]
+        count = await self.members.leave(room, member)
+        await self.publish(room, {"type": "leave", "members": count})
+
+    async def publish(self, room: str, event: dict[str, Any]) -> None:
+        await self.deliver(room, json.dumps(event))
+
+    async def deliver(self, room: str, text: str) -> None:
+        for ws in tuple(self.sockets.get(room, ())):
+            with suppress(ConnectionResetError):  # it is closing; its handler leaves the room
+                await ws.send_str(text)
+
+
+class RedisRooms(Rooms):
+    """Rooms whose events go through Redis pub/sub, so that members in every process get them."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        super().__init__(RedisMembers(redis, prefix))
+        self.redis = redis
+        self.prefix = prefix
+
+    def channel(self, room: str) -> str:
+        return f"{self.prefix}:chat:{room}"
+
+    async def publish(self, room: str, event: dict[str, Any]) -> None:
+        await self.redis.publish(self.channel(room), json.dumps(event))
+
+    async def listen(self, pubsub: PubSub) -> None:
+        """The listener task: what any process publishes, delivered to this process's members."""
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        room = message["channel"].decode().removeprefix(self.channel(""))
+                        await self.deliver(room, message["data"].decode())
+            except RedisError:  # redis-py reconnects and subscribes again on the next read
+                logger.exception("Redis pub/sub failed; listening again in 1 s")
+                await asyncio.sleep(1)
+
+
+chat_rooms = web.AppKey("chat_rooms", Rooms)
+
+
+async def rooms_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the rooms; with REDIS_URL, also the Redis client and the listener task."""
+    config = app[settings]
+    if not config.redis_url:
+        app[chat_rooms] = Rooms(LocalMembers())
+        yield
+        return
+    redis = Redis.from_url(config.redis_url)
+    rooms = RedisRooms(redis, f"{config.redis_prefix}:aiohttp")
+    # One subscription per process, to every room: a process gets all rooms' events, and keeps
+    # those of its own members. Confirmed before the first member can join, so none is missed.
+    pubsub = redis.pubsub()
+    await pubsub.psubscribe(rooms.channel("*"))
+    confirmation = await pubsub.get_message(timeout=10)
+    if confirmation is None or confirmation["type"] != "psubscribe":
+        raise RuntimeError(f"Redis did not confirm the subscription: {confirmation!r}")
+    listener = asyncio.create_task(rooms.listen(pubsub), name="chat-rooms-listener")
+    app[chat_rooms] = rooms
+    yield
+    listener.cancel()
+    with suppress(asyncio.CancelledError):
+        await listener
+    await pubsub.aclose()
+    await redis.aclose()

@@ -1,0 +1,50 @@
+"""Websocket handlers; django_app/realtime/consumers.py has the same ones, in the same order."""
+
+import secrets
+
+from aiohttp import WSCloseCode, web
+
+from aiohttp_app.basics.websockets import websockets
+from aiohttp_app.realtime.rooms import chat_rooms
+from aiohttp_app.settings import settings
+from shared.errors import ApiError
+from shared.validation import (
+    CHAT_WS_MAX_MESSAGE_BYTES,
+    chat_message_too_big,
+    check_room,
+    parse_chat_message,
+)
+
+
+async def chat(request: web.Request) -> web.WebSocketResponse:
+    room = request.match_info["room"]
+    check_room(room)
+    # aiohttp closes with 1009 past max_msg_size, before reading the message: one byte more, as
+    # its test is `>=` (see basics). A compressed message is tested after inflating, with `>`.
+    ws = web.WebSocketResponse(
+        max_msg_size=CHAT_WS_MAX_MESSAGE_BYTES + 1,
+        heartbeat=request.app[settings].ws_ping_interval,
+    )
+    await ws.prepare(request)
+    request.app[websockets].add(ws)
+    rooms = request.app[chat_rooms]
+    member = secrets.token_hex(8)
+    try:
+        await rooms.join(room, member, ws)
+        async for msg in ws:
+            if msg.type not in (web.WSMsgType.TEXT, web.WSMsgType.BINARY):
+                continue  # the ERROR that aiohttp yields as it closes with 1009
+            if chat_message_too_big(msg.data):  # a compressed one of exactly the limit + 1
+                await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG)
+                break
+            try:
+                message = parse_chat_message(msg.data)
+            except ApiError as error:
+                await ws.send_json({"type": "error", **error.body})
+                continue
+            event = {"type": "message", "room": room, "message": message, "from": member}
+            await rooms.publish(room, event)
+    finally:
+        await rooms.leave(room, member, ws)
+        request.app[websockets].discard(ws)
+    return ws

@@ -1,0 +1,1 @@
+"""`python -m django_app heartbeat` and `python -m django_app worker`."""

@@ -1,0 +1,48 @@
+"""X-Request-ID and Server-Timing on every response; aiohttp_app's middlewares.py mirrors it."""
+
+import time
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from shared.validation import parse_request_id
+
+
+class RequestIdMiddleware:
+    """Synchronous on purpose, like seed 004's SyncMiddleware: under ASGI, Django runs it in a
+    thread of its own for each request, and the rest of the chain and the view back in the event
+    loop, while that thread waits for them (the README says what that costs)."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.request_id = parse_request_id(request.headers.get("X-Request-ID"))
+        request.passed_middleware = ["request_id"]
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class ServerTimingMiddleware:
+    """Asynchronous, like seed 004's AsyncMiddleware: it runs in the event loop."""
+
+    async_capable = True
+    sync_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        request.passed_middleware.append("server_timing")
+        response = await self.get_response(request)
+        milliseconds = (time.perf_counter() - started) * 1000
+        response["Server-Timing"] = f"app;dur={milliseconds:.1f}"
+        return response

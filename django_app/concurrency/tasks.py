@@ -1,0 +1,25 @@
+"""Background work with Django's Tasks framework: the task, and how a job looks in the API."""
+
+import asyncio
+from collections.abc import Mapping
+
+from django.tasks import TaskResult, TaskResultStatus, task
+
+from shared.concurrency import JobStatus
+
+STATUSES: Mapping[TaskResultStatus, JobStatus] = {
+    TaskResultStatus.READY: "pending",
+    TaskResultStatus.RUNNING: "running",
+    TaskResultStatus.SUCCESSFUL: "done",
+    TaskResultStatus.FAILED: "failed",
+}
+
+
+@task
+async def run_job(seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+def job_json(result: TaskResult) -> dict[str, str | float]:
+    return {"id": result.id, "status": STATUSES[result.status], "seconds": result.kwargs["seconds"]}

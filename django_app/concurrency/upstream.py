@@ -1,0 +1,43 @@
+"""One httpx.AsyncClient per process, and the call /fanout makes; aiohttp_app mirrors it."""
+
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from shared.errors import ApiError
+
+# Django has no startup hook under ASGI to create the client in: it is created on first use, in
+# the server's event loop (a server runs one per process), and closed by lifespan.py where the
+# server sends the ASGI lifespan shutdown event.
+_client: httpx.AsyncClient | None = None
+
+
+def client() -> httpx.AsyncClient:
+    global _client
+    if _client is None:
+        _client = httpx.AsyncClient(
+            base_url=settings.UPSTREAM_URL, timeout=settings.UPSTREAM_TIMEOUT
+        )
+    return _client
+
+
+async def aclose() -> None:
+    global _client
+    if _client is not None:
+        await _client.aclose()
+        _client = None
+
+
+async def call_upstream(delay: float, status: int) -> dict[str, Any]:
+    try:
+        # A timeout bounds each step (connect, each read); aiohttp's total= bounds the whole call.
+        response = await client().get("/upstream", params={"delay": delay, "status": status})
+    except httpx.TimeoutException:
+        raise ApiError("upstream_timeout") from None
+    except httpx.TransportError:
+        raise ApiError("upstream_unreachable") from None
+    if response.status_code >= 500:
+        raise ApiError("upstream_error", status=response.status_code)
+    body: dict[str, Any] = response.json()
+    return body

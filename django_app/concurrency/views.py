@@ -1,0 +1,132 @@
+"""HTTP views; aiohttp_app/concurrency/views.py has the same ones, in the same order."""
+
+import asyncio
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.urls import reverse
+from django.views import View
+from django.views.decorators.http import require_safe
+
+from django_app.bodies import read_json
+from django_app.concurrency.models import Heartbeat
+from django_app.concurrency.state import events, streams
+from django_app.concurrency.tasks import job_json, run_job
+from django_app.concurrency.upstream import call_upstream
+from shared.concurrency import (
+    BLOCKING_MAX_SECONDS,
+    EVENT_FIELDS,
+    FANOUT_MAX_CALLS,
+    JOB_FIELDS,
+    POLL_MAX_SECONDS,
+    STREAM_MAX_CHUNKS,
+    STREAM_MAX_INTERVAL,
+    lines,
+    parse_last_event_id,
+    parse_upstream_status,
+    sse_frames,
+)
+from shared.errors import ApiError
+from shared.validation import parse_int, parse_seconds
+
+
+@require_safe
+async def fanout(request: HttpRequest) -> JsonResponse:
+    calls = parse_int(request.GET.get("n"), "n", 1, FANOUT_MAX_CALLS)
+    delay = parse_seconds(request.GET.get("delay", "0"), "delay")
+    status = parse_upstream_status(request.GET.get("status", "200"))
+    started = time.perf_counter()
+    results = await asyncio.gather(*(call_upstream(delay, status) for _ in range(calls)))
+    elapsed = round(time.perf_counter() - started, 3)
+    return JsonResponse({"results": results, "elapsed": elapsed})
+
+
+@require_safe
+async def stream(request: HttpRequest) -> StreamingHttpResponse:
+    chunks = parse_int(request.GET.get("chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
+    interval = parse_seconds(request.GET.get("interval", "0"), "interval", STREAM_MAX_INTERVAL)
+    record = streams.start(request.request_id, chunks)
+    # Django's ASGI handler iterates the generator after the view returns, and cancels it when
+    # the client disconnects; aiohttp's handler writes each line itself.
+    return StreamingHttpResponse(lines(record, interval), content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+async def stream_record(request: HttpRequest, request_id: str) -> JsonResponse:
+    record = streams.get(request_id)
+    if record is None:
+        raise ApiError("not_found")
+    return JsonResponse(record.to_json())
+
+
+class EventsView(View):
+    async def post(self, request: HttpRequest) -> JsonResponse:
+        data = await read_json(request, EVENT_FIELDS)
+        event = await events.publish(data["data"])
+        return JsonResponse({"id": event.id}, status=201)
+
+
+@require_safe
+async def event_stream(request: HttpRequest) -> StreamingHttpResponse:
+    after = parse_last_event_id(request.headers.get("Last-Event-ID"))
+    frames = sse_frames(events, events.cursor(after), settings.SSE_KEEPALIVE_SECONDS)
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_safe
+async def poll(request: HttpRequest) -> HttpResponse:
+    after = parse_int(request.GET.get("after"), "after", 0)
+    timeout = parse_seconds(request.GET.get("timeout", "30"), "timeout", POLL_MAX_SECONDS)
+    found = await events.wait(events.cursor(after), timeout)
+    if not found:
+        return HttpResponse(status=204)
+    return JsonResponse({"events": [event.to_json() for event in found]})
+
+
+@require_safe
+async def middleware_order(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"order": request.passed_middleware})
+
+
+@require_safe
+async def blocking(request: HttpRequest) -> JsonResponse:
+    seconds = parse_seconds(request.GET.get("seconds"), maximum=BLOCKING_MAX_SECONDS)
+    # THE ANTI-PATTERN: time.sleep blocks the event loop, and every other request with it.
+    time.sleep(seconds)  # noqa: ASYNC251
+    return JsonResponse({"slept": seconds})
+
+
+@require_safe
+async def missing_await(request: HttpRequest) -> JsonResponse:
+    # THE BUG: without `await`, this only creates a coroutine, which is dropped at once: nothing
+    # sleeps, the view answers now, and Python warns "coroutine 'sleep' was never awaited".
+    asyncio.sleep(1)
+    return JsonResponse({"status": "done"})
+
+
+class JobsView(View):
+    async def post(self, request: HttpRequest) -> JsonResponse:
+        data = await read_json(request, JOB_FIELDS)
+        result = await run_job.aenqueue(seconds=data["seconds"])
+        response = JsonResponse(job_json(result), status=202)
+        response["Location"] = reverse("job", args=[result.id])
+        return response
+
+
+@require_safe
+async def job(request: HttpRequest, job_id: str) -> JsonResponse:
+    try:
+        result = await run_job.aget_result(job_id)
+    except TaskResultDoesNotExist:
+        raise ApiError("not_found") from None
+    return JsonResponse(job_json(result))
+
+
+@require_safe
+async def heartbeat(request: HttpRequest) -> JsonResponse:
+    beat = await Heartbeat.objects.filter(pk=1).afirst() or Heartbeat()
+    return JsonResponse(beat.to_json())

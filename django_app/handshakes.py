@@ -1,0 +1,48 @@
+"""Websocket handshakes refused with 403 and, where the ASGI server can send one, the JSON body."""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import urlparse
+
+from channels.security import websocket as channels_security
+
+from shared.errors import ApiError
+
+type Scope = MutableMapping[str, Any]
+type Receive = Callable[[], Awaitable[dict[str, Any]]]
+type Send = Callable[[dict[str, Any]], Awaitable[None]]
+type ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
+    """Refuse a handshake with the error's status and JSON body (the websocket.http.response
+    extension), or, where the server lacks the extension, with a close: it then answers 403."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close"})
+        return
+    body = json.dumps(error.body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send(
+        {"type": "websocket.http.response.start", "status": error.status, "headers": headers}
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+class OriginValidator(channels_security.OriginValidator):
+    """Channels' OriginValidator, refusing with the JSON body; its own refusal is a bare close."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origins = [value for name, value in scope["headers"] if name == b"origin"]
+        origin = urlparse(origins[-1].decode("latin1")) if origins else None
+        if self.valid_origin(origin):
+            return await self.application(scope, receive, send)
+        await receive()  # websocket.connect: the handshake is answered after it
+        await refuse(scope, send, ApiError("forbidden_origin"))
+
+
+def AllowedHostsOriginValidator(application: ASGIApp) -> OriginValidator:
+    """Channels' factory of this name (ALLOWED_HOSTS are the allowed origins' hosts), with the
+    validator above."""
+    allowed = channels_security.AllowedHostsOriginValidator(application).allowed_origins
+    return OriginValidator(application, allowed)

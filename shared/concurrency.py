@@ -1,0 +1,173 @@
+"""What both apps' concurrency part shares: limits, body fields, the event log, the line stream."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.errors import ApiError
+from shared.validation import DELAY_MAX_SECONDS, Field, parse_int
+
+FANOUT_MAX_CALLS = 50
+STREAM_MAX_CHUNKS = 100
+STREAM_MAX_INTERVAL = 1.0  # seconds between two lines of /stream
+STREAMS_KEPT = 100  # the latest streams' records, for GET /streams/{request_id}
+EVENT_BACKLOG = 100  # the latest events, for Last-Event-ID and long polls
+EVENT_DATA_MAX_CHARS = 1000
+POLL_MAX_SECONDS = 30.0
+BLOCKING_MAX_SECONDS = 1.0  # /pitfalls/blocking holds the whole event loop this long at most
+JOBS_KEPT = 1000  # aiohttp keeps the latest jobs in memory; Django keeps them in its database
+
+EVENT_FIELDS: Mapping[str, Field] = {"data": Field(str, max_length=EVENT_DATA_MAX_CHARS)}
+JOB_FIELDS: Mapping[str, Field] = {"seconds": Field(float, minimum=0, maximum=DELAY_MAX_SECONDS)}
+
+type JobStatus = Literal["pending", "running", "done", "failed"]
+type StreamState = Literal["streaming", "complete", "stopped"]
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what text/event-stream takes for the end of a line
+
+
+def parse_upstream_status(raw: str | None) -> int:
+    """What /fanout asks the upstream to answer with: 200, or a 5xx to fail with."""
+    expected = "200 or an integer from 500 to 599"
+    try:
+        status = parse_int(raw, "status", 200, 599)
+    except ApiError as error:
+        if error.code == "missing_parameter":
+            raise
+        raise ApiError("invalid_parameter", name="status", expected=expected) from None
+    if 200 < status < 500:
+        raise ApiError("invalid_parameter", name="status", expected=expected)
+    return status
+
+
+def parse_last_event_id(raw: str | None) -> int | None:
+    """The Last-Event-ID header an EventSource sends when it reconnects: an event id, or none."""
+    if raw is None:
+        return None
+    try:
+        return parse_int(raw, "Last-Event-ID", 0)
+    except ApiError:
+        raise ApiError("invalid_header", name="Last-Event-ID", expected="an integer >= 0") from None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    data: str
+
+    def to_json(self) -> dict[str, int | str]:
+        return {"id": self.id, "data": self.data}
+
+    def to_sse(self) -> str:
+        """The event in text/event-stream: its id, a `data:` line per line of data, a blank line."""
+        data = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(self.data))
+        return f"id: {self.id}\n{data}\n"
+
+
+class EventLog:
+    """Events with increasing ids in a bounded backlog; one publish wakes every waiting reader."""
+
+    def __init__(self, backlog: int = EVENT_BACKLOG) -> None:
+        self._events: deque[Event] = deque(maxlen=backlog)
+        self._last_id = 0
+        self._published = asyncio.Condition()
+        self.closed = False
+
+    def cursor(self, after: int | None) -> int:
+        """Where a reader starts: after the id it names, or after the latest event.
+
+        Ids start at 1 again when the process does: an id beyond the latest means the latest.
+        """
+        return self._last_id if after is None else min(after, self._last_id)
+
+    async def publish(self, data: str) -> Event:
+        async with self._published:
+            self._last_id += 1
+            event = Event(self._last_id, data)
+            self._events.append(event)
+            self._published.notify_all()
+        return event
+
+    async def wait(self, cursor: int, seconds: float) -> list[Event]:
+        """The events after `cursor` still in the backlog, once there is one; [] after `seconds`."""
+        async with self._published:
+            try:
+                async with asyncio.timeout(seconds):
+                    await self._published.wait_for(lambda: self.closed or self._last_id > cursor)
+            except TimeoutError:
+                pass
+        return [event for event in self._events if event.id > cursor]
+
+    async def close(self) -> None:
+        """Wake every reader for good: streams end, polls answer (at shutdown)."""
+        async with self._published:
+            self.closed = True
+            self._published.notify_all()
+
+
+async def sse_frames(log: EventLog, cursor: int, keepalive: float) -> AsyncIterator[str]:
+    """`: open`, then each event after `cursor` as it is published, `: keep-alive` when quiet."""
+    yield ": open\n\n"
+    while not log.closed:
+        events = await log.wait(cursor, keepalive)
+        for event in events:
+            yield event.to_sse()
+            cursor = event.id
+        if not events and not log.closed:
+            yield ": keep-alive\n\n"
+
+
+@dataclass
+class StreamRecord:
+    """How far one /stream response got, and how it ended: what GET /streams/{id} shows."""
+
+    request_id: str
+    chunks: int
+    produced: int = 0
+    state: StreamState = "streaming"
+
+    def to_json(self) -> dict[str, str | int]:
+        return {
+            "request_id": self.request_id,
+            "chunks": self.chunks,
+            "produced": self.produced,
+            "state": self.state,
+        }
+
+
+class StreamRecords:
+    """The records of the latest streams, by request id (X-Request-ID)."""
+
+    def __init__(self, kept: int = STREAMS_KEPT) -> None:
+        self._records: OrderedDict[str, StreamRecord] = OrderedDict()
+        self._kept = kept
+
+    def start(self, request_id: str, chunks: int) -> StreamRecord:
+        record = self._records[request_id] = StreamRecord(request_id, chunks)
+        self._records.move_to_end(request_id)
+        while len(self._records) > self._kept:
+            self._records.popitem(last=False)
+        return record
+
+    def get(self, request_id: str) -> StreamRecord | None:
+        return self._records.get(request_id)
+
+
+async def lines(record: StreamRecord, interval: float) -> AsyncIterator[str]:
+    """`line k of N`, one every `interval` s, produced as they are sent; `finally` tells how it
+    ended: a client that goes away stops it (Django cancels it; aiohttp's write raises)."""
+    try:
+        for number in range(1, record.chunks + 1):
+            if number > 1:
+                await asyncio.sleep(interval)
+            record.produced = number
+            yield f"line {number} of {record.chunks}\n"
+        record.state = "complete"
+    finally:
+        if record.state != "complete":
+            record.state = "stopped"

@@ -1,0 +1,87 @@
+"""What the parity cases cannot see over HTTP: the storage folder and the server log, per target."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.data import UPLOAD_MAX_BYTES
+from tests.conftest import Live, selected_targets
+
+UUID_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" in metafunc.fixturenames:
+        metafunc.parametrize("target", selected_targets(metafunc.config))
+
+
+def storage(live: Live) -> Path:
+    """The target's FILES_DIR: only for a server this run started."""
+    if live.server is None:
+        pytest.skip(f"{live.name} runs elsewhere: its folder and log are not here")
+    return Path(live.server.env["FILES_DIR"])
+
+
+def listing(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir()} if folder.exists() else set()
+
+
+def upload(live: Live, filename: str, content: bytes) -> httpx.Response:
+    files = {"file": (filename, content, "application/octet-stream")}
+    return httpx.post(f"{live.base_url}/files", files=files, timeout=60)
+
+
+def test_an_upload_over_the_limit_leaves_nothing_on_disk(live: Live) -> None:
+    folder = storage(live)
+    before = listing(folder)
+    response = upload(live, "big.bin", bytes(UPLOAD_MAX_BYTES + 1))
+    assert response.status_code == 413, response.text
+    assert listing(folder) == before
+
+
+def test_a_filename_never_becomes_a_path(live: Live) -> None:
+    folder = storage(live)
+    outside = listing(folder.parent)
+    marker = uuid.uuid4().hex
+    names = [
+        f"../../{marker}",
+        f"..\\..\\{marker}",
+        f"/tmp/{marker}",
+        f"{marker}/../../{marker}",
+        f"%2e%2e%2f{marker}",
+    ]
+    for name in names:
+        content = name.encode()
+        response = upload(live, name, content)
+        assert response.status_code == 201, f"{name!r}: {response.text}"
+        stored = folder / response.json()["id"]
+        assert stored.read_bytes() == content, f"{name!r} is not stored under its id"
+    assert all(UUID_NAME.fullmatch(name) for name in listing(folder)), listing(folder)
+    assert listing(folder.parent) - outside <= {folder.name}
+    assert not list(Path("/tmp").glob(f"{marker}*"))
+
+
+def test_an_unhandled_error_is_logged_and_not_sent(live: Live) -> None:
+    storage(live)  # skips a server running elsewhere
+    assert live.server is not None and live.server.log_path is not None
+    log = live.server.log_path
+    seen = log.read_text(errors="replace").count("RuntimeError: boom")
+    response = httpx.get(f"{live.base_url}/errors/boom", timeout=30)
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "Internal server error."}
+    }
+    for leak in ("Traceback", "RuntimeError", "boom", ".py"):
+        assert leak not in response.text
+    deadline = time.monotonic() + 10
+    while log.read_text(errors="replace").count("RuntimeError: boom") == seen:
+        assert time.monotonic() < deadline, f"no traceback in the log:\n{live.log_tail()}"
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace").split("RuntimeError: boom")[-2]
+    assert "Traceback (most recent call last)" in tail

@@ -1,0 +1,95 @@
+"""shared.targets.Server with companions, and the upstream service it starts for /fanout."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.targets import Server, Target, load_targets
+from shared.upstream import SERVICE as UPSTREAM
+
+PYTHON = sys.executable
+# A server that answers any path (404 is an answer) and a companion that runs until stopped.
+HTTP_SERVER = ("{python}", "-m", "http.server", "--bind", "{host}", "{port}")
+SLEEPER = ("{python}", "-c", "import time; time.sleep(60)")
+
+
+def target(*companions: tuple[str, ...]) -> Target:
+    return Target(
+        name="test", app="aiohttp", server="http.server", command=HTTP_SERVER, companions=companions
+    )
+
+
+def test_the_registry_reads_companions(tmp_path: Path) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_text(
+        '[one]\napp = "django"\nserver = "s"\ncommand = ["x"]\n'
+        'companions = [["{python}", "-m", "a"], ["{python}", "-m", "b"]]\n'
+        '[two]\napp = "aiohttp"\nserver = "s"\ncommand = ["y"]\n',
+        encoding="utf-8",
+    )
+    targets = load_targets(path)
+    assert targets["one"].companions == (("{python}", "-m", "a"), ("{python}", "-m", "b"))
+    assert targets["two"].companions == ()
+
+
+def test_every_django_target_runs_the_heartbeat_and_the_worker() -> None:
+    for found in load_targets().values():
+        expected = ("heartbeat", "worker") if found.app == "django" else ()
+        assert tuple(argv[-1] for argv in found.companions) == expected, found.name
+
+
+def test_companions_run_beside_the_server_and_stop_with_it(tmp_path: Path) -> None:
+    server = Server(target(SLEEPER, SLEEPER), log_path=tmp_path / "log")
+    with server:
+        assert server.running
+        assert len(server.companions) == 2
+        assert all(companion.poll() is None for companion in server.companions)
+        assert httpx.get(server.base_url + "/").status_code == 200
+    assert server.process is not None and server.process.poll() is not None
+    assert all(companion.poll() is not None for companion in server.companions)
+    assert not server.running
+
+
+def test_a_companion_that_exits_fails_the_start_and_stops_the_rest(tmp_path: Path) -> None:
+    failing = ("{python}", "-c", "print('no database'); raise SystemExit(3)")
+    server = Server(target(SLEEPER, failing), log_path=tmp_path / "log")
+    with pytest.raises(RuntimeError, match=r"test's companion `-c .*` exited with 3") as raised:
+        server.start(timeout=20)
+    assert "no database" in str(raised.value)  # the log's tail comes with it
+    assert server.process is not None and server.process.poll() is not None
+    assert all(companion.poll() is not None for companion in server.companions)
+
+
+def test_running_turns_false_when_a_companion_dies(tmp_path: Path) -> None:
+    short = ("{python}", "-c", "import time; time.sleep(2)")
+    with Server(target(short), log_path=tmp_path / "log") as server:
+        assert server.running
+        deadline = time.monotonic() + 20
+        while server.running:
+            assert time.monotonic() < deadline, "the companion should have exited after 2 s"
+            time.sleep(0.1)
+        assert server.process is not None and server.process.poll() is None  # the server runs on
+
+
+def test_the_upstream_service_sleeps_then_answers_the_status_asked(tmp_path: Path) -> None:
+    with Server(UPSTREAM, log_path=tmp_path / "log") as upstream:
+        with httpx.Client(base_url=upstream.base_url) as client:
+            before = client.get("/upstream/stats").json()
+            started = time.perf_counter()
+            failed = client.get("/upstream", params={"delay": 0.2, "status": 503})
+            assert time.perf_counter() - started >= 0.2
+            assert failed.status_code == 503
+            assert failed.json() == {"delay": 0.2, "status": 503}
+            assert client.get("/upstream").json() == {"delay": 0.0, "status": 200}
+            refused = client.get("/upstream", params={"delay": "later"})
+            assert refused.status_code == 400
+            assert refused.json()["error"]["code"] == "invalid_parameter"
+            after = client.get("/upstream/stats").json()
+    # Two requests counted (not the 400), over the one connection this client keeps alive.
+    assert after["requests"] - before["requests"] == 2
+    assert after["connections"] - before["connections"] == 1
