@@ -141,12 +141,23 @@ def test_service_passes_parity(services: dict[str, Any], name: str, tmp_path: Pa
         f"--target-url={SERVICE_TARGETS[name]}=http://127.0.0.1:{port}",
     ]
     log_path = tmp_path / f"{name}.log"
-    with running(unescape(service["command"]), env, log_path) as process:
+    # The `upstream` service /fanout calls runs on the host too, by its own command and check.
+    upstream = services["upstream"]
+    upstream_env = {**env, **(upstream.get("environment") or {}), "HOST": "127.0.0.1"}
+    upstream_env["PORT"] = str(free_port())
+    env["UPSTREAM_URL"] = f"http://127.0.0.1:{upstream_env['PORT']}"
+    upstream_log = tmp_path / "upstream.log"
+    with (
+        running(unescape(upstream["command"]), upstream_env, upstream_log) as upstream_process,
+        running(unescape(service["command"]), env, log_path) as process,
+    ):
+        wait_healthy(upstream_process, healthcheck_argv(upstream), upstream_env, upstream_log)
         wait_healthy(process, healthcheck_argv(service), env, log_path)
         parity = subprocess.run(
             parity_argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
         )
         exit_code = stop(process)
+        stop(upstream_process)
     report = f"{parity.stdout}{parity.stderr}\nserver output:\n{log_path.read_text()}"
     assert parity.returncode == 0, report
     assert re.search(r"\b\d+ passed\b", parity.stdout), report
