@@ -12,7 +12,7 @@ for p in $(PYTHON) python3.14 python3.13 python3.12 python3 \
 done; exit 1
 endef
 
-.PHONY: run test test-postgresql lint format lock clean browser screenshots
+.PHONY: run test test-postgresql lint format lock clean browser screenshots bench asgi-cost wrk
 
 $(PY):
 	@python=$$($(find_python)) || { \
@@ -32,9 +32,13 @@ run: $(STAMP)
 	$(PY) -m shared.serve --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
 
 # Both passes run, whatever the first one gives; `make test` fails if either failed.
-test: $(STAMP) lint browser
+# PYTEST_XDIST: pytest-xdist's processes, one per target (tests/conftest.py: a target's tests
+# share a process, which starts its server once); they mostly wait for their servers, so six
+# keep even two cores busy without crowding them. PYTEST_XDIST= runs everything in one process.
+PYTEST_XDIST ?= -n 6 --dist loadgroup
+test: $(STAMP) lint browser wrk
 	@status=0; \
-	$(PY) -m pytest || status=$$?; \
+	$(PY) -m pytest $(PYTEST_XDIST) || status=$$?; \
 	$(MAKE) --no-print-directory test-postgresql || status=$$?; \
 	exit $$status
 
@@ -46,7 +50,7 @@ PG_TESTS := tests/test_parity.py tests/test_parity_data.py tests/test_data_schem
 test-postgresql: $(STAMP)
 	@if reason=$$($(PY) -m tests.databases probe "$(PG_URL)"); then \
 	  echo "PostgreSQL pass: $(PG_URL)"; \
-	  $(PY) -m pytest $(PG_TESTS) --database "$(PG_URL)" --parity-report=; \
+	  $(PY) -m pytest $(PYTEST_XDIST) $(PG_TESTS) --database "$(PG_URL)" --parity-report=; \
 	else \
 	  echo "*** PostgreSQL pass NOT RUN: $$reason" >&2; \
 	  echo "*** (PG_URL=postgresql://USER@HOST:PORT picks another server)" >&2; \
@@ -64,6 +68,34 @@ browser:
 	    echo "error: tests/test_browser.py needs Chromium: sudo apt-get install -y chromium" >&2; \
 	    echo "  (or set CHROMIUM=/path/to/chromium)" >&2; \
 	    exit 1; \
+	  fi; \
+	fi
+
+# `make bench`: every behaviour on every target and baseline, 3 rounds (about 45 minutes), into
+# docs/bench/ (results.json, summary.md, plots/) and README.md's results block. wrk (Debian's) is
+# installed when missing and root; without it the bench uses its built-in asyncio generator.
+# BENCH_ARGS adds options, e.g. BENCH_ARGS='--behaviour json --rounds 5'.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) wrk
+	$(PY) -m compare bench --out docs/bench $(BENCH_ARGS)
+	$(PY) -m compare bench --readme --results docs/bench/results.json
+
+# docs/django-asgi-cost.md's measurements: Django's servers, middleware sets, sync and async views.
+asgi-cost: $(BENCH_STAMP) wrk
+	$(PY) -m compare.bench.asgi_cost --out docs/bench/asgi-cost.json
+	$(PY) -m compare.bench.asgi_cost --doc --out docs/bench/asgi-cost.json
+
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing wrk for the bench (apt-get)"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+	  else \
+	    echo "wrk is not installed (sudo apt-get install -y wrk): the bench uses its asyncio generator" >&2; \
 	  fi; \
 	fi
 

@@ -1,12 +1,11 @@
 """`python -m aiohttp_app [--host H] [--port P]`: serve the app with aiohttp's own server."""
 
 import argparse
-import logging
 
 from aiohttp import web
 
 from aiohttp_app.main import create_app
-from aiohttp_app.settings import from_env
+from aiohttp_app.settings import configure_logging, from_env
 
 
 def main() -> None:
@@ -15,7 +14,7 @@ def main() -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     web.run_app(create_app(), host=args.host, port=args.port)
 
 

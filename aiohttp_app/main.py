@@ -5,7 +5,7 @@ import weakref
 from aiohttp import WSCloseCode, web
 
 from aiohttp_app import basics, concurrency, data, realtime
-from aiohttp_app.basics.middlewares import error_middleware
+from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
 from aiohttp_app.basics.websockets import websockets
 from aiohttp_app.concurrency.heartbeat import heartbeat_task
 from aiohttp_app.concurrency.jobs import background_jobs
@@ -14,13 +14,12 @@ from aiohttp_app.concurrency.middlewares import (
     send_request_headers,
     server_timing_middleware,
 )
-from aiohttp_app.concurrency.state import close_event_streams, events, streams
+from aiohttp_app.concurrency.state import close_event_streams, shared_state
 from aiohttp_app.concurrency.upstream import upstream_session
 from aiohttp_app.data.db import database
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
-from shared.concurrency import EventLog, StreamRecords
 from shared.validation import JSON_BODY_MAX_BYTES
 
 
@@ -43,9 +42,7 @@ def create_app() -> web.Application:
     )
     app[settings] = from_env()
     app[websockets] = weakref.WeakSet()
-    app[events] = EventLog()
-    app[streams] = StreamRecords()
-    app.on_response_prepare.append(send_request_headers)
+    app.on_response_prepare.extend([send_request_headers, remember_prepared])
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.
     data.routes.setup_routes(app)
@@ -54,7 +51,7 @@ def create_app() -> web.Application:
     basics.routes.setup_routes(app)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(rooms_context)
-    app.cleanup_ctx.extend([upstream_session, background_jobs, heartbeat_task])
+    app.cleanup_ctx.extend([shared_state, upstream_session, background_jobs, heartbeat_task])
     app.on_shutdown.append(close_websockets)
     app.on_shutdown.append(close_event_streams)
     return app

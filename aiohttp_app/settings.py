@@ -1,5 +1,6 @@
 """Settings from environment variables, read once at start-up and kept under an AppKey."""
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,11 @@ class Settings:
 
 
 settings = web.AppKey("settings", Settings)
+
+
+def configure_logging() -> None:
+    """The app's own log lines (errors, background jobs) on stderr, whichever server runs it."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def from_env() -> Settings:

@@ -1,4 +1,4 @@
-"""`python -m compare list|show|matrix|site`: behaviours, their code side by side, their status."""
+"""`python -m compare list|show|matrix|site|bench`: behaviours, code side by side, status, speed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from compare import UnknownBehaviour, find_behaviour
+from compare.bench import cli as bench
 from compare.report import default_report_path, load, matrix
 from compare.site import build
 from compare.source import APP_TITLES, SourceError, implementations
@@ -38,9 +39,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    behaviour = find_behaviour(spec(), args.behaviour)
+    the_spec = spec()
+    behaviour = find_behaviour(the_spec, args.behaviour)
     panes = [Pane(APP_TITLES[app], sources) for app, sources in implementations(behaviour).items()]
-    text = render_show(behaviour, panes, terminal_width(args.width), painter(args))
+    text = render_show(behaviour, the_spec, panes, terminal_width(args.width), painter(args))
     sys.stdout.write(text)
     return 0
 
@@ -138,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=SITE_DIR, help="output directory (default: var/site)"
     )
     site.set_defaults(handler=cmd_site)
-    # `bench` (the measurements) will be one more subcommand here.
+    bench.add_parser(commands)
     return top
 
 

@@ -30,21 +30,31 @@ def default_report_path() -> Path:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of one parity test: one case of one behaviour on one target."""
+    """The outcome of one parity test on one target: a case of a behaviour, or another test of it
+    (case 0, `test` its node id without the target, e.g. `tests/test_parity_concurrency.py::
+    test_sse_resumes_after_last_event_id`)."""
 
     target: str
     behaviour: str
-    case: int  # 1-based, as in the test id `aiohttp-hello-2`
-    name: str  # the case's name when it ran: a renamed or moved case no longer matches
+    case: int  # 1-based, as in the test id `aiohttp-hello-2`; 0 for another test
+    name: str  # the case's (or test's) name when it ran: a renamed or moved case no longer matches
     outcome: Outcome
     reason: str = ""  # the xfail reason, for xfailed and xpassed
     message: str = ""  # the last lines of a failure, ending with the assertion
     duration: float = 0.0
     ran_at: str = ""  # when its run started (UTC, ISO 8601)
+    test: str = ""
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return self.target, self.behaviour, self.case
+    def key(self) -> tuple[str, str, int, str]:
+        return self.target, self.behaviour, self.case, self.test
+
+    @property
+    def what(self) -> str:
+        """`ws-echo-3 (its name)` for a case, the test's name for another test."""
+        if self.test:
+            return self.name
+        return f"{self.behaviour}-{self.case} ({self.name})"
 
 
 @dataclass(frozen=True)
@@ -70,12 +80,24 @@ class Report:
 
     def result(self, target: str, behaviour: Behaviour, index: int) -> Result | None:
         """The latest result of a spec case (0-based index) on a target, if it still matches."""
-        found = self._by_key.get((target, behaviour.id, index + 1))
+        found = self._by_key.get((target, behaviour.id, index + 1, ""))
         return found if found and found.name == behaviour.cases[index].name else None
 
+    def tests(self, target: str, behaviour: Behaviour) -> tuple[Result, ...]:
+        """The latest results of the behaviour's tests outside the spec's cases on a target."""
+        return self._tests.get((target, behaviour.id), ())
+
     @cached_property
-    def _by_key(self) -> dict[tuple[str, str, int], Result]:
+    def _by_key(self) -> dict[tuple[str, str, int, str], Result]:
         return {result.key: result for result in self.results}
+
+    @cached_property
+    def _tests(self) -> dict[tuple[str, str], tuple[Result, ...]]:
+        found: dict[tuple[str, str], list[Result]] = {}
+        for result in sorted(self.results, key=lambda result: result.test):
+            if result.test:
+                found.setdefault((result.target, result.behaviour), []).append(result)
+        return {key: tuple(results) for key, results in found.items()}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,7 +131,9 @@ def merge(old: Report, new: Iterable[Result], run: Run) -> Report:
     merged = {result.key: result for result in old.results}
     merged.update((result.key, result) for result in new)
     order = list(run.targets) + sorted({key[0] for key in merged} - set(run.targets))
-    results = sorted(merged.values(), key=lambda r: (order.index(r.target), r.behaviour, r.case))
+    results = sorted(
+        merged.values(), key=lambda r: (order.index(r.target), r.behaviour, r.case, r.test)
+    )
     return Report(results=tuple(results), runs=(*old.runs, run)[-KEPT_RUNS:], path=old.path)
 
 
@@ -129,55 +153,77 @@ type CellKind = Literal["pass", "fail", "xfail", "partial", "skipped", "not-run"
 
 @dataclass(frozen=True)
 class Cell:
-    """The status of one behaviour on one target, summed over its cases."""
+    """The status of one behaviour on one target, summed over its cases and its other tests."""
 
     kind: CellKind
     counts: Mapping[str, int]  # outcome (or "not run") -> number of cases
     total: int
     notes: tuple[Result, ...] = field(default=())  # results to explain: xfail reasons, failures
+    test_counts: Mapping[str, int] = field(default_factory=dict)  # outcome -> other tests
+    tests: int = 0  # how many other tests of the behaviour have a result on this target
 
     @property
     def label(self) -> str:
-        """`pass 6/6`, `pass 5 + xfail 2`, `FAIL 1/7`, `not run`."""
-        if self.kind == "not-run":
-            return "not run"
-        passed = self.counts.get("passed", 0)
-        if self.kind == "fail":
-            bad = self.counts.get("failed", 0) + self.counts.get("xpassed", 0)
-            return f"FAIL {bad}/{self.total}"
-        parts = [f"pass {passed}"] if passed else []
-        for outcome, word in (("xfailed", "xfail"), ("skipped", "skip"), ("not run", "not run")):
-            if self.counts.get(outcome):
-                parts.append(f"{word} {self.counts[outcome]}")
-        if parts == [f"pass {passed}"]:
-            return f"pass {passed}/{self.total}"
-        return " + ".join(parts)
+        """`pass 6/6`, `pass 5 + xfail 2`, `FAIL 1/7`, `not run`; other tests after a `+`:
+        `pass 6/6 + 3/3 tests`, `pass 6/6 + tests FAIL 1/3`."""
+        label = count_label(self.counts, self.total)
+        if not self.tests:
+            return label
+        if self.test_counts.get("passed", 0) == self.tests:
+            return f"{label} + {self.tests}/{self.tests} tests"
+        return f"{label} + tests {count_label(self.test_counts, self.tests)}"
+
+
+def count_kind(counts: Mapping[str, int], total: int) -> CellKind:
+    """Worst first: any failure or strict xpass is FAIL; missing results never count as passes."""
+    if counts.get("failed") or counts.get("xpassed"):
+        return "fail"
+    if counts.get("not run", 0) == total:
+        return "not-run"
+    if counts.get("not run"):
+        return "partial"
+    if counts.get("skipped"):
+        return "skipped"
+    if counts.get("xfailed"):
+        return "xfail"
+    return "pass"
+
+
+def count_label(counts: Mapping[str, int], total: int) -> str:
+    kind = count_kind(counts, total)
+    if kind == "not-run":
+        return "not run"
+    passed = counts.get("passed", 0)
+    if kind == "fail":
+        return f"FAIL {counts.get('failed', 0) + counts.get('xpassed', 0)}/{total}"
+    parts = [f"pass {passed}"] if passed else []
+    for outcome, word in (("xfailed", "xfail"), ("skipped", "skip"), ("not run", "not run")):
+        if counts.get(outcome):
+            parts.append(f"{word} {counts[outcome]}")
+    if parts == [f"pass {passed}"]:
+        return f"pass {passed}/{total}"
+    return " + ".join(parts)
 
 
 def cell(report: Report, behaviour: Behaviour, target: str) -> Cell:
-    """Worst first: any failure or strict xpass is FAIL; missing results never count as passes."""
-    counts: Counter[str] = Counter()
-    notes: list[Result] = []
-    for index in range(len(behaviour.cases)):
-        result = report.result(target, behaviour, index)
-        counts[result.outcome if result else "not run"] += 1
-        if result and result.outcome in ("failed", "xfailed", "xpassed"):
-            notes.append(result)
-    total = len(behaviour.cases)
-    kind: CellKind
-    if counts["failed"] or counts["xpassed"]:
-        kind = "fail"
-    elif counts["not run"] == total:
-        kind = "not-run"
-    elif counts["not run"]:
-        kind = "partial"
-    elif counts["skipped"]:
-        kind = "skipped"
-    elif counts["xfailed"]:
-        kind = "xfail"
-    else:
-        kind = "pass"
-    return Cell(kind=kind, counts=dict(counts), total=total, notes=tuple(notes))
+    """The cases' and other tests' outcomes; the kind is the worst of both."""
+    results = [report.result(target, behaviour, i) for i in range(len(behaviour.cases))]
+    tests = report.tests(target, behaviour)
+    counts = Counter(result.outcome if result else "not run" for result in results)
+    test_counts = Counter(result.outcome for result in tests)
+    notes = tuple(
+        result
+        for result in (*results, *tests)
+        if result and result.outcome in ("failed", "xfailed", "xpassed")
+    )
+    return Cell(
+        kind=count_kind(counts + test_counts, len(results) + len(tests)),
+        counts=dict(counts),
+        total=len(results),
+        notes=notes,
+        test_counts=dict(test_counts),
+        tests=len(tests),
+    )
 
 
 def matrix(report: Report, spec: Spec, targets: Sequence[str]) -> dict[str, dict[str, Cell]]:

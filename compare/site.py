@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
-from urllib.parse import urlencode
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from compare.bench.config import BenchConfig, BenchConfigError
+from compare.bench.config import load as load_bench_config
+from compare.bench.site import PAGE as BENCH_PAGE
+from compare.bench.site import Bench, behaviour_section, overview_page
+from compare.cases import Fragment, case_steps
 from compare.report import (
     Cell,
     Report,
@@ -23,7 +26,7 @@ from compare.report import (
     result_kind,
 )
 from compare.source import APP_TITLES, Source, implementations
-from shared.spec import Behaviour, Case, HttpCase, Spec, spec
+from shared.spec import Behaviour, Case, Spec, spec
 from shared.targets import PROJECT_ROOT, Target, load_targets
 
 PYGMENTS_STYLE = "default"
@@ -88,9 +91,19 @@ ol.footnotes li:target { background: var(--xfail-bg); }
 /* A line too long for its pane wraps under its code, not under its line number. */
 .highlight code > span[id] { display: block; padding-left: 3.2em; text-indent: -3.2em; }
 .notes p { max-width: 60rem; }
-table.cases td:first-child { text-align: right; color: var(--muted); }
+table.cases tr[id] > td:first-child { text-align: right; color: var(--muted); }
+table.cases tr.step > td { border-top-style: dashed; }
+table.cases code { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.cases .step-no { color: var(--muted); }
+table.tests .where { display: block; color: var(--muted); }
 table.cases ul { margin: 0; padding-left: 1.1rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr));
+  gap: 1rem; }
+figure.plot { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .5rem; }
+figure.plot img { display: block; max-width: 100%; height: auto; }
+figure.plot figcaption { font-size: .85rem; color: var(--muted); }
+table.bench td { white-space: nowrap; }
 """
 
 
@@ -130,7 +143,8 @@ def prose(text: str) -> str:
 def status_cell(value: Cell, notes: Mapping[int, Result], root: str = "") -> str:
     """A matrix cell: its label, each footnote linked, the reasons in the tooltip."""
     title = "; ".join(
-        f"{outcome_word(r)} case {r.case}: {r.reason or r.message}" for r in value.notes
+        f"{outcome_word(r)} {r.name if r.test else f'case {r.case}'}: {r.reason or r.message}"
+        for r in value.notes
     )
     links = "".join(
         f' <a href="{root}#fn-{number}">[{number}]</a>' for number, result in notes.items()
@@ -140,10 +154,7 @@ def status_cell(value: Cell, notes: Mapping[int, Result], root: str = "") -> str
 
 
 def footnote_text(result: Result) -> str:
-    case = (
-        f"<code>{escape(result.target)}</code> {escape(result.behaviour)}-{result.case}"
-        f" ({escape(result.name)})"
-    )
+    case = f"<code>{escape(result.target)}</code> {escape(result.what)}"
     if result.outcome == "xfailed":
         return f"Expected failure on {case}: {inline(result.reason)}"
     if result.outcome == "xpassed":
@@ -176,7 +187,8 @@ def index_page(spec: Spec, report: Report, targets: Mapping[str, Target]) -> str
     body = f"""<h1>The same behaviours in aiohttp and in Django</h1>
 <p>Each behaviour below is written twice — in raw aiohttp and in Django (async views and
 Channels) — and one test suite runs every case of the spec (<code>shared/behaviours/*.toml</code>)
-against every target. Open a behaviour to read the two implementations side by side.</p>
+against every target. Open a behaviour to read the two implementations side by side;
+<a href="{BENCH_PAGE}">the measurements</a> compare their speed.</p>
 <h2>Behaviours &times; targets</h2>
 <p class="run">{escape(describe_run(report, list(targets)))}</p>
 <div class="table-scroll"><table class="matrix">
@@ -191,51 +203,43 @@ FAIL: a case failed (or an xfail passed) · not run: no result in the report, ne
     return page("async-web-parity: aiohttp and Django side by side", body, "")
 
 
-def http_request(case: HttpCase) -> str:
-    request = case.request
-    query = f"?{urlencode(dict(request.query))}" if request.query else ""
-    parts = [f"<code>{escape(request.method)} {escape(request.path + query)}</code>"]
-    parts += [f"<code>{escape(k)}: {escape(v)}</code>" for k, v in request.headers.items()]
-    if request.body is not None:
-        parts.append(f"body <code>{escape(request.body.decode())}</code>")
-    if case.concurrency > 1:
-        parts.append(f"sent {case.concurrency} times at once")
-    return "<br>".join(parts)
+def fragments(found: Sequence[Fragment]) -> str:
+    """Each thing sent or expected on its own line: its label, then its code."""
+    return "<br>".join(
+        " ".join(
+            part
+            for part in (escape(f.label), f"<code>{escape(f.code)}</code>" if f.code else "")
+            if part
+        )
+        for f in found
+    )
 
 
-def http_expect(case: HttpCase, spec: Spec) -> str:
-    expect = case.expect
-    parts = [f"status <code>{expect.status}</code>"]
-    if expect.text is not None:
-        parts.append(f"text <code>{escape(json.dumps(expect.text, ensure_ascii=False))}</code>")
-    if expect.json is not None:
-        parts.append(f"JSON <code>{escape(json.dumps(expect.json, ensure_ascii=False))}</code>")
-    if expect.json_subset is not None:
-        subset = json.dumps(expect.json_subset, ensure_ascii=False)
-        parts.append(f"JSON containing <code>{escape(subset)}</code>")
-    if expect.regex is not None:
-        parts.append(f"body matching <code>{escape(expect.regex)}</code>")
-    if expect.error is not None:
-        body = json.dumps(spec.error_body(expect.error), ensure_ascii=False)
-        parts.append(f"error <code>{escape(body)}</code>")
-    parts += [f"<code>{escape(k)}: {escape(v)}</code>" for k, v in expect.headers.items()]
-    parts += [
-        f"<code>{escape(k)}</code> matching <code>{escape(v)}</code>"
-        for k, v in expect.header_patterns.items()
-    ]
-    if case.elapsed is not None:
-        bounds = f"≥ {case.elapsed.min:g} s"
-        if case.elapsed.max is not None:
-            bounds += f" and ≤ {case.elapsed.max:g} s"
-        parts.append(f"all within {bounds}")
-    return "<br>".join(parts)
+def outcome_cell(result: Result | None, attrs: str = "") -> str:
+    """One test's outcome on one target, the xfail reason or the failure in its tooltip."""
+    detail = (result.reason or result.message) if result else ""
+    tip = f' title="{escape(detail)}"' if detail else ""
+    word = escape(outcome_word(result))
+    return f'<td{attrs} class="status {result_kind(result)}"{tip}>{word}</td>'
 
 
-def case_cells(case: Case, spec: Spec) -> tuple[str, str]:
-    if isinstance(case, HttpCase):
-        return http_request(case), http_expect(case, spec)
-    steps = "".join(f"<li><code>{escape(step.describe())}</code></li>" for step in case.steps)
-    return f"<code>WS {escape(case.path)}</code>", f"<ul>{steps}</ul>"
+def case_rows(index: int, case: Case, spec: Spec, results: Sequence[Result | None]) -> str:
+    """One row a step (a multi-step case numbers them); number, name and outcomes span them."""
+    steps = case_steps(case, spec)
+    span = f' rowspan="{len(steps)}"' if len(steps) > 1 else ""
+    rows = []
+    for number, step in enumerate(steps, 1):
+        label = f'<span class="step-no">{number}.</span> ' if len(steps) > 1 else ""
+        cells = f"<td>{label}{fragments(step.request)}</td><td>{fragments(step.expect)}</td>"
+        if number > 1:
+            rows.append(f'<tr class="step">{cells}</tr>')
+            continue
+        outcomes = "".join(outcome_cell(result, span) for result in results)
+        rows.append(
+            f'<tr id="case-{index + 1}"><td{span}>{index + 1}</td>'
+            f"<td{span}>{escape(case.name)}</td>{cells}{outcomes}</tr>"
+        )
+    return "\n".join(rows)
 
 
 def code_block(source: Source, anchor: str) -> str:
@@ -266,6 +270,8 @@ def behaviour_page(
     report: Report,
     targets: Mapping[str, Target],
     neighbours: tuple[Behaviour | None, Behaviour | None],
+    bench: Bench | None = None,
+    bench_config: BenchConfig | None = None,
 ) -> str:
     before, after = neighbours
     pager = ['<a href="../index.html">← all behaviours</a>']
@@ -288,18 +294,8 @@ def behaviour_page(
     heads = "".join(f"<th>{escape(name)}</th>" for name in targets)
     rows = []
     for index, case in enumerate(behaviour.cases):
-        request, expect = case_cells(case, spec)
-        statuses = []
-        for name in targets:
-            result = report.result(name, behaviour, index)
-            kind = result_kind(result)
-            detail = (result.reason or result.message) if result else ""
-            tip = f' title="{escape(detail)}"' if detail else ""
-            statuses.append(f'<td class="status {kind}"{tip}>{escape(outcome_word(result))}</td>')
-        rows.append(
-            f'<tr id="case-{index + 1}"><td>{index + 1}</td><td>{escape(case.name)}</td>'
-            f"<td>{request}</td><td>{expect}</td>{''.join(statuses)}</tr>"
-        )
+        results = [report.result(name, behaviour, index) for name in targets]
+        rows.append(case_rows(index, case, spec, results))
     reasons = sorted(
         {(target, reason) for case in behaviour.cases for target, reason in case.xfail.items()}
     )
@@ -318,6 +314,9 @@ def behaviour_page(
 <section class="notes"><h2>What differs, and why</h2>
 {prose(behaviour.notes) if behaviour.notes else "<p>(no notes)</p>"}
 </section>
+<section class="bench" id="measured"><h2>Measured</h2>
+{behaviour_section(bench, behaviour.id, bench_config)}
+</section>
 <h2>Cases</h2>
 <div class="table-scroll"><table class="cases">
 <thead><tr><th>#</th><th>case</th><th>request</th><th>expected</th>{heads}</tr></thead>
@@ -326,9 +325,37 @@ def behaviour_page(
 </tbody>
 </table></div>
 {declared}
+{other_tests(behaviour, report, targets)}
 <p class="run">Defined in <code>{escape(spec_file(behaviour))}</code> ·
 {escape(describe_run(report, list(targets)))}</p>"""
     return page(f"{behaviour.id}: aiohttp and Django side by side", body, "../")
+
+
+def other_tests(behaviour: Behaviour, report: Report, targets: Mapping[str, Target]) -> str:
+    """The behaviour's tests outside the spec's cases, from the report: one row a test."""
+    by_test: dict[str, dict[str, Result]] = {}
+    for name in targets:
+        for result in report.tests(name, behaviour):
+            by_test.setdefault(result.test, {})[name] = result
+    if not by_test:
+        return ""
+    heads = "".join(f"<th>{escape(name)}</th>" for name in targets)
+    rows = "\n".join(
+        f"<tr><td><code>{escape(test.partition('::')[2])}</code>"
+        f'<small class="where">{escape(test.partition("::")[0])}</small></td>'
+        + "".join(outcome_cell(results.get(name)) for name in targets)
+        + "</tr>"
+        for test, results in sorted(by_test.items())
+    )
+    return f"""<h2 id="tests">Other tests</h2>
+<p>Tests outside the spec's cases that check this behaviour on each target, as the last run of
+each recorded them.</p>
+<div class="table-scroll"><table class="tests">
+<thead><tr><th>test</th>{heads}</tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table></div>"""
 
 
 def spec_file(behaviour: Behaviour) -> str:
@@ -336,6 +363,14 @@ def spec_file(behaviour: Behaviour) -> str:
         return behaviour.source.resolve().relative_to(PROJECT_ROOT).as_posix()
     except ValueError:
         return behaviour.source.name
+
+
+def bench_config(the_spec: Spec) -> BenchConfig | None:
+    """shared/bench.toml, which names the scenarios of a behaviour; None if it fits no spec."""
+    try:
+        return load_bench_config(the_spec)
+    except (BenchConfigError, KeyError):
+        return None
 
 
 def stylesheet() -> str:
@@ -347,8 +382,10 @@ def build(
     report: Report,
     the_spec: Spec | None = None,
     targets: Mapping[str, Target] | None = None,
+    bench_dir: Path | None = None,
 ) -> list[Path]:
-    """Write index.html, style.css and behaviours/<id>.html into `out`; return the pages."""
+    """Write index.html, style.css and behaviours/<id>.html into `out`; return the pages. The
+    bench's page (bench.html) and plots (bench/) come from `bench_dir`, var/bench or docs/bench."""
     the_spec = the_spec or spec()
     targets = targets if targets is not None else load_targets()
     pages_dir = out / PAGES_DIR
@@ -356,6 +393,14 @@ def build(
     (out / "style.css").write_text(stylesheet(), encoding="utf-8")
     written = [out / "index.html"]
     written[0].write_text(index_page(the_spec, report, targets), encoding="utf-8")
+    bench = Bench.find(bench_dir)
+    config = bench_config(the_spec) if bench else None
+    if bench:
+        bench.copy_plots(out)
+    (out / BENCH_PAGE).write_text(
+        page("Measurements: aiohttp and Django side by side", overview_page(bench), ""),
+        encoding="utf-8",
+    )
     behaviours: Sequence[Behaviour] = the_spec.behaviours
     for index, behaviour in enumerate(behaviours):
         neighbours = (
@@ -364,7 +409,8 @@ def build(
         )
         path = pages_dir / f"{behaviour.id}.html"
         path.write_text(
-            behaviour_page(behaviour, the_spec, report, targets, neighbours), encoding="utf-8"
+            behaviour_page(behaviour, the_spec, report, targets, neighbours, bench, config),
+            encoding="utf-8",
         )
         written.append(path)
     for stale in set(pages_dir.glob("*.html")) - set(written):

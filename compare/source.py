@@ -17,6 +17,10 @@ from shared.spec import Behaviour
 # A package's route and wiring files are found by reading every module of the app package.
 APP_PACKAGES = {"aiohttp": "aiohttp_app", "django": "django_app"}
 SKIPPED_DIRS = frozenset({"migrations", "__pycache__"})
+# The modules that wire handlers in (routes, URLconfs, websocket routing, the app factory, the
+# ASGI application, settings): a reference from any other module (a view using a model) is a
+# use, not a route line.
+WIRING_MODULES = frozenset({"routes", "urls", "routing", "main", "asgi", "settings", "apps"})
 
 
 class SourceError(LookupError):
@@ -118,6 +122,21 @@ def _dedent(lines: list[str]) -> str:
     return textwrap.dedent("".join(line if line.endswith("\n") else line + "\n" for line in lines))
 
 
+def unwrap(obj: object) -> object:
+    """The function under decorators: `__wrapped__` (functools.cache, lru_cache, wraps), or a
+    `func` the decorator keeps (a django.tasks Task, functools.partial)."""
+    for _ in range(100):  # a chain of decorators, never a cycle
+        if inspect.isclass(obj):
+            return obj
+        inner = getattr(obj, "__wrapped__", None)
+        if inner is None and not inspect.isfunction(obj):
+            inner = getattr(obj, "func", None)
+        if not callable(inner):
+            return obj
+        obj = inner
+    return obj
+
+
 def resolve(ref: str) -> Source:
     """The source of `module:qualname`: a function, class or method, or a module-level name."""
     module_name, qualname = split_ref(ref)
@@ -128,8 +147,8 @@ def resolve(ref: str) -> Source:
             obj = getattr(obj, part)
         except AttributeError:
             raise SourceError(f"{ref}: {module_name} has no attribute {qualname!r}") from None
-    if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj):
-        target = inspect.unwrap(obj) if callable(obj) else obj
+    target = unwrap(obj)
+    if inspect.isfunction(target) or inspect.isclass(target) or inspect.ismethod(target):
         file = Path(inspect.getsourcefile(target) or inspect.getfile(target))
         lines, start = inspect.getsourcelines(target)
         all_lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -173,7 +192,7 @@ def _app_modules(package: str) -> list[tuple[str, Path]]:
 
 @cache
 def route_lines(module_name: str, name: str) -> tuple[RouteLine, ...]:
-    """Lines of the app package that refer to `module_name.name` from another module.
+    """Lines of the app's wiring modules that refer to `module_name.name`.
 
     A reference is `views.hello` where `views` is that module imported, a bare name imported
     from it, or the dotted path as a string (Django's MIDDLEWARE, handler404). Imports do not count.
@@ -184,7 +203,7 @@ def route_lines(module_name: str, name: str) -> tuple[RouteLine, ...]:
     dotted = f"{module_name}.{name}"
     found: list[RouteLine] = []
     for other, file in _app_modules(package):
-        if other == module_name:
+        if other == module_name or other.rpartition(".")[2] not in WIRING_MODULES:
             continue
         text = file.read_text(encoding="utf-8")
         tree = ast.parse(text, str(file))

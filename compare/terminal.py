@@ -17,6 +17,7 @@ from pygments.formatters import TerminalFormatter
 from pygments.lexers import PythonLexer
 from pygments.token import _TokenType
 
+from compare.cases import case_steps
 from compare.report import Cell, Report, Result, cell, describe_run
 from compare.source import Source
 from shared.spec import Behaviour, Spec
@@ -176,8 +177,27 @@ def side_by_side(left: list[str], right: list[str], width: int) -> Iterator[str]
         yield (pad(a, width) + SEPARATOR + b).rstrip()
 
 
-def render_show(behaviour: Behaviour, panes: Sequence[Pane], width: int, paint: Painter) -> str:
-    """The behaviour, its implementations in two columns (or stacked when narrow), its notes."""
+def render_cases(behaviour: Behaviour, spec: Spec, width: int, paint: Painter) -> list[str]:
+    """Every case, each step on its own lines: what is sent, then `→` what must come back."""
+    out = ["", paint("Cases", "**")]
+    for index, case in enumerate(behaviour.cases, 1):
+        out += [paint(line, "*") for line in wrap_text(f"{index}. {case.name}", width)]
+        steps = case_steps(case, spec)
+        for number, step in enumerate(steps, 1):
+            mark = f"{number}. " if len(steps) > 1 else ""
+            sent = " · ".join(fragment.text() for fragment in step.request)
+            expected = " · ".join(fragment.text() for fragment in step.expect)
+            out += wrap_text(f"{mark}{sent}", width, "   ")
+            if expected:
+                out += [paint(line, "gray") for line in wrap_text(f"→ {expected}", width, "     ")]
+    return out
+
+
+def render_show(
+    behaviour: Behaviour, spec: Spec, panes: Sequence[Pane], width: int, paint: Painter
+) -> str:
+    """The behaviour, its implementations in two columns (or stacked when narrow), its notes and
+    its cases."""
     width = max(width, 40)
     head = wrap_text(f"{behaviour.id}  {behaviour.purpose}", min(width, PROSE_MAX))
     out = [paint(behaviour.id, "**") + head[0].removeprefix(behaviour.id), *head[1:]]
@@ -196,6 +216,7 @@ def render_show(behaviour: Behaviour, panes: Sequence[Pane], width: int, paint: 
         out += ["", paint("What differs", "**")]
         for paragraph in behaviour.notes.strip().split("\n\n"):
             out += wrap_text(paragraph, min(width, PROSE_MAX))
+    out += render_cases(behaviour, spec, min(width, PROSE_MAX + 20), paint)
     return "\n".join(out) + "\n"
 
 
@@ -217,7 +238,7 @@ def cell_text(value: Cell, paint: Painter, marks: str = "") -> tuple[str, int]:
 
 
 def footnote(result: Result) -> str:
-    case = f"{result.target} {result.behaviour}-{result.case} ({result.name})"
+    case = f"{result.target} {result.what}"
     if result.outcome == "xfailed":
         return f"expected failure, {case}: {result.reason}"
     if result.outcome == "xpassed":

@@ -1,4 +1,4 @@
-"""Websocket handshakes refused with 403 and, where the ASGI server can send one, the JSON body."""
+"""Websocket handshakes refused (403, 404), with the JSON body where the server can send one."""
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -27,6 +27,13 @@ async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
         {"type": "websocket.http.response.start", "status": error.status, "headers": headers}
     )
     await send({"type": "websocket.http.response.body", "body": body})
+
+
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """The last websocket route: a handshake no other route takes gets 404, not URLRouter's
+    ValueError (a 500)."""
+    await receive()  # websocket.connect: the handshake is answered after it
+    await refuse(scope, send, ApiError("not_found"))
 
 
 class OriginValidator(channels_security.OriginValidator):

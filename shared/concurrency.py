@@ -1,4 +1,4 @@
-"""What both apps' concurrency part shares: limits, body fields, the event log, the line stream."""
+"""What both apps' concurrency part shares: limits, body fields, the event log, records, lines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
+from weakref import WeakKeyDictionary
 
 from shared.errors import ApiError
 from shared.validation import DELAY_MAX_SECONDS, Field, parse_int
@@ -70,44 +71,78 @@ class Event:
 
 
 class EventLog:
-    """Events with increasing ids in a bounded backlog; one publish wakes every waiting reader."""
+    """Events with increasing ids in a bounded backlog; one publish wakes every waiting reader.
+
+    This one lives in one process (the embedded default); shared/redis_state.py has the log that
+    every process of a target shares through Redis, with the same methods.
+    """
 
     def __init__(self, backlog: int = EVENT_BACKLOG) -> None:
         self._events: deque[Event] = deque(maxlen=backlog)
         self._last_id = 0
-        self._published = asyncio.Condition()
+        self._wakeups = 0  # how many times readers were woken: a reader waits for the next one
+        self._conditions: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Condition] = (
+            WeakKeyDictionary()
+        )
         self.closed = False
 
-    def cursor(self, after: int | None) -> int:
+    @property
+    def _published(self) -> asyncio.Condition:
+        """The running loop's condition (a Condition is bound to the first loop that waits on
+        it): a server runs one loop per process; under WSGI each request runs in its own."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._conditions:
+            self._conditions[loop] = asyncio.Condition()
+        return self._conditions[loop]
+
+    async def cursor(self, after: int | None) -> int:
         """Where a reader starts: after the id it names, or after the latest event.
 
-        Ids start at 1 again when the process does: an id beyond the latest means the latest.
+        Ids start at 1 again when the log does: an id beyond the latest means the latest.
         """
-        return self._last_id if after is None else min(after, self._last_id)
+        latest = await self.latest()
+        return latest if after is None else min(after, latest)
+
+    async def latest(self) -> int:
+        return self._last_id
+
+    async def after(self, cursor: int) -> list[Event]:
+        """The events after `cursor` still in the backlog, oldest first."""
+        return [event for event in self._events if event.id > cursor]
 
     async def publish(self, data: str) -> Event:
-        async with self._published:
-            self._last_id += 1
-            event = Event(self._last_id, data)
-            self._events.append(event)
-            self._published.notify_all()
+        self._last_id += 1
+        event = Event(self._last_id, data)
+        self._events.append(event)
+        await self.wake()
         return event
+
+    async def wake(self) -> None:
+        """Every waiting reader looks at the backlog again."""
+        async with self._published:
+            self._wakeups += 1
+            self._published.notify_all()
 
     async def wait(self, cursor: int, seconds: float) -> list[Event]:
         """The events after `cursor` still in the backlog, once there is one; [] after `seconds`."""
-        async with self._published:
-            try:
-                async with asyncio.timeout(seconds):
-                    await self._published.wait_for(lambda: self.closed or self._last_id > cursor)
-            except TimeoutError:
-                pass
-        return [event for event in self._events if event.id > cursor]
+        try:
+            async with asyncio.timeout(seconds):
+                while not self.closed:
+                    # Counted before reading: a publish after the read has woken us by then.
+                    wakeups = self._wakeups
+                    if found := await self.after(cursor):
+                        return found
+                    async with self._published:
+                        while self._wakeups == wakeups:
+                            await self._published.wait()
+        except TimeoutError:
+            pass
+        return await self.after(cursor)
 
     async def close(self) -> None:
         """Wake every reader for good: streams end, polls answer (at shutdown)."""
-        async with self._published:
-            self.closed = True
-            self._published.notify_all()
+        self.closed = True
+        await self.wake()
 
 
 async def sse_frames(log: EventLog, cursor: int, keepalive: float) -> AsyncIterator[str]:
@@ -131,6 +166,10 @@ class StreamRecord:
     produced: int = 0
     state: StreamState = "streaming"
 
+    @property
+    def key(self) -> str:
+        return self.request_id
+
     def to_json(self) -> dict[str, str | int]:
         return {
             "request_id": self.request_id,
@@ -140,34 +179,48 @@ class StreamRecord:
         }
 
 
-class StreamRecords:
-    """The records of the latest streams, by request id (X-Request-ID)."""
+class Record(Protocol):
+    """What Records keeps: a dataclass with a key, whose to_json() its constructor takes back."""
 
-    def __init__(self, kept: int = STREAMS_KEPT) -> None:
-        self._records: OrderedDict[str, StreamRecord] = OrderedDict()
+    @property
+    def key(self) -> str: ...
+
+    def to_json(self) -> Mapping[str, object]: ...
+
+
+class Records[R: Record]:
+    """The latest records, by key, in this process (the embedded default); shared/redis_state.py
+    keeps them in Redis for every process, with the same methods."""
+
+    def __init__(self, kept: int) -> None:
+        self._records: OrderedDict[str, R] = OrderedDict()
         self._kept = kept
 
-    def start(self, request_id: str, chunks: int) -> StreamRecord:
-        record = self._records[request_id] = StreamRecord(request_id, chunks)
-        self._records.move_to_end(request_id)
+    async def save(self, record: R) -> None:
+        self._records[record.key] = record
+        self._records.move_to_end(record.key)
         while len(self._records) > self._kept:
             self._records.popitem(last=False)
-        return record
 
-    def get(self, request_id: str) -> StreamRecord | None:
-        return self._records.get(request_id)
+    async def get(self, key: str) -> R | None:
+        return self._records.get(key)
 
 
-async def lines(record: StreamRecord, interval: float) -> AsyncIterator[str]:
-    """`line k of N`, one every `interval` s, produced as they are sent; `finally` tells how it
-    ended: a client that goes away stops it (Django cancels it; aiohttp's write raises)."""
+async def lines(
+    record: StreamRecord, interval: float, records: Records[StreamRecord]
+) -> AsyncIterator[str]:
+    """`line k of N`, one every `interval` s, produced as they are sent and saved in `records`;
+    `finally` tells how it ended: a client that goes away stops it (Django cancels it; aiohttp's
+    write raises)."""
     try:
         for number in range(1, record.chunks + 1):
             if number > 1:
                 await asyncio.sleep(interval)
             record.produced = number
+            await records.save(record)
             yield f"line {number} of {record.chunks}\n"
         record.state = "complete"
     finally:
         if record.state != "complete":
             record.state = "stopped"
+        await records.save(record)

@@ -6,7 +6,7 @@ import random
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -34,6 +34,17 @@ type StepKind = Literal[
 VARIABLE = re.compile(r"[a-z_][a-z0-9_]*")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 BUILTIN_VARIABLES = frozenset({"unique"})
+
+# What a test may need of its target beyond requests answered one by one. A target that lacks
+# one declares it in shared/targets.toml (`lacks.<need> = "reason"`), and every case or test that
+# needs it is a strict xfail there, with that reason.
+type Need = Literal["websocket", "overlap", "streaming", "process-loop"]
+NEEDS: Mapping[Need, str] = {
+    "websocket": "websocket connections (every websocket case but a refused handshake)",
+    "overlap": "requests in flight at once in one process, their awaits overlapping",
+    "streaming": "a response body sent while it is produced, and a client that left noticed",
+    "process-loop": "one event loop per process that outlives a request",
+}
 
 
 def placeholders(value: object) -> set[str]:
@@ -141,6 +152,7 @@ class Elapsed:
 
     min: float = 0.0
     max: float | None = None
+    on: Mapping[str, Elapsed] = field(default_factory=dict)  # other bounds for some targets
 
 
 @dataclass(frozen=True)
@@ -203,6 +215,7 @@ class HttpCase:
     name: str
     steps: tuple[HttpStep, ...]
     xfail: Mapping[str, str] = field(default_factory=dict)
+    needs: frozenset[Need] = frozenset()  # its own and its behaviour's
     kind: Literal["http"] = "http"
 
     # The first step, for readers of one-request cases.
@@ -222,6 +235,16 @@ class HttpCase:
     def elapsed(self) -> Elapsed | None:
         return self.steps[0].elapsed
 
+    def on(self, target: str) -> HttpCase:
+        """The case as it runs on `target`: its steps with that target's `elapsed.on` bounds."""
+        steps = tuple(
+            replace(step, elapsed=step.elapsed.on[target])
+            if step.elapsed and target in step.elapsed.on
+            else step
+            for step in self.steps
+        )
+        return replace(self, steps=steps)
+
 
 @dataclass(frozen=True)
 class WsCase:
@@ -231,6 +254,7 @@ class WsCase:
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     omit_headers: frozenset[str] = frozenset()  # `false` in `headers`: not even the default
     xfail: Mapping[str, str] = field(default_factory=dict)
+    needs: frozenset[Need] = frozenset()  # websocket, unless only refused; and any declared
     kind: Literal["websocket"] = "websocket"
 
 
@@ -245,6 +269,7 @@ class Behaviour:
     implementations: Mapping[str, tuple[str, ...]]
     cases: tuple[Case, ...]
     notes: str = ""
+    needs: frozenset[Need] = frozenset()  # what every one of its cases needs
     source: Path = SPEC_DIR  # the file that defines it
 
     def case_id(self, index: int) -> str:
@@ -475,13 +500,28 @@ def _xfail(reader: _Reader, data: Mapping[str, Any], targets: frozenset[str]) ->
     return xfail
 
 
+def _needs(reader: _Reader, data: Mapping[str, Any]) -> frozenset[Need]:
+    """`needs = ["overlap", ...]`: names from NEEDS."""
+    found: set[Need] = set()
+    for index, need in enumerate(reader.opt(data, "needs", list, [])):
+        if reader.check(need, str, f"needs[{index}]") not in NEEDS:
+            raise reader.fail(f"needs[{index}]", f"unknown need {need!r}; known: {list(NEEDS)}")
+        found.add(need)
+    return frozenset(found)
+
+
 def _case(
-    reader: _Reader, data: object, errors: Mapping[str, ErrorDef], targets: frozenset[str]
+    reader: _Reader,
+    data: object,
+    errors: Mapping[str, ErrorDef],
+    targets: frozenset[str],
+    inherited: frozenset[Need] = frozenset(),
 ) -> Case:
     table = reader.table(data, "case")
     name = reader.get(table, "name", str)
+    needs = inherited | _needs(reader, table)
     if "websocket" in table:
-        reader.keys(table, "", {"name", "websocket", "headers", "steps", "xfail"})
+        reader.keys(table, "", {"name", "websocket", "headers", "steps", "xfail", "needs"})
         path = reader.get(table, "websocket", str)
         if not path.startswith("/"):
             raise reader.fail("websocket", "must start with '/'")
@@ -510,9 +550,11 @@ def _case(
             headers=headers,
             omit_headers=frozenset(omit),
             xfail=_xfail(reader, table, targets),
+            # A refused handshake is an HTTP answer, which a server without websockets gives too.
+            needs=needs if steps[0].kind in REFUSAL_STEPS else needs | {"websocket"},
         )
     if "steps" in table:
-        reader.keys(table, "", {"name", "steps", "xfail"})
+        reader.keys(table, "", {"name", "steps", "xfail", "needs"})
         entries = reader.get(table, "steps", list)
         if not entries:
             raise reader.fail("steps", "must not be empty")
@@ -521,10 +563,12 @@ def _case(
             for i, entry in enumerate(entries)
         )
     else:
-        reader.keys(table, "", {"name", "request", "expect", "concurrency", "elapsed", "xfail"})
+        reader.keys(
+            table, "", {"name", "request", "expect", "concurrency", "elapsed", "xfail", "needs"}
+        )
         steps = (_http_step(reader, table, errors, ""),)
     _check_variables(reader, steps, "steps[{}]." if "steps" in table else "")
-    return HttpCase(name=name, steps=steps, xfail=_xfail(reader, table, targets))
+    return HttpCase(name=name, steps=steps, xfail=_xfail(reader, table, targets), needs=needs)
 
 
 def _http_step(
@@ -535,12 +579,7 @@ def _http_step(
         reader.keys(table, prefix[:-1], {"request", "expect", "concurrency", "elapsed", "save"})
     elapsed: Elapsed | None = None
     if "elapsed" in table:
-        bounds = reader.table(table["elapsed"], f"{prefix}elapsed")
-        reader.keys(bounds, f"{prefix}elapsed", {"min", "max"})
-        elapsed = Elapsed(
-            min=reader.opt(bounds, "min", float, 0.0, f"{prefix}elapsed"),
-            max=reader.opt(bounds, "max", float, None, f"{prefix}elapsed"),  # type: ignore[arg-type]
-        )
+        elapsed = _elapsed(reader, table["elapsed"], f"{prefix}elapsed")
     concurrency = reader.opt(table, "concurrency", int, 1, prefix[:-1])
     if not 1 <= concurrency <= 1000:
         raise reader.fail(f"{prefix}concurrency", "must be from 1 to 1000")
@@ -556,6 +595,22 @@ def _http_step(
         concurrency=concurrency,
         elapsed=elapsed,
         save=save,
+    )
+
+
+def _elapsed(reader: _Reader, data: object, where: str, nested: bool = False) -> Elapsed:
+    """`{min, max}`, and `on = {target = {min, max}}`: other bounds where a target differs (two
+    worker processes share five blocking requests between two event loops)."""
+    bounds = reader.table(data, where)
+    reader.keys(bounds, where, {"min", "max"} if nested else {"min", "max", "on"})
+    on = reader.opt(bounds, "on", dict, {}, where)
+    return Elapsed(
+        min=reader.opt(bounds, "min", float, 0.0, where),
+        max=reader.opt(bounds, "max", float, None, where),  # type: ignore[arg-type]
+        on={
+            target: _elapsed(reader, value, f"{where}.on.{target}", nested=True)
+            for target, value in on.items()
+        },
     )
 
 
@@ -637,17 +692,18 @@ def _behaviour(
     table = _Reader(path, "file").table(entry, f"behaviour[{index}]")
     named = table.get("id")
     reader = _Reader(path, f"behaviour {named!r}" if named else f"behaviour[{index}]")
-    reader.keys(table, "", {"id", "purpose", "seed", "implementations", "notes", "case"})
+    reader.keys(table, "", {"id", "purpose", "seed", "implementations", "notes", "case", "needs"})
     behaviour_id = reader.get(table, "id", str)
     if any(b.id == behaviour_id for b in earlier):
         raise reader.fail("id", "is used by an earlier behaviour")
     purpose = reader.get(table, "purpose", str)
     if not purpose or "\n" in purpose:
         raise reader.fail("purpose", "must be one line")
+    needs = _needs(reader, table)
     cases: list[Case] = []
     for case_index, case in enumerate(reader.get(table, "case", list)):
         case_reader = _Reader(path, f"{reader.where}, case {case_index + 1}")
-        cases.append(_case(case_reader, case, errors, targets))
+        cases.append(_case(case_reader, case, errors, targets, needs))
     if not cases:
         raise reader.fail("case", "a behaviour needs at least one case")
     return Behaviour(
@@ -658,6 +714,7 @@ def _behaviour(
         cases=tuple(cases),
         notes=reader.opt(table, "notes", str, ""),
         source=path,
+        needs=needs,
     )
 
 

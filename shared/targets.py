@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,17 +12,22 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal, Self, cast
 
+import redis
+
+from shared.spec import NEEDS, Need
 from shared.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
 
 TARGETS_PATH = Path(__file__).with_name("targets.toml")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_PATH = "/json"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SERVICES = ("redis",)  # what a target can require beside it: `requires` in targets.toml
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,36 @@ class Target:
     # task worker): started after `prepare`, before the server; stopped after it.
     companions: tuple[tuple[str, ...], ...] = ()
     ready_path: str = READY_PATH  # the server is ready once this path answers at all
+    # What it cannot do (shared.spec.NEEDS), with the reason: a test that needs it is a strict
+    # xfail on this target.
+    lacks: Mapping[Need, str] = field(default_factory=dict)
+    # Services it cannot run without (SERVICES): without them its tests are reported as not run.
+    requires: tuple[str, ...] = ()
+
+    def environment(self) -> dict[str, str]:
+        """Its `env`, {redis_url} filled: REDIS_URL from the environment, or DEFAULT_REDIS_URL."""
+        return {name: value.format(redis_url=redis_url()) for name, value in self.env.items()}
+
+    def unavailable(self) -> str | None:
+        """Why it cannot run here, if a service it requires does not answer."""
+        if "redis" not in self.requires:
+            return None
+        client = redis.Redis.from_url(redis_url(), socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            return (
+                f"{self.name} needs Redis, and none answers at {redis_url()} ({error}):"
+                " start redis-server, or set REDIS_URL"
+            )
+        finally:
+            client.close()
+        return None
+
+    def lacking(self, needs: Iterable[str]) -> str | None:
+        """Why a test with these needs fails here: the reasons of what it lacks, or None."""
+        wanted = set(needs)
+        return "; ".join(why for need, why in self.lacks.items() if need in wanted) or None
 
     def fill(
         self, argv: tuple[str, ...], host: str, port: int, env: Mapping[str, str]
@@ -67,12 +103,36 @@ def load_targets(path: Path = TARGETS_PATH) -> dict[str, Target]:
                 prepare=tuple(tuple(argv) for argv in entry.get("prepare", ())),
                 env=dict(entry.get("env", {})),
                 companions=tuple(tuple(argv) for argv in entry.get("companions", ())),
+                lacks=_lacks(path, name, entry.get("lacks", {})),
+                requires=tuple(entry.get("requires", ())),
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: target {name!r}: bad or missing field {error}") from None
         if targets[name].app not in ("aiohttp", "django"):
             raise ValueError(f"{path}: target {name!r}: app must be 'aiohttp' or 'django'")
+        if unknown := set(targets[name].requires) - set(SERVICES):
+            raise ValueError(
+                f"{path}: target {name!r}: requires {sorted(unknown)}; known: {SERVICES}"
+            )
     return targets
+
+
+def _lacks(path: Path, name: str, table: Mapping[str, object]) -> dict[Need, str]:
+    """`lacks.<need> = "reason"`, in NEEDS's order; a reason names a source file and line."""
+    if not isinstance(table, Mapping):
+        raise ValueError(f"{path}: target {name!r}: lacks must be a table of reasons")
+    for need, reason in table.items():
+        where = f"{path}: target {name!r}: lacks.{need}"
+        if need not in NEEDS:
+            raise ValueError(f"{where}: unknown need; known: {list(NEEDS)}")
+        if not isinstance(reason, str) or not re.search(r"\.py:\d+", reason):
+            raise ValueError(f"{where}: the reason must say why, with a file.py:line")
+    return {need: cast(str, table[need]) for need in NEEDS if need in table}
+
+
+def redis_url() -> str:
+    """The Redis that targets requiring one use: REDIS_URL, or Redis on this machine."""
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -98,7 +158,7 @@ class Server:
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.log_path = log_path
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **target.env, **(env or {})}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **target.environment(), **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.companions: list[subprocess.Popen[bytes]] = []
         self._log: IO[bytes] | None = None
@@ -155,6 +215,16 @@ class Server:
                 return f"{name} exited with {process.returncode}"
         return None
 
+    def answers(self, timeout: float = 2.0) -> bool:
+        """Its ready path answers at all within `timeout` (what it answers is for the tests)."""
+        try:
+            with urllib.request.urlopen(self.base_url + self.target.ready_path, timeout=timeout):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+
     def _wait_ready(self, timeout: float) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
@@ -162,13 +232,9 @@ class Server:
             if exited := self._exited():
                 self.stop()
                 raise RuntimeError(f"{exited} before it answered\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.base_url + self.target.ready_path, timeout=2):
-                    return
-            except urllib.error.HTTPError:
-                return  # it answers; what it answers is for the tests to judge
-            except OSError:
-                time.sleep(0.1)
+            if self.answers():
+                return
+            time.sleep(0.1)
         self.stop()
         raise TimeoutError(
             f"{self.target.name} did not answer within {timeout} s\n{self.log_tail()}"

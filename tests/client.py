@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,17 @@ EVERY_RESPONSE_HEADERS = {
     "x-request-id": r"[A-Za-z0-9._-]{1,64}",
     "server-timing": r"app;dur=\d+\.\d",
 }
+
+
+# httpx builds a TLS context for every client it makes (about 40 ms, most of a case's time); the
+# servers speak plain HTTP, but a --target-url may be https, so one context serves every client.
+_TLS = ssl.create_default_context()
+
+
+def http_client(base_url: str, **options: Any) -> httpx.AsyncClient:
+    """An httpx client for one server, with the suite's timeout and the one TLS context."""
+    options.setdefault("timeout", TIMEOUT)
+    return httpx.AsyncClient(base_url=base_url, verify=_TLS, **options)
 
 
 def check_subset(expected: Any, actual: Any, where: str = "body") -> None:
@@ -175,10 +187,18 @@ async def run_http_step(
     request = step.request
     path = substitute(request.path, variables)
     kwargs = request_kwargs(request, variables)
+
+    async def alone() -> httpx.Response:
+        # A client, so a connection, for each request in flight: one pool shared by hundreds of
+        # requests costs httpcore O(n) per response to reassign them (most of a counter case).
+        async with http_client(str(client.base_url)) as own:
+            return await own.request(request.method, path, **kwargs)
+
     started = time.perf_counter()
-    responses = await asyncio.gather(
-        *(client.request(request.method, path, **kwargs) for _ in range(step.concurrency))
-    )
+    if step.concurrency == 1:
+        responses = [await client.request(request.method, path, **kwargs)]
+    else:
+        responses = await asyncio.gather(*(alone() for _ in range(step.concurrency)))
     elapsed = time.perf_counter() - started
     variables.update(saved_values(step, responses[0]))
     expect = replace(
@@ -210,10 +230,7 @@ async def run_http_step(
 async def run_http_case(spec: Spec, base_url: str, case: HttpCase) -> None:
     """Each step in order; `{unique}` is new for this run, saved values carry to later steps."""
     variables: dict[str, Any] = {"unique": uuid.uuid4().hex[:12]}
-    # Enough connections for the widest step: `concurrency = 200` means 200 requests in flight.
-    widest = max(step.concurrency for step in case.steps)
-    limits = httpx.Limits(max_connections=max(100, widest))
-    async with httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT, limits=limits) as client:
+    async with http_client(base_url) as client:
         for index, step in enumerate(case.steps):
             try:
                 await run_http_step(spec, client, step, variables)

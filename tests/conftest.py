@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import time
+import functools
+import re
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from xdist.remote import Producer
+from xdist.scheduler import LoadGroupScheduling
+from xdist.scheduler.protocol import Scheduling
 
+from shared.spec import NEEDS
 from shared.targets import Server, Target, load_targets
 from shared.upstream import SERVICE as UPSTREAM
 from tests.databases import Databases, probe
@@ -26,16 +33,46 @@ CONCURRENCY_ENV = {
     "SSE_KEEPALIVE_SECONDS": "0.5",  # the default is 15 s
     "HEARTBEAT_SECONDS": "0.25",  # the default is 1 s
 }
-MATRIX_CLOCK = pytest.StashKey["MatrixClock"]()
+
+
+@functools.cache
+def unavailable(name: str) -> str | None:
+    """Why target `name` cannot run here (asked once a session), or None."""
+    return TARGETS[name].unavailable()
+
+
+MATRIX_MODULE = "tests/test_parity.py::"  # the matrix: every spec case on every target
 
 
 @dataclass
 class MatrixClock:
-    """Wall time of the parity matrix: from its first case's set-up to its last case's teardown."""
+    """Time of the parity matrix, from its cases' reports (under pytest-xdist they reach the
+    controller): the set-up, call and teardown time of its cases in each process, where other
+    tests may run between them; the busiest process's total is the matrix's wall time."""
 
-    first: float = 0.0
-    last: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
     count: int = 0
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.nodeid.startswith(MATRIX_MODULE):
+            return
+        node = getattr(report, "node", None)  # the pytest-xdist worker that ran it
+        worker = str(node.gateway.id) if node is not None else "main"
+        self.seconds[worker] = self.seconds.get(worker, 0.0) + report.duration
+        self.count += report.when == "teardown"
+
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
+    ) -> None:
+        if not self.count:
+            return
+        processes = len(self.seconds)
+        side_by_side = f"; the busiest of {processes} processes" if processes > 1 else ""
+        terminalreporter.write_line(
+            f"parity matrix: {self.count} cases on {', '.join(selected_targets(config))}"
+            f" in {max(self.seconds.values()):.1f} s wall time (servers' start-up included"
+            f"{side_by_side})"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +115,10 @@ class ServerPool:
         }
 
     def spawn(self, name: str, instance: str, env: dict[str, str] | None = None) -> Server:
-        """A fresh server of target `name`, outside the pool: the caller stops it."""
+        """A fresh server of target `name`, outside the pool: the caller stops it. Where a service
+        the target requires does not answer, the test is skipped: not run, with the reason."""
+        if reason := unavailable(name):
+            pytest.skip(f"not run: {reason}")
         server = Server(
             TARGETS[name],
             log_path=self.log_dir / f"{instance}.log",
@@ -102,10 +142,19 @@ class ServerPool:
             self.upstream = Server(UPSTREAM, log_path=self.log_dir / "upstream.log").start()
         return {**CONCURRENCY_ENV, "UPSTREAM_URL": self.upstream.base_url}
 
+    def recover(self, name: str) -> None:
+        """Restart the target's server if it no longer answers: a test of what it lacks may leave
+        it busy (an endless stream buffered, requests queued), which the next test must not meet."""
+        live = self.live.get(name)
+        if live is not None and live.server is not None and not live.server.answers():
+            live.server.stop(timeout=2)
+            del self.live[name]
+
     def close(self) -> None:
-        for live in self.live.values():
-            if live.server is not None:
-                live.server.stop()
+        """Stop every server at once: each may take seconds to shut down (hypercorn waits)."""
+        started = [live.server for live in self.live.values() if live.server is not None]
+        with ThreadPoolExecutor() as stopping:
+            list(stopping.map(Server.stop, started))
         if self.upstream is not None:
             self.upstream.stop()
         self.databases.drop_all()
@@ -155,6 +204,41 @@ def selected_targets(config: pytest.Config) -> list[str]:
     return [name for name in TARGETS if name in chosen or not chosen]
 
 
+def target_param(
+    target: str, *values: object, needs: Iterable[str] = (), known: str | None = None, id: str
+) -> pytest.ParameterSet:
+    """`target` and its values as one parameter set: a strict xfail where the target lacks one of
+    `needs` (its `lacks` reason), or where `known`, a declared difference, says it fails."""
+    marks: list[pytest.MarkDecorator] = []
+    if lacking := TARGETS[target].lacking(needs):
+        marks = [pytest.mark.xfail(reason=lacking, strict=True), pytest.mark.lacking]
+    elif known:
+        marks = [pytest.mark.xfail(reason=known, strict=True)]
+    return pytest.param(target, *values, id=id, marks=marks)
+
+
+def marked_needs(metafunc: pytest.Metafunc) -> set[str]:
+    """What a test declares with @pytest.mark.needs(...) (on it, its class or its module)."""
+    return {need for marker in metafunc.definition.iter_markers("needs") for need in marker.args}
+
+
+def parametrize_targets(
+    metafunc: pytest.Metafunc,
+    known: Mapping[str, str] | None = None,
+    scope: Literal["module"] | None = None,
+) -> None:
+    """A test with a `target` parameter on every selected target; a strict xfail where the
+    target lacks what its needs marker names, or where `known` (target -> reason) says so."""
+    if "target" not in metafunc.fixturenames:
+        return
+    needs = marked_needs(metafunc)
+    params = [
+        target_param(name, needs=needs, known=(known or {}).get(name), id=name)
+        for name in selected_targets(metafunc.config)
+    ]
+    metafunc.parametrize("target", params, scope=scope)
+
+
 @pytest.fixture(scope="session")
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -172,6 +256,21 @@ def live(servers: ServerPool, target: str) -> Live:
     return servers.get(target)
 
 
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    pool = item.config.stash.get(SERVERS, None)
+    if pool is not None and item.get_closest_marker("lacking"):
+        pool.recover(item.callspec.params["target"])  # type: ignore[attr-defined]
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs"):
+        if unknown := [need for need in marker.args if need not in NEEDS]:
+            raise pytest.UsageError(
+                f"{item.nodeid}: unknown need {unknown[0]!r} in @pytest.mark.needs;"
+                f" known: {', '.join(NEEDS)}"
+            )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
@@ -183,15 +282,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
-    started = time.perf_counter()
-    result = yield
-    if item.get_closest_marker("parity"):
-        clock = item.config.stash.setdefault(MATRIX_CLOCK, MatrixClock(first=started))
-        clock.last = time.perf_counter()
-        clock.count += 1
-    return result
+# Under pytest-xdist, modules whose tests must share one process: their session fixtures serve
+# every target at once (one wstest run).
+ONE_PROCESS_MODULES = ("tests/test_conformance.py",)
+# A target's name in a test id: the whole parameter id, or a dash-separated part of it.
+_NAMES = "|".join(re.escape(name) for name in sorted(TARGETS, key=len, reverse=True))
+_TARGET_IN_ID = re.compile(rf"\[(?:.*-)?({_NAMES})(?:-.*)?\]")
+
+
+class TargetScheduling(LoadGroupScheduling):
+    """pytest-xdist's loadgroup, grouping by target: a target's tests run in one process, which
+    starts its server once, and the targets run side by side. pytest 9.2's structured node ids
+    drop the `@group` suffix that xdist_group marks rely on (pytest-xdist #1386), so the group is
+    read from the test id, where the target's name always is."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        if nodeid.startswith(ONE_PROCESS_MODULES):
+            return nodeid.partition("::")[0]
+        if found := _TARGET_IN_ID.search(nodeid):
+            return found[1]
+        return super()._split_scope(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
+    """`make test` runs `pytest -n auto --dist loadgroup`: its groups are the targets."""
+    return TargetScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 def databases(config: pytest.Config, directory: Path) -> Databases:
@@ -200,21 +315,23 @@ def databases(config: pytest.Config, directory: Path) -> Databases:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"needs(*names): what the test needs of its target, of {', '.join(NEEDS)}; on a target"
+        " that lacks one (shared/targets.toml) it is a strict xfail with the target's reason",
+    )
+    config.addinivalue_line(
+        "markers", "lacking: set by target_param where the target lacks what the test needs"
+    )
     url = config.getoption("database")
     if url is not None and (reason := probe(url)) is not None:
         raise pytest.UsageError(f"--database: {reason}")
+    config.pluginmanager.register(MatrixClock(), "matrix-clock")
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    if (pool := config.stash.get(SERVERS, None)) and any(
-        live.server for live in pool.live.values()
-    ):
-        where = pool.databases.postgres_url or "SQLite, a file per server"
-        terminalreporter.write_line(f"databases: {where}")
-    if clock := config.stash.get(MATRIX_CLOCK, None):
-        terminalreporter.write_line(
-            f"parity matrix: {clock.count} cases on {', '.join(selected_targets(config))}"
-            f" in {clock.last - clock.first:.1f} s wall time (servers' start-up included)"
-        )
+    if set(selected_targets(config)) - set(target_urls(config)):
+        where = config.getoption("database") or "SQLite, a file per server"
+        terminalreporter.write_line(f"databases of the servers started: {where}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,25 @@ from compare.report import (
 from shared.targets import load_targets
 
 MESSAGE_LINES = 6
+REPORT_PROPERTY = "parity-report"  # the user property that carries a test's Pending fields
+
+
+def behaviour_of(item: pytest.Item) -> str | None:
+    """The behaviour a test outside the spec's cases checks: @pytest.mark.behaviour("sse")."""
+    marker = item.get_closest_marker("behaviour")
+    return str(marker.args[0]) if marker else None
+
+
+def test_id(item: pytest.Item, target: str) -> str:
+    """`tests/test_x.py::test_y[4096-characters]`: the node id without the target's parameter."""
+    params = item.callspec.id  # type: ignore[attr-defined]
+    if params == target:
+        params = ""
+    elif params.startswith(f"{target}-"):
+        params = params.removeprefix(f"{target}-")
+    elif params.endswith(f"-{target}"):
+        params = params.removesuffix(f"-{target}")
+    return item.nodeid.partition("[")[0] + (f"[{params}]" if params else "")
 
 
 def now() -> str:
@@ -37,6 +57,7 @@ class Pending:
     case: int
     name: str
     reason: str
+    test: str = ""
     outcome: Outcome | None = None
     message: str = ""
     duration: float = 0.0
@@ -45,36 +66,54 @@ class Pending:
 class Recorder:
     """Registered as a plugin by pytest_configure; its hooks record and, at the end, write."""
 
-    def __init__(self, path: Path, urls: dict[str, str]) -> None:
+    def __init__(self, path: Path, urls: dict[str, str], writes: bool) -> None:
         self.path = path
         self.urls = urls
+        self.writes = writes  # not in a pytest-xdist worker: its reports go to the controller
         self.started = now()
+        self.collected: dict[str, dict[str, str | int]] = {}
         self.tests: dict[str, Pending] = {}
         self.written: int = 0
         self.problem = ""
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         callspec = getattr(item, "callspec", None)
-        if item.get_closest_marker("parity") is None or callspec is None:
+        target = callspec.params.get("target") if callspec else None
+        if callspec is None or not isinstance(target, str):
             return
-        target, case = callspec.params.get("target"), callspec.params.get("case")
-        if not isinstance(target, str) or case is None:
-            return
-        # The id is `{target}-{behaviour}-{n}`; targets and behaviours may contain dashes.
-        behaviour, _, number = callspec.id.removeprefix(f"{target}-").rpartition("-")
         xfail = item.get_closest_marker("xfail")
-        self.tests[item.nodeid] = Pending(
-            target=target,
-            behaviour=behaviour,
-            case=int(number),
-            name=str(getattr(case, "name", case)),
-            reason=str(xfail.kwargs.get("reason", "")) if xfail else "",
-        )
+        reason = str(xfail.kwargs.get("reason", "")) if xfail else ""
+        case = callspec.params.get("case")
+        fields: dict[str, str | int] = {"target": target, "reason": reason}
+        if item.get_closest_marker("parity") is not None and case is not None:
+            # The id is `{target}-{behaviour}-{n}`; targets and behaviours may contain dashes.
+            behaviour, _, number = callspec.id.removeprefix(f"{target}-").rpartition("-")
+            name = str(getattr(case, "name", case))
+            fields |= {"behaviour": behaviour, "case": int(number), "name": name}
+        elif behaviour := behaviour_of(item):
+            test = test_id(item, target)
+            fields |= {"behaviour": behaviour, "case": 0, "name": test.partition("::")[2]}
+            fields["test"] = test
+        else:
+            return
+        self.collected[item.nodeid] = fields
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # What the test is travels with its report: under pytest-xdist the controller, which
+        # writes the report file, collects nothing itself.
+        report = yield
+        if (fields := self.collected.get(item.nodeid)) is not None:
+            report.user_properties.append((REPORT_PROPERTY, fields))
+        return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        test = self.tests.get(report.nodeid)
-        if test is None:
+        fields = dict(report.user_properties).get(REPORT_PROPERTY)
+        if fields is None:
             return
+        test = self.tests.setdefault(report.nodeid, Pending(**fields))
         test.duration += report.duration
         xfailed = hasattr(report, "wasxfail")
         outcome: Outcome | None = None
@@ -103,6 +142,7 @@ class Recorder:
                 message=test.message,
                 duration=round(test.duration, 3),
                 ran_at=self.started,
+                test=test.test,
             )
             for test in self.tests.values()
             if test.outcome is not None
@@ -110,7 +150,7 @@ class Recorder:
 
     def pytest_sessionfinish(self, exitstatus: int) -> None:
         results = self.results()
-        if not results:
+        if not results or not self.writes:
             return
         ran = {result.target for result in results}
         order = [name for name in load_targets() if name in ran] + sorted(ran - set(load_targets()))
@@ -150,6 +190,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "behaviour(id): the spec behaviour a test outside tests/test_parity.py checks on each"
+        " target; the parity report records it under that behaviour",
+    )
     option = config.getoption("parity_report")
     if option == "":
         return
@@ -158,4 +203,5 @@ def pytest_configure(config: pytest.Config) -> None:
         name, _, url = item.partition("=")
         urls[name] = url
     path = Path(option) if option else default_report_path()
-    config.pluginmanager.register(Recorder(path, urls), "parity-report")
+    writes = not hasattr(config, "workerinput")
+    config.pluginmanager.register(Recorder(path, urls, writes), "parity-report")

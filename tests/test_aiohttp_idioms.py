@@ -145,6 +145,26 @@ async def test_ws_echo_close(client: Client) -> None:
         assert ws.close_code == WSCloseCode.OK
 
 
+async def test_a_websocket_handler_that_raises_closes_with_1011(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    async def explode(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.receive()
+        raise RuntimeError("boom")
+
+    app = create_app()
+    app.router.add_get("/ws/explode", explode)
+    client = await aiohttp_client(app)
+    async with client.ws_connect("/ws/explode", origin=ORIGIN) as ws:
+        await ws.send_str("go")
+        message = await ws.receive(timeout=TIMEOUT)
+        # Not an HTTP 500 written into the websocket (a protocol error, 1002 on the client).
+        assert message.type is web.WSMsgType.CLOSE
+        assert ws.close_code == WSCloseCode.INTERNAL_ERROR
+
+
 # ws-greet
 
 

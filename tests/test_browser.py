@@ -22,7 +22,7 @@ from shared.spec import spec
 from shared.targets import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, FloatRect, Locator, Page
 
 type OpenPage = Callable[[str, int], Page]
 
@@ -114,6 +114,13 @@ def screenshot(page: Page, name: str, clip: dict[str, float] | None = None) -> P
     return path
 
 
+def box(locator: Locator) -> FloatRect:
+    """Where the element is drawn; it must be drawn."""
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not drawn"
+    return found
+
+
 def status(url: str) -> int:
     with urllib.request.urlopen(url, timeout=10) as response:
         return int(response.status)
@@ -147,8 +154,7 @@ def test_code_panes_side_by_side_when_wide_and_stacked_when_narrow(
     aiohttp, django = panes.nth(0), panes.nth(1)
     assert "async def echo" in aiohttp.inner_text()
     assert "class EchoConsumer" in django.inner_text()
-    a, d = aiohttp.bounding_box(), django.bounding_box()
-    assert a is not None and d is not None
+    a, d = box(aiohttp), box(django)
     if width == WIDE:
         assert abs(a["y"] - d["y"]) < 1, f"side by side: same top ({a}, {d})"
         assert a["x"] + a["width"] <= d["x"], f"side by side: aiohttp left of django ({a}, {d})"
@@ -176,4 +182,47 @@ def test_every_behaviour_page_shows_both_apps_code(site_url: str, open_page: Ope
         for app in ("aiohttp", "django"):
             pane = page.locator(f".pane#{app}")
             assert pane.locator(".highlight").count() == len(behaviour.implementations[app])
-        assert page.locator("table.cases tbody tr").count() == len(behaviour.cases)
+        assert page.locator("table.cases tbody tr[id^='case-']").count() == len(behaviour.cases)
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_each_step_of_a_case_is_a_row_its_outcomes_span(
+    site_url: str, open_page: OpenPage, width: int
+) -> None:
+    """items' first case: POST then GET, each request beside what it expects; a long body wraps."""
+    page = open_page(f"{site_url}/behaviours/items.html", width)
+    first = page.locator("#case-1")
+    second = page.locator("#case-1 + tr.step")
+    assert "1. POST /items" in first.inner_text()
+    assert "2. GET /items/{id}" in second.inner_text()
+    request, expect = second.locator("td").nth(0), second.locator("td").nth(1)
+    r, e = box(request), box(expect)
+    assert abs(r["y"] - e["y"]) < 1 and r["x"] + r["width"] <= e["x"] + 1, (r, e)
+    assert "status 200" in expect.inner_text()
+    outcome = box(first.locator("td.status").first)
+    height = box(first)["height"] + box(second)["height"]
+    assert outcome["height"] >= height - 1, "the outcome spans both steps"
+    page.goto(f"{site_url}/behaviours/errors.html")
+    assert "(1048577 bytes in all)" in page.locator("table.cases").inner_text()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
+
+
+def test_the_bench_plots_load_on_the_overview_and_behaviour_pages(
+    site_url: str, open_page: OpenPage
+) -> None:
+    """docs/bench/'s plots (or var/bench's, after a local `make bench`) as images that load."""
+    page = open_page(f"{site_url}/bench.html", WIDE)
+    images = page.locator("figure.plot img")
+    assert images.count() > 2, "the overview and a plot a measurement"
+    page.wait_for_load_state("load")
+    widths = page.eval_on_selector_all(
+        "figure.plot img", "images => images.map(image => image.naturalWidth)"
+    )
+    assert all(width > 100 for width in widths), widths
+    screenshot(page, "bench-1400")
+    page.goto(f"{site_url}/behaviours/json.html")
+    plot = page.locator("#measured figure.plot img").first
+    assert plot.evaluate("image => image.complete && image.naturalWidth") > 100
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0

@@ -10,16 +10,18 @@ import signal
 import subprocess
 import tomllib
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from shared.targets import PROJECT_ROOT, Server, load_targets
-from tests.conftest import ServerPool, selected_targets
+from tests.client import http_client
+from tests.conftest import TARGETS, ServerPool, parametrize_targets
 
 LIFECYCLE_PATH = PROJECT_ROOT / "shared" / "lifecycle.toml"
 CHECKS = ("idle-ping", "dead-peer-dropped", "websocket-going-away", "in-flight-http")
@@ -53,12 +55,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" not in metafunc.fixturenames:
         return
     check = CHECK_OF[metafunc.function.__name__]
-    params = []
-    for target in selected_targets(metafunc.config):
-        reason = EXPECTED_FAILURES.get(target, {}).get(check)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        params.append(pytest.param(target, id=target, marks=marks))
-    metafunc.parametrize("target", params, scope="module")
+    known = {
+        target: checks[check] for target, checks in EXPECTED_FAILURES.items() if check in checks
+    }
+    parametrize_targets(metafunc, known, scope="module")
+
+
+def check_needs(check: str) -> set[str]:
+    """What the test of a check declares with @pytest.mark.needs."""
+    (test,) = (name for name, of in CHECK_OF.items() if of == check)
+    marks = getattr(globals()[test], "pytestmark", [])
+    return {need for mark in marks if mark.name == "needs" for need in mark.args}
 
 
 def own_server(servers: ServerPool, target: str, instance: str) -> Server:
@@ -82,7 +89,10 @@ async def raw_websocket(server: Server) -> tuple[asyncio.StreamReader, asyncio.S
         ).encode()
     )
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), SLACK)
-    assert head.startswith(b"HTTP/1.1 101"), head
+    if not head.startswith(b"HTTP/1.1 101"):
+        writer.close()
+        await writer.wait_closed()
+        raise AssertionError(f"handshake refused: {head!r}")
     return reader, writer
 
 
@@ -108,6 +118,7 @@ def pinging(servers: ServerPool, target: str) -> Iterator[Server]:
     server.stop()
 
 
+@pytest.mark.needs("websocket")
 def test_idle_ping(pinging: Server) -> None:
     """An idle websocket is pinged within the interval (1 s here)."""
 
@@ -121,6 +132,7 @@ def test_idle_ping(pinging: Server) -> None:
     assert asyncio.run(first_frame()) == OP_PING
 
 
+@pytest.mark.needs("websocket")
 def test_dead_peer(pinging: Server) -> None:
     """A peer that never answers a ping is dropped within interval + timeout."""
 
@@ -149,43 +161,57 @@ class Shutdown:
     exit_code: int | None
 
 
-async def sigterm_with_work_open(server: Server) -> Shutdown:
+async def close_code(ws: ClientConnection | None) -> int | None:
+    """The code of the close frame the server sends, if it sends one."""
+    try:
+        if ws is not None:
+            await asyncio.wait_for(ws.recv(), SLACK)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    except TimeoutError:
+        pass
+    return None
+
+
+async def sigterm_with_work_open(server: Server, websocket: bool) -> Shutdown:
+    """A websocket (unless the target lacks them) and a request open, then SIGTERM."""
     assert server.process is not None
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as client:
-        async with connect(f"{server.ws_url}/ws/echo", origin=Origin(server.base_url)) as ws:
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(http_client(server.base_url, timeout=15))
+        ws = None
+        if websocket:
+            ws = await stack.enter_async_context(
+                connect(f"{server.ws_url}/ws/echo", origin=Origin(server.base_url))
+            )
             await ws.send("before")
             assert await ws.recv() == "before"
-            request = asyncio.create_task(client.get("/delay", params={"seconds": "1.5"}))
-            await asyncio.sleep(0.5)  # the request is in the handler now
-            server.process.send_signal(signal.SIGTERM)
-            close_code: int | None = None
-            try:
-                await asyncio.wait_for(ws.recv(), SLACK)
-            except ConnectionClosed as closed:
-                close_code = closed.rcvd.code if closed.rcvd else None
-            except TimeoutError:
-                close_code = None
-            try:
-                answer = await request
-                response = f"{answer.status_code} {answer.text}"
-            except httpx.HTTPError as error:
-                response = f"{type(error).__name__}: {error}"
+        request = asyncio.create_task(client.get("/delay", params={"seconds": "1.5"}))
+        await asyncio.sleep(0.5)  # the request is in the handler now
+        server.process.send_signal(signal.SIGTERM)
+        code = await close_code(ws)
+        try:
+            answer = await request
+            response = f"{answer.status_code} {answer.text}"
+        except httpx.HTTPError as error:
+            response = f"{type(error).__name__}: {error}"
     try:
         exit_code = await asyncio.to_thread(server.process.wait, SLACK)
     except subprocess.TimeoutExpired:
         exit_code = None
-    return Shutdown(close_code, response, exit_code)
+    return Shutdown(code, response, exit_code)
 
 
 @pytest.fixture(scope="module")
 def shutdown(servers: ServerPool, target: str) -> Iterator[Shutdown]:
     server = own_server(servers, target, "sigterm")
+    websocket = TARGETS[target].lacking(["websocket"]) is None
     try:
-        yield asyncio.run(sigterm_with_work_open(server))
+        yield asyncio.run(sigterm_with_work_open(server, websocket))
     finally:
         server.stop(timeout=2)  # it had its SIGTERM already
 
 
+@pytest.mark.needs("websocket")
 def test_websocket_going_away(shutdown: Shutdown) -> None:
     """On SIGTERM an open websocket receives close 1001."""
     assert shutdown.close_code == 1001, shutdown
@@ -200,13 +226,19 @@ README = PROJECT_ROOT / "README.md"
 TABLE_BEGIN, TABLE_END = "<!-- lifecycle-table:begin -->", "<!-- lifecycle-table:end -->"
 
 
+def cell(target: str, check: str) -> str:
+    if check in EXPECTED_FAILURES.get(target, {}):
+        return "no (see below)"
+    if lacked := sorted(check_needs(check) & set(TARGETS[target].lacks)):
+        return f"no (lacks {', '.join(lacked)})"
+    return "yes"
+
+
 def lifecycle_table() -> str:
-    """The README's table, from lifecycle.toml (whose strict xfails keep it true)."""
+    """The README's table, from lifecycle.toml and the targets' `lacks` (strict xfails both)."""
     rows = ["| target | " + " | ".join(CHECKS) + " |", "| --- |" + " --- |" * len(CHECKS)]
     for target in load_targets():
-        failing = EXPECTED_FAILURES.get(target, {})
-        cells = ["no (see below)" if check in failing else "yes" for check in CHECKS]
-        rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
+        rows.append(f"| `{target}` | " + " | ".join(cell(target, c) for c in CHECKS) + " |")
     return "\n".join(rows)
 
 

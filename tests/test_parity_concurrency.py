@@ -18,7 +18,8 @@ from pytest_aiohttp import AiohttpClient
 from aiohttp_app.main import create_app
 from shared.concurrency import EVENT_BACKLOG
 from shared.targets import Server
-from tests.conftest import Live, ServerPool, selected_targets
+from tests.client import http_client
+from tests.conftest import Live, ServerPool, parametrize_targets, selected_targets
 
 TIMEOUT = 10.0  # seconds for anything that should take a fraction of that: a hang still fails
 KEEPALIVE_WAIT = 20.0  # the suite sets SSE_KEEPALIVE_SECONDS=0.5; a server elsewhere has 15
@@ -47,18 +48,15 @@ SHUTDOWN_WITHIN = 5.0  # seconds a server gets to exit after SIGTERM before it i
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "target" in metafunc.fixturenames:
-        params = []
-        for target in selected_targets(metafunc.config):
-            reason = EXPECTED_FAILURES.get((metafunc.function.__name__, target))
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-            params.append(pytest.param(target, id=target, marks=marks))
-        metafunc.parametrize("target", params)
+    name = metafunc.function.__name__
+    parametrize_targets(
+        metafunc, {t: why for (test, t), why in EXPECTED_FAILURES.items() if test == name}
+    )
 
 
 @pytest.fixture
 async def client(live: Live) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live.base_url, timeout=30.0) as client:
+    async with http_client(live.base_url) as client:
         yield client
 
 
@@ -114,6 +112,7 @@ def server_timing_ms(response: httpx.Response) -> float:
 # fanout
 
 
+@pytest.mark.behaviour("fanout")
 @pytest.mark.parity
 async def test_fanout_takes_one_delay_not_n(client: httpx.AsyncClient) -> None:
     response = await client.get("/fanout", params={"n": 20, "delay": 0.3})
@@ -124,13 +123,15 @@ async def test_fanout_takes_one_delay_not_n(client: httpx.AsyncClient) -> None:
     assert 0.3 <= body["elapsed"] < 3.0, body["elapsed"]
 
 
+@pytest.mark.behaviour("fanout")
 @pytest.mark.parity
+@pytest.mark.needs("process-loop")
 async def test_fanout_keeps_one_client_for_every_request(
     client: httpx.AsyncClient, servers: ServerPool, live: Live
 ) -> None:
     if servers.upstream is None or live.server is None:
         pytest.skip("the upstream of a server running elsewhere is not this suite's to observe")
-    async with httpx.AsyncClient(base_url=servers.upstream.base_url) as upstream:
+    async with http_client(servers.upstream.base_url) as upstream:
         before = (await upstream.get("/upstream/stats")).json()
         for _ in range(3):
             assert (await client.get("/fanout", params={"n": 1})).status_code == 200
@@ -143,7 +144,9 @@ async def test_fanout_keeps_one_client_for_every_request(
 # stream
 
 
+@pytest.mark.behaviour("stream")
 @pytest.mark.parity
+@pytest.mark.needs("streaming")
 async def test_stream_first_line_arrives_before_the_last_is_produced(
     client: httpx.AsyncClient,
 ) -> None:
@@ -165,7 +168,9 @@ async def test_stream_first_line_arrives_before_the_last_is_produced(
     assert record == {"request_id": request_id, "chunks": 4, "produced": 4, "state": "complete"}
 
 
+@pytest.mark.behaviour("stream")
 @pytest.mark.parity
+@pytest.mark.needs("streaming")
 async def test_stream_client_that_goes_away_stops_the_generator(
     client: httpx.AsyncClient,
 ) -> None:
@@ -191,7 +196,9 @@ async def test_stream_client_that_goes_away_stops_the_generator(
 # sse
 
 
+@pytest.mark.behaviour("sse")
 @pytest.mark.parity
+@pytest.mark.needs("streaming", "overlap")
 async def test_sse_every_open_stream_receives_a_published_event(
     client: httpx.AsyncClient,
 ) -> None:
@@ -213,7 +220,9 @@ async def test_sse_every_open_stream_receives_a_published_event(
             assert await next_event(lines) == {"id": str(event_id), "data": data}
 
 
+@pytest.mark.behaviour("sse")
 @pytest.mark.parity
+@pytest.mark.needs("streaming")
 async def test_sse_resumes_after_last_event_id(client: httpx.AsyncClient) -> None:
     ids = [await publish(client, f"backlog {n}") for n in range(3)]
     headers = {"Last-Event-ID": str(ids[0])}
@@ -225,7 +234,9 @@ async def test_sse_resumes_after_last_event_id(client: httpx.AsyncClient) -> Non
         assert await next_event(lines) == {"id": str(later), "data": "after the resume"}
 
 
+@pytest.mark.behaviour("sse")
 @pytest.mark.parity
+@pytest.mark.needs("streaming")
 async def test_sse_backlog_keeps_only_the_latest_events(client: httpx.AsyncClient) -> None:
     oldest = await publish(client, "soon forgotten")
     await asyncio.gather(*(publish(client, f"filler {n}") for n in range(EVENT_BACKLOG)))
@@ -235,7 +246,9 @@ async def test_sse_backlog_keeps_only_the_latest_events(client: httpx.AsyncClien
     assert int(first["id"]) == oldest + 1, f"the backlog holds {EVENT_BACKLOG}, got {first}"
 
 
+@pytest.mark.behaviour("sse")
 @pytest.mark.parity
+@pytest.mark.needs("streaming")
 async def test_sse_sends_a_keepalive_comment_when_quiet(client: httpx.AsyncClient) -> None:
     async with client.stream("GET", "/events/stream") as response:
         lines = response.aiter_lines()
@@ -249,7 +262,9 @@ async def test_sse_sends_a_keepalive_comment_when_quiet(client: httpx.AsyncClien
 # long-poll
 
 
+@pytest.mark.behaviour("long-poll")
 @pytest.mark.parity
+@pytest.mark.needs("overlap")
 async def test_long_poll_one_publish_releases_every_waiter(client: httpx.AsyncClient) -> None:
     latest = await publish(client, "before the waiters")
     params = {"after": latest, "timeout": 20}
@@ -269,6 +284,7 @@ async def test_long_poll_one_publish_releases_every_waiter(client: httpx.AsyncCl
 # background
 
 
+@pytest.mark.behaviour("background")
 @pytest.mark.parity
 async def test_background_job_goes_from_pending_to_running_to_done(
     client: httpx.AsyncClient,
@@ -295,6 +311,7 @@ async def test_background_job_goes_from_pending_to_running_to_done(
 # periodic
 
 
+@pytest.mark.behaviour("periodic")
 @pytest.mark.parity
 async def test_heartbeat_ticks_grow(client: httpx.AsyncClient) -> None:
     async def beat() -> dict[str, Any]:
@@ -309,6 +326,7 @@ async def test_heartbeat_ticks_grow(client: httpx.AsyncClient) -> None:
 # pitfall-missing-await
 
 
+@pytest.mark.behaviour("pitfall-missing-await")
 @pytest.mark.parity
 async def test_missing_await_warns_in_the_server_log(client: httpx.AsyncClient, live: Live) -> None:
     if live.server is None or live.server.log_path is None:
@@ -365,9 +383,11 @@ async def wait_running(client: httpx.AsyncClient, location: str) -> None:
     await eventually(status, lambda s: s == "running", f"job {location}")
 
 
+@pytest.mark.behaviour("sse")
+@pytest.mark.needs("streaming")
 async def test_sigterm_with_an_event_stream_open(target: str, own_server: Server) -> None:
     # own_server is a fresh server of `target`.
-    async with httpx.AsyncClient(base_url=own_server.base_url, timeout=30.0) as client:
+    async with http_client(own_server.base_url) as client:
         async with client.stream("GET", "/events/stream") as stream:
             lines = stream.aiter_lines()  # held: a dropped iterator would close the stream
             assert await next_frame(lines) == [": open"]
@@ -378,7 +398,7 @@ async def test_sigterm_with_an_event_stream_open(target: str, own_server: Server
 
 @pytest.mark.parametrize("own_server", ["aiohttp"], indirect=True)
 async def test_aiohttp_cancels_running_jobs_at_shutdown(own_server: Server) -> None:
-    async with httpx.AsyncClient(base_url=own_server.base_url, timeout=30.0) as client:
+    async with http_client(own_server.base_url) as client:
         job = await client.post("/jobs", json={"seconds": 10})
         await wait_running(client, job.headers["location"])
     assert await asyncio.to_thread(own_server.stop) == 0
@@ -389,7 +409,7 @@ async def test_aiohttp_cancels_running_jobs_at_shutdown(own_server: Server) -> N
 async def test_django_worker_requeues_its_job_and_lifespan_closes_the_client(
     own_server: Server,
 ) -> None:
-    async with httpx.AsyncClient(base_url=own_server.base_url, timeout=30.0) as client:
+    async with http_client(own_server.base_url) as client:
         job = await client.post("/jobs", json={"seconds": 10})
         await wait_running(client, job.headers["location"])
         assert (await client.get("/fanout", params={"n": 1})).status_code == 200

@@ -11,14 +11,13 @@ import httpx
 import pytest
 
 from shared.data import UPLOAD_MAX_BYTES
-from tests.conftest import Live, selected_targets
+from tests.conftest import Live, parametrize_targets
 
 UUID_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "target" in metafunc.fixturenames:
-        metafunc.parametrize("target", selected_targets(metafunc.config))
+    parametrize_targets(metafunc)
 
 
 def storage(live: Live) -> Path:
@@ -37,6 +36,7 @@ def upload(live: Live, filename: str, content: bytes) -> httpx.Response:
     return httpx.post(f"{live.base_url}/files", files=files, timeout=60)
 
 
+@pytest.mark.behaviour("files")
 def test_an_upload_over_the_limit_leaves_nothing_on_disk(live: Live) -> None:
     folder = storage(live)
     before = listing(folder)
@@ -45,6 +45,7 @@ def test_an_upload_over_the_limit_leaves_nothing_on_disk(live: Live) -> None:
     assert listing(folder) == before
 
 
+@pytest.mark.behaviour("files")
 def test_a_filename_never_becomes_a_path(live: Live) -> None:
     folder = storage(live)
     outside = listing(folder.parent)
@@ -67,6 +68,7 @@ def test_a_filename_never_becomes_a_path(live: Live) -> None:
     assert not list(Path("/tmp").glob(f"{marker}*"))
 
 
+@pytest.mark.behaviour("errors")
 def test_an_unhandled_error_is_logged_and_not_sent(live: Live) -> None:
     storage(live)  # skips a server running elsewhere
     assert live.server is not None and live.server.log_path is not None

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from shared.errors import error_body
 from shared.targets import Server
 from tests.client import origin_of
-from tests.conftest import REDIS_PREFIX, TARGETS, Live, ServerPool, selected_targets
+from tests.conftest import REDIS_PREFIX, TARGETS, Live, ServerPool, parametrize_targets
 
 TIMEOUT = 30.0  # seconds for one frame to come: generous, a hang still fails
 MEMBER_ID = re.compile(r"[0-9a-f]{16}")
@@ -60,19 +60,13 @@ def raise_open_file_limit(needed: int) -> None:
 raise_open_file_limit(4 * CROWD)
 
 
+pytestmark = pytest.mark.needs("websocket")  # every test here is a chat over websockets
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test on every selected target; a known difference as a strict xfail."""
-    xfail = getattr(metafunc.function, "xfail_on", {})
-    metafunc.parametrize(
-        "target",
-        [
-            pytest.param(name, marks=[pytest.mark.xfail(reason=xfail[name], strict=True)])
-            if name in xfail
-            else name
-            for name in selected_targets(metafunc.config)
-        ],
-        scope="module",  # so that the two Redis-backed servers of a target serve all its tests
-    )
+    # Module scope: the two Redis-backed servers of a target serve all its tests.
+    parametrize_targets(metafunc, getattr(metafunc.function, "xfail_on", {}), scope="module")
 
 
 def xfail_on(**reasons: str) -> Any:
@@ -145,10 +139,12 @@ async def chat_between_two(first: str, second: str, room: str) -> None:
         assert await frame(a) == leave(1)
 
 
+@pytest.mark.behaviour("chat")
 async def test_two_members_see_each_other(live: Live) -> None:
     await chat_between_two(live.ws_url, live.ws_url, new_room())
 
 
+@pytest.mark.behaviour("chat")
 @xfail_on(django_daphne=NO_1009_ON_DAPHNE)
 async def test_a_member_closed_for_a_big_message_leaves(live: Live) -> None:
     room = new_room()
@@ -163,6 +159,7 @@ async def test_a_member_closed_for_a_big_message_leaves(live: Live) -> None:
             assert await frame(a) == leave(1)
 
 
+@pytest.mark.behaviour("chat")
 @xfail_on(django_daphne=NO_1009_ON_DAPHNE)
 async def test_a_compressed_message_over_64_kib_closes_with_1009(live: Live) -> None:
     """With permessage-deflate, where the server takes it: aiohttp tests a compressed message's
@@ -194,6 +191,7 @@ async def test_a_compressed_message_over_64_kib_closes_with_1009(live: Live) -> 
         ),
     ],
 )
+@pytest.mark.behaviour("chat")
 async def test_message_length_in_characters(
     live: Live, text: str, error: dict[str, Any] | None
 ) -> None:
@@ -314,6 +312,7 @@ def crowd_server(servers: ServerPool, target: str) -> Iterator[tuple[str, bool]]
     django_uvicorn=CHANNELS_CROWD,
     django_hypercorn=CHANNELS_CROWD,
 )
+@pytest.mark.behaviour("chat")
 async def test_a_thousand_members_all_get_one_message(
     crowd_server: tuple[str, bool], target: str, record_property: pytest.RecordProperty
 ) -> None:
@@ -393,6 +392,7 @@ def two_processes(
             server.stop()
 
 
+@pytest.mark.behaviour("chat")
 async def test_a_message_crosses_processes_through_redis(
     two_processes: tuple[Server, Server],
 ) -> None:
@@ -400,6 +400,7 @@ async def test_a_message_crosses_processes_through_redis(
     await chat_between_two(a.ws_url, b.ws_url, new_room())
 
 
+@pytest.mark.behaviour("chat")
 async def test_members_are_counted_across_processes(two_processes: tuple[Server, Server]) -> None:
     a, b = two_processes
     room = new_room()

@@ -81,6 +81,27 @@ def test_the_valid_example_parses() -> None:
     assert parsed.behaviour("hello").case_id(1) == "hello-2"
 
 
+def test_needs_add_up_from_behaviour_case_and_websocket() -> None:
+    text = VALID.replace('seed = "000"', 'seed = "000"\nneeds = ["overlap"]').replace(
+        'text = "Hello, Anonymous"}', 'text = "Hello, Anonymous"}\nneeds = ["streaming"]'
+    )
+    hello = parse(Path("example.toml"), text, TARGETS).behaviour("hello")
+    assert hello.needs == {"overlap"}
+    assert [case.needs for case in hello.cases] == [
+        {"overlap", "streaming"},
+        {"overlap", "websocket"},  # a websocket case needs websockets without saying so
+    ]
+    plain = parse(Path("example.toml"), VALID, TARGETS).behaviour("hello")
+    assert [case.needs for case in plain.cases] == [set(), {"websocket"}]
+    # A refused handshake is an HTTP answer: it needs websockets only where it says so.
+    refused = VALID.replace(
+        '[{send_text = "a"}, {expect_text = "a"}, {close = 1000}, {expect_close = 1000}]',
+        "[{expect_refusal = {status = 404}}]",
+    )
+    (_, case) = parse(Path("example.toml"), refused, TARGETS).behaviour("hello").cases
+    assert case.needs == set()
+
+
 BROKEN = [
     pytest.param(
         VALID.replace('purpose = "Greet."\n', ""),
@@ -183,7 +204,36 @@ BROKEN = [
         id="error-with-success-status",
     ),
     pytest.param(VALID + "\n[[oops", "file", "(toml)", "", id="not-toml"),
+    pytest.param(
+        VALID.replace('text = "Hello, Anonymous"}', 'text = "x"}\nneeds = ["threads"]'),
+        "behaviour 'hello', case 1",
+        "needs[0]",
+        "unknown need 'threads'",
+        id="case-needs-unknown",
+    ),
+    pytest.param(
+        VALID.replace('seed = "000"', 'seed = "000"\nneeds = ["overlap", 3]'),
+        "behaviour 'hello'",
+        "needs[1]",
+        "must be str",
+        id="behaviour-needs-not-a-name",
+    ),
+    pytest.param(
+        VALID.replace('seed = "000"', 'seed = "000"\nneeds = "overlap"'),
+        "behaviour 'hello'",
+        "needs",
+        "must be list",
+        id="needs-not-a-list",
+    ),
 ]
+
+
+def spec_error(path: Path, text: str) -> SpecError:
+    """The error loading `text`, written to `path`, fails with."""
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load(path, TARGETS)
+    return raised.value
 
 
 @pytest.mark.parametrize(("text", "where", "field", "problem"), BROKEN)
@@ -191,10 +241,7 @@ def test_a_malformed_spec_names_file_behaviour_and_field(
     tmp_path: Path, text: str, where: str, field: str, problem: str
 ) -> None:
     path = tmp_path / "spec.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(SpecError) as raised:
-        load(path, TARGETS)
-    error = raised.value
+    error = spec_error(path, text)
     assert (error.path, error.where, error.field) == (path, where, field)
     assert problem in error.problem
     assert str(path) in str(error) and where in str(error) and repr(field) in str(error)
@@ -374,12 +421,9 @@ BROKEN_STEPS = [
 def test_a_malformed_step_names_its_field(
     tmp_path: Path, text: str, field: str, problem: str
 ) -> None:
-    path = tmp_path / "spec.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(SpecError) as raised:
-        load(path, TARGETS)
-    assert raised.value.field == field
-    assert problem in raised.value.problem
+    error = spec_error(tmp_path / "spec.toml", text)
+    assert error.field == field
+    assert problem in error.problem
 
 
 def test_substitute_keeps_a_lone_variable_s_type_and_formats_the_rest() -> None:
@@ -505,9 +549,6 @@ BROKEN_WS = [
 def test_a_malformed_websocket_step_names_its_field(
     tmp_path: Path, text: str, field: str, problem: str
 ) -> None:
-    path = tmp_path / "spec.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(SpecError) as raised:
-        load(path, TARGETS)
-    assert raised.value.field == field
-    assert problem in raised.value.problem
+    error = spec_error(tmp_path / "spec.toml", text)
+    assert error.field == field
+    assert problem in error.problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.spec import NEEDS, spec
 from shared.targets import Server, Target, load_targets
 from shared.upstream import SERVICE as UPSTREAM
+from tests.conftest import TARGETS, pytest_itemcollected, target_param
 
 PYTHON = sys.executable
 # A server that answers any path (404 is an answer) and a companion that runs until stopped.
@@ -35,6 +38,82 @@ def test_the_registry_reads_companions(tmp_path: Path) -> None:
     targets = load_targets(path)
     assert targets["one"].companions == (("{python}", "-m", "a"), ("{python}", "-m", "b"))
     assert targets["two"].companions == ()
+
+
+LACKS = (
+    '[one]\napp = "django"\nserver = "s"\ncommand = ["x"]\n'
+    'lacks.streaming = "buffered (a/b.py:12)"\nlacks.websocket = "no upgrade (c.py:3-4)"\n'
+)
+
+
+def test_the_registry_reads_lacks_in_the_order_of_needs(tmp_path: Path) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_text(LACKS + '[two]\napp = "aiohttp"\nserver = "s"\ncommand = ["y"]\n')
+    one, two = load_targets(path).values()
+    assert list(one.lacks) == ["websocket", "streaming"]
+    assert one.lacking(["overlap"]) is None
+    assert one.lacking(["streaming"]) == "buffered (a/b.py:12)"
+    assert one.lacking(["streaming", "websocket"]) == "no upgrade (c.py:3-4); buffered (a/b.py:12)"
+    assert two.lacks == {} and two.lacking(["websocket", "streaming"]) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('lacks.threads = "none here (x.py:1)"', "lacks.threads: unknown need"),
+        ('lacks.overlap = "one at a time"', "lacks.overlap: the reason must say why, with a file"),
+        ("lacks.overlap = 3", "lacks.overlap: the reason must say why"),
+        ('lacks = "everything"', "lacks must be a table"),
+    ],
+)
+def test_a_malformed_lacks_names_file_target_and_field(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_text(f'[one]\napp = "django"\nserver = "s"\ncommand = ["x"]\n{line}\n')
+    with pytest.raises(ValueError, match=re.escape(f"{path}: target 'one': {problem}")):
+        load_targets(path)
+
+
+def test_a_lacking_target_makes_a_strict_xfail_with_its_reason() -> None:
+    target = next(name for name, found in TARGETS.items() if "websocket" in found.lacks)
+    marks = target_param(target, needs=["websocket"], known="a known difference", id="x").marks
+    assert [(mark.name, mark.kwargs) for mark in marks] == [
+        ("xfail", {"reason": TARGETS[target].lacks["websocket"], "strict": True}),
+        ("lacking", {}),
+    ]
+    known = target_param(target, needs=[], known="a known difference", id="x").marks
+    assert [(mark.name, mark.kwargs) for mark in known] == [
+        ("xfail", {"reason": "a known difference", "strict": True})
+    ]
+    assert not target_param(target, id="x").marks
+
+
+def test_an_unknown_need_in_a_marker_stops_the_run() -> None:
+    class Item:
+        nodeid = "tests/test_x.py::test_y"
+
+        def iter_markers(self, name: str) -> list[pytest.Mark]:
+            return [pytest.mark.needs("overlap", "threads").mark] if name == "needs" else []
+
+    with pytest.raises(pytest.UsageError, match=r"test_y: unknown need 'threads'"):
+        pytest_itemcollected(Item())  # type: ignore[arg-type]
+
+
+def test_the_project_s_lacks_are_declared_where_they_are_tested() -> None:
+    """Each need some target lacks is needed by a case of the spec or a test's marker."""
+    lacked = {need for found in TARGETS.values() for need in found.lacks}
+    by_cases = {need for b in spec().behaviours for case in b.cases for need in case.needs}
+    marked = set(re.findall(r'needs\(((?:"[a-z-]+"(?:, )?)+)\)', suite_source()))
+    by_markers = {need for group in marked for need in re.findall(r'"([a-z-]+)"', group)}
+    assert lacked <= by_cases | by_markers
+    assert by_markers <= set(NEEDS)
+
+
+def suite_source() -> str:
+    """The other test modules' text, where their needs markers are."""
+    modules = set(Path(__file__).parent.glob("test_*.py")) - {Path(__file__)}
+    return "".join(path.read_text(encoding="utf-8") for path in sorted(modules))
 
 
 def test_every_django_target_runs_the_heartbeat_and_the_worker() -> None:
@@ -93,3 +172,24 @@ def test_the_upstream_service_sleeps_then_answers_the_status_asked(tmp_path: Pat
     # Two requests counted (not the 400), over the one connection this client keeps alive.
     assert after["requests"] - before["requests"] == 2
     assert after["connections"] - before["connections"] == 1
+
+
+def test_a_target_requiring_redis_gets_redis_url_or_the_local_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_text(
+        '[one]\napp = "aiohttp"\nserver = "s"\ncommand = ["x"]\nrequires = ["redis"]\n'
+        'env = { REDIS_URL = "{redis_url}" }\n',
+        encoding="utf-8",
+    )
+    one = load_targets(path)["one"]
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert one.environment() == {"REDIS_URL": "redis://127.0.0.1:6379/0"}
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    assert one.environment() == {"REDIS_URL": "redis://127.0.0.1:1/0"}
+    reason = one.unavailable()
+    assert reason is not None and reason.startswith("one needs Redis, and none answers at redis://")
+    path.write_text(path.read_text().replace('"redis"', '"memcached"'), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"target 'one': requires \['memcached'\]"):
+        load_targets(path)

@@ -2,12 +2,19 @@
 
 import logging
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from aiohttp.typedefs import Handler
 
 from shared.errors import ApiError, error_body
 
 logger = logging.getLogger(__name__)
+
+prepared = web.RequestKey("prepared", web.StreamResponse)  # the response whose headers went out
+
+
+async def remember_prepared(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: what the error middleware must not answer over."""
+    request[prepared] = response
 
 
 @web.middleware
@@ -29,4 +36,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         # The traceback goes to the log, never to the client.
         logger.exception("Unhandled error in %s %s", request.method, request.path)
+        # After a websocket handshake or a streamed response's headers, an HTTP response would
+        # be written into the stream: a websocket closes with 1011, as the ASGI servers close a
+        # consumer that raised; a stream ends where it is.
+        if isinstance(response := request.get(prepared), web.WebSocketResponse):
+            await response.close(code=WSCloseCode.INTERNAL_ERROR)
+            return response
+        if response is not None:
+            raise
         return web.json_response(error_body("internal_error"), status=500)

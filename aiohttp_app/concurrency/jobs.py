@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from shared.concurrency import JOBS_KEPT, JobStatus
+from shared.concurrency import JobStatus, Records
 
 logger = logging.getLogger(__name__)
 
@@ -19,34 +19,43 @@ class Job:
     seconds: float
     status: JobStatus = "pending"
 
+    @property
+    def key(self) -> str:
+        return self.id
+
     def to_json(self) -> dict[str, str | float]:
         return {"id": self.id, "status": self.status, "seconds": self.seconds}
 
 
-jobs = web.AppKey("jobs", dict[str, Job])
+# The records (state.py chooses where they live); the tasks of this process.
+jobs = web.AppKey("jobs", Records[Job])
 job_tasks = web.AppKey("job_tasks", set[asyncio.Task[None]])
 
 
-async def run_job(job: Job) -> None:
-    job.status = "running"
-    await asyncio.sleep(job.seconds)
-    job.status = "done"
+async def run_job(job: Job, records: Records[Job]) -> None:
+    try:
+        job.status = "running"
+        await records.save(job)
+        await asyncio.sleep(job.seconds)
+        job.status = "done"
+    except asyncio.CancelledError:
+        job.status = "failed"  # cancelled at shutdown: with Redis, other processes still read it
+        raise
+    finally:
+        await records.save(job)
 
 
-def start_job(app: web.Application, seconds: float) -> Job:
+async def start_job(app: web.Application, seconds: float) -> Job:
     """Start the job after this response: a task on the app's event loop, held by the app."""
     job = Job(uuid.uuid4().hex, seconds)
-    app[jobs][job.id] = job
-    if len(app[jobs]) > JOBS_KEPT:
-        del app[jobs][next(iter(app[jobs]))]
-    task = asyncio.create_task(run_job(job))
+    await app[jobs].save(job)
+    task = asyncio.create_task(run_job(job, app[jobs]))
     app[job_tasks].add(task)  # the event loop keeps only a weak reference to a task
     task.add_done_callback(app[job_tasks].discard)
     return job
 
 
 async def background_jobs(app: web.Application) -> AsyncIterator[None]:
-    app[jobs] = {}
     app[job_tasks] = set()
     yield
     running = list(app[job_tasks])

@@ -1,11 +1,41 @@
-"""What the part keeps for the app's lifetime, under AppKeys; django_app uses module globals."""
+"""What the part keeps, under AppKeys: in this process, or with REDIS_URL in Redis for every one."""
+
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shared.concurrency import EventLog, StreamRecords
+from aiohttp_app.concurrency.heartbeat import Heartbeat, RedisHeartbeat, beat
+from aiohttp_app.concurrency.jobs import Job, jobs
+from aiohttp_app.settings import settings
+from shared.concurrency import JOBS_KEPT, STREAMS_KEPT, EventLog, Records, StreamRecord
+from shared.redis_state import RedisEventLog, RedisRecords, redis_client
 
 events = web.AppKey("events", EventLog)
-streams = web.AppKey("streams", StreamRecords)
+streams = web.AppKey("streams", Records[StreamRecord])
+
+
+async def shared_state(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the event log, the stream and job records, the ticks. Each worker of a
+    multi-process server (gunicorn) would otherwise answer from its own, so with REDIS_URL they
+    live in Redis; django_app/concurrency/state.py makes the same choice in module globals."""
+    config = app[settings]
+    if not config.redis_url:
+        app[events] = EventLog()
+        app[streams] = Records(STREAMS_KEPT)
+        app[jobs] = Records(JOBS_KEPT)
+        app[beat] = Heartbeat()
+        yield
+        return
+    redis = redis_client(config.redis_url)
+    prefix = f"{config.redis_prefix}:aiohttp"
+    log = app[events] = RedisEventLog(redis, prefix)
+    app[streams] = RedisRecords(redis, f"{prefix}:streams", StreamRecord)
+    app[jobs] = RedisRecords(redis, f"{prefix}:jobs", Job)
+    app[beat] = RedisHeartbeat(redis, prefix, config.heartbeat_seconds)
+    await log.listening()
+    yield
+    await log.stop_listening()
+    await redis.aclose()
 
 
 async def close_event_streams(app: web.Application) -> None:

@@ -21,6 +21,7 @@ from shared.concurrency import (
     POLL_MAX_SECONDS,
     STREAM_MAX_CHUNKS,
     STREAM_MAX_INTERVAL,
+    StreamRecord,
     lines,
     parse_last_event_id,
     parse_upstream_status,
@@ -44,13 +45,13 @@ async def fanout(request: web.Request) -> web.Response:
 async def stream(request: web.Request) -> web.StreamResponse:
     chunks = parse_int(request.query.get("chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
     interval = parse_seconds(request.query.get("interval", "0"), "interval", STREAM_MAX_INTERVAL)
-    record = request.app[streams].start(request[request_id], chunks)
+    record = StreamRecord(request[request_id], chunks)
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"})
     await response.prepare(request)
     # aiohttp notices a client that went away at the next write, which raises; aclosing() then
     # closes the generator at once. Django cancels the response when the client disconnects.
     try:
-        async with aclosing(lines(record, interval)) as produced:
+        async with aclosing(lines(record, interval, request.app[streams])) as produced:
             async for line in produced:
                 await response.write(line.encode())
     except ConnectionResetError:
@@ -60,7 +61,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 async def stream_record(request: web.Request) -> web.Response:
-    record = request.app[streams].get(request.match_info["request_id"])
+    record = await request.app[streams].get(request.match_info["request_id"])
     if record is None:
         raise ApiError("not_found")
     return web.json_response(record.to_json())
@@ -76,7 +77,8 @@ class EventsView(web.View):
 async def event_stream(request: web.Request) -> web.StreamResponse:
     after = parse_last_event_id(request.headers.get("Last-Event-ID"))
     log = request.app[events]
-    frames = sse_frames(log, log.cursor(after), request.app[settings].sse_keepalive_seconds)
+    cursor = await log.cursor(after)
+    frames = sse_frames(log, cursor, request.app[settings].sse_keepalive_seconds)
     response = web.StreamResponse(
         headers={hdrs.CONTENT_TYPE: "text/event-stream", hdrs.CACHE_CONTROL: "no-cache"}
     )
@@ -95,7 +97,7 @@ async def poll(request: web.Request) -> web.Response:
     after = parse_int(request.query.get("after"), "after", 0)
     timeout = parse_seconds(request.query.get("timeout", "30"), "timeout", POLL_MAX_SECONDS)
     log = request.app[events]
-    found = await log.wait(log.cursor(after), timeout)
+    found = await log.wait(await log.cursor(after), timeout)
     if not found:
         return web.Response(status=204)
     return web.json_response({"events": [event.to_json() for event in found]})
@@ -122,18 +124,18 @@ async def missing_await(request: web.Request) -> web.Response:
 class JobsView(web.View):
     async def post(self) -> web.Response:
         data = await read_json(self.request, JOB_FIELDS)
-        job = start_job(self.request.app, data["seconds"])
+        job = await start_job(self.request.app, data["seconds"])
         location = self.request.app.router["job"].url_for(job_id=job.id)
         headers = {hdrs.LOCATION: str(location)}
         return web.json_response(job.to_json(), status=202, headers=headers)
 
 
 async def job(request: web.Request) -> web.Response:
-    found = request.app[jobs].get(request.match_info["job_id"])
+    found = await request.app[jobs].get(request.match_info["job_id"])
     if found is None:
         raise ApiError("not_found")
     return web.json_response(found.to_json())
 
 
 async def heartbeat(request: web.Request) -> web.Response:
-    return web.json_response(request.app[beat].to_json())
+    return web.json_response((await request.app[beat].read()).to_json())

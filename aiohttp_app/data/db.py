@@ -7,7 +7,12 @@ from aiohttp import web
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiohttp_app.data.models import Base, Counter
@@ -51,6 +56,23 @@ def use_wal(engine: Engine) -> None:
             cursor.close()
 
 
+async def create_schema(engine: AsyncEngine) -> None:
+    # Django has migrations (`python -m django_app migrate`); this app creates its version-1
+    # schema at start-up, and create_all() never alters a table that is already there.
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
+async def create_schema_once(database_url: str) -> None:
+    """Before a multi-process server forks (aiohttp_app/gunicorn.py): two workers that both find
+    a table missing at the same moment would both create it, and one would fail."""
+    url = with_driver(database_url, ASYNC_DRIVERS)
+    engine = create_async_engine(url, **engine_options(url))
+    use_wal(engine.sync_engine)
+    await create_schema(engine)
+    await engine.dispose()
+
+
 async def database(app: web.Application) -> AsyncIterator[None]:
     """The engines for the app's lifetime. The schema is created here if it is missing."""
     async_url = with_driver(app[settings].database_url, ASYNC_DRIVERS)
@@ -59,10 +81,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     sync_engine = create_engine(sync_url, **engine_options(sync_url))
     use_wal(engine.sync_engine)
     use_wal(sync_engine)
-    # Django has migrations (`python -m django_app migrate`); this app creates its version-1
-    # schema at start-up, and create_all() never alters a table that is already there.
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    await create_schema(engine)
     app[sessions] = async_sessionmaker(engine, expire_on_commit=False)
     app[sync_sessions] = sessionmaker(sync_engine, expire_on_commit=False)
     yield

@@ -2,20 +2,17 @@
 
 import asyncio
 import json
-import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis, RedisError
-from redis.asyncio.client import PubSub
+from redis.asyncio import Redis
 
 from aiohttp_app.settings import settings
 from shared.members import LocalMembers, Members, RedisMembers
-
-logger = logging.getLogger(__name__)
+from shared.redis_state import listen, redis_client, subscribed
 
 
 class Rooms:
@@ -61,17 +58,11 @@ class RedisRooms(Rooms):
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         await self.redis.publish(self.channel(room), json.dumps(event))
 
-    async def listen(self, pubsub: PubSub) -> None:
-        """The listener task: what any process publishes, delivered to this process's members."""
-        while True:
-            try:
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
-                        room = message["channel"].decode().removeprefix(self.channel(""))
-                        await self.deliver(room, message["data"].decode())
-            except RedisError:  # redis-py reconnects and subscribes again on the next read
-                logger.exception("Redis pub/sub failed; listening again in 1 s")
-                await asyncio.sleep(1)
+    async def received(self, message: dict[str, Any]) -> None:
+        """What any process publishes, delivered to this process's members."""
+        if message["type"] == "pmessage":
+            room = message["channel"].decode().removeprefix(self.channel(""))
+            await self.deliver(room, message["data"].decode())
 
 
 chat_rooms = web.AppKey("chat_rooms", Rooms)
@@ -84,16 +75,12 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
         app[chat_rooms] = Rooms(LocalMembers())
         yield
         return
-    redis = Redis.from_url(config.redis_url)
+    redis = redis_client(config.redis_url)
     rooms = RedisRooms(redis, f"{config.redis_prefix}:aiohttp")
     # One subscription per process, to every room: a process gets all rooms' events, and keeps
     # those of its own members. Confirmed before the first member can join, so none is missed.
-    pubsub = redis.pubsub()
-    await pubsub.psubscribe(rooms.channel("*"))
-    confirmation = await pubsub.get_message(timeout=10)
-    if confirmation is None or confirmation["type"] != "psubscribe":
-        raise RuntimeError(f"Redis did not confirm the subscription: {confirmation!r}")
-    listener = asyncio.create_task(rooms.listen(pubsub), name="chat-rooms-listener")
+    pubsub = await subscribed(redis, rooms.channel("*"), pattern=True)
+    listener = asyncio.create_task(listen(pubsub, rooms.received), name="chat-rooms-listener")
     app[chat_rooms] = rooms
     yield
     listener.cancel()

@@ -1,5 +1,6 @@
 """One httpx.AsyncClient per process, and the call /fanout makes; aiohttp_app mirrors it."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -9,16 +10,19 @@ from shared.errors import ApiError
 
 # Django has no startup hook under ASGI to create the client in: it is created on first use, in
 # the server's event loop (a server runs one per process), and closed by lifespan.py where the
-# server sends the ASGI lifespan shutdown event.
+# server sends the ASGI lifespan shutdown event. Under WSGI each request runs in an event loop of
+# its own, closed after it: a client from an earlier loop cannot be used, so each loop gets one.
 _client: httpx.AsyncClient | None = None
+_loop: asyncio.AbstractEventLoop | None = None
 
 
 def client() -> httpx.AsyncClient:
-    global _client
-    if _client is None:
+    global _client, _loop
+    if _client is None or _loop is not asyncio.get_running_loop():
         _client = httpx.AsyncClient(
             base_url=settings.UPSTREAM_URL, timeout=settings.UPSTREAM_TIMEOUT
         )
+        _loop = asyncio.get_running_loop()
     return _client
 
 

@@ -23,6 +23,7 @@ from shared.concurrency import (
     POLL_MAX_SECONDS,
     STREAM_MAX_CHUNKS,
     STREAM_MAX_INTERVAL,
+    StreamRecord,
     lines,
     parse_last_event_id,
     parse_upstream_status,
@@ -47,15 +48,17 @@ async def fanout(request: HttpRequest) -> JsonResponse:
 async def stream(request: HttpRequest) -> StreamingHttpResponse:
     chunks = parse_int(request.GET.get("chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
     interval = parse_seconds(request.GET.get("interval", "0"), "interval", STREAM_MAX_INTERVAL)
-    record = streams.start(request.request_id, chunks)
+    record = StreamRecord(request.request_id, chunks)
     # Django's ASGI handler iterates the generator after the view returns, and cancels it when
     # the client disconnects; aiohttp's handler writes each line itself.
-    return StreamingHttpResponse(lines(record, interval), content_type="text/plain; charset=utf-8")
+    return StreamingHttpResponse(
+        lines(record, interval, streams), content_type="text/plain; charset=utf-8"
+    )
 
 
 @require_safe
 async def stream_record(request: HttpRequest, request_id: str) -> JsonResponse:
-    record = streams.get(request_id)
+    record = await streams.get(request_id)
     if record is None:
         raise ApiError("not_found")
     return JsonResponse(record.to_json())
@@ -71,7 +74,8 @@ class EventsView(View):
 @require_safe
 async def event_stream(request: HttpRequest) -> StreamingHttpResponse:
     after = parse_last_event_id(request.headers.get("Last-Event-ID"))
-    frames = sse_frames(events, events.cursor(after), settings.SSE_KEEPALIVE_SECONDS)
+    cursor = await events.cursor(after)
+    frames = sse_frames(events, cursor, settings.SSE_KEEPALIVE_SECONDS)
     response = StreamingHttpResponse(frames, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     return response
@@ -81,7 +85,7 @@ async def event_stream(request: HttpRequest) -> StreamingHttpResponse:
 async def poll(request: HttpRequest) -> HttpResponse:
     after = parse_int(request.GET.get("after"), "after", 0)
     timeout = parse_seconds(request.GET.get("timeout", "30"), "timeout", POLL_MAX_SECONDS)
-    found = await events.wait(events.cursor(after), timeout)
+    found = await events.wait(await events.cursor(after), timeout)
     if not found:
         return HttpResponse(status=204)
     return JsonResponse({"events": [event.to_json() for event in found]})

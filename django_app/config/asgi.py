@@ -4,6 +4,7 @@ import os
 
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
+from django.urls import re_path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings")
 # Set Django up before importing anything that uses models.
@@ -11,14 +12,17 @@ django_asgi_app = get_asgi_application()
 
 from django_app.basics.routing import websocket_urlpatterns as basics_ws  # noqa: E402
 from django_app.concurrency.lifespan import lifespan  # noqa: E402
-from django_app.handshakes import AllowedHostsOriginValidator  # noqa: E402
+from django_app.handshakes import AllowedHostsOriginValidator, not_found  # noqa: E402
 from django_app.realtime.routing import websocket_urlpatterns as realtime_ws  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # A foreign Origin gets 403 before any route; the routes part by part, as in urls.py.
-        "websocket": AllowedHostsOriginValidator(URLRouter(realtime_ws + basics_ws)),
+        # A foreign Origin gets 403 before any route; the routes part by part, as in urls.py;
+        # then a 404 for any other path, where URLRouter would raise.
+        "websocket": AllowedHostsOriginValidator(
+            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])
+        ),
         # Startup and shutdown, from the servers that send them (uvicorn, hypercorn; not daphne).
         "lifespan": lifespan,
     }

@@ -1,0 +1,15 @@
+"""gunicorn hooks for the aiohttp-gunicorn target: `--config python:aiohttp_app.gunicorn`."""
+
+import asyncio
+
+from gunicorn.arbiter import Arbiter
+
+from aiohttp_app.data.db import create_schema_once
+from aiohttp_app.settings import configure_logging, from_env
+
+configure_logging()  # in the arbiter, so every worker it forks inherits it
+
+
+def on_starting(server: Arbiter) -> None:
+    """Once, before the workers fork: each worker's create_all() then finds every table there."""
+    asyncio.run(create_schema_once(from_env().database_url))

@@ -1,0 +1,1 @@
+"""Each framework's minimum: the bench's baselines (shared/bench.toml), not parity targets."""

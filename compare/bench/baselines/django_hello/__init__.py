@@ -1,0 +1,1 @@
+"""A bare Django hello: minimal settings, no middleware; the bench's Django baseline."""

@@ -1,0 +1,15 @@
+"""The baseline's views: async, as the suite's are; `json_sync` for the sync-vs-async study."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+async def hello(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("Hello, Anonymous", content_type="text/plain; charset=utf-8")
+
+
+async def json_hello(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"message": "Hello, async world!"})
+
+
+def json_sync(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"message": "Hello, async world!"})

@@ -1,0 +1,179 @@
+"""The `bench` subcommand of `python -m compare`: its options, and what it writes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from compare.bench import config as bench_config
+from compare.bench import report as bench_report
+from shared.spec import spec
+from shared.targets import PROJECT_ROOT, load_targets
+
+OUT_DIR = PROJECT_ROOT / "var" / "bench"
+COMMITTED = PROJECT_ROOT / "docs" / "bench" / "results.json"
+README = PROJECT_ROOT / "README.md"
+
+
+def add_parser(commands: Any) -> None:
+    defaults = bench_config.Settings()
+    bench = commands.add_parser(
+        "bench",
+        help="measure every behaviour on every target and baseline (see shared/bench.toml)",
+        description="Start each target from shared/targets.toml and each baseline from"
+        " shared/bench.toml, pin servers and load to different CPUs, check each main case"
+        " against the spec, then measure round by round. Defaults come from shared/bench.toml.",
+    )
+    bench.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this behaviour's main case and scenarios (repeatable)",
+    )
+    bench.add_argument(
+        "--scenario",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="only these scenarios (repeatable; default: the behaviours' own)",
+    )
+    bench.add_argument("--no-scenarios", action="store_true", help="main cases only")
+    bench.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a target or baseline (repeatable; default: all)",
+    )
+    bench.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help=f"seconds measured each time (default {defaults.duration:g})",
+    )
+    bench.add_argument("--warmup", type=float, default=None, metavar="S")
+    bench.add_argument("--rounds", type=int, default=None, metavar="N")
+    bench.add_argument("--connections", type=int, default=None, metavar="C")
+    bench.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="server processes of every target and baseline (default 1)",
+    )
+    bench.add_argument("--timeout", type=float, default=None, metavar="S")
+    bench.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "asyncio"),
+        default="auto",
+        help="auto: wrk when installed, else the built-in asyncio generator",
+    )
+    bench.add_argument("--no-pin", action="store_true", help="do not pin servers and load")
+    bench.add_argument(
+        "--note", default="", help="a note kept in the results (the machine's state)"
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=OUT_DIR,
+        metavar="DIR",
+        help="results.json, summary.md and plots/ (default var/bench)",
+    )
+    bench.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="no run: write the table, Markdown and plots of this results JSON",
+    )
+    bench.add_argument(
+        "--readme",
+        action="store_true",
+        help="no run: rewrite README.md's bench block from --results",
+    )
+    bench.add_argument(
+        "--results",
+        type=Path,
+        default=COMMITTED,
+        metavar="JSON",
+        help="with --readme: the results (default docs/bench/results.json)",
+    )
+    bench.set_defaults(handler=cmd_bench)  # fmt: skip
+
+
+def settings(args: argparse.Namespace, base: bench_config.Settings) -> bench_config.Settings:
+    return bench_config.Settings(
+        duration=args.duration if args.duration is not None else base.duration,
+        warmup=args.warmup if args.warmup is not None else base.warmup,
+        rounds=args.rounds if args.rounds is not None else base.rounds,
+        connections=args.connections if args.connections is not None else base.connections,
+        workers=args.workers if args.workers is not None else base.workers,
+        timeout=args.timeout if args.timeout is not None else base.timeout,
+    )
+
+
+def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
+    from compare.bench import plots  # matplotlib: only when there is something to plot
+    from compare.bench.runner import write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "results.json"
+    if not json_path.exists() or bench_report.load(json_path) != results:
+        write_json(results, json_path)
+    summary = out / "summary.md"
+    summary.write_text(bench_report.markdown(results), encoding="utf-8")
+    return [json_path, summary, *plots.write(results, out)]
+
+
+def relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.readme:
+        results = bench_report.load(args.results)
+        block = bench_report.readme_block(results, relative(args.results))
+        text = README.read_text(encoding="utf-8")
+        README.write_text(bench_report.replace_block(text, block), encoding="utf-8")
+        print(f"rewrote the bench block of {relative(README)} from {relative(args.results)}")
+        return 0
+    # Here, not at the top: `python -m compare list|show|site` need none of the load machinery.
+    from compare.bench import load as generators
+    from compare.bench.runner import Options, execute
+
+    if args.render is not None:
+        results = bench_report.load(args.render)
+    else:
+        the_spec = spec()
+        config = bench_config.load(the_spec)
+        scenarios = () if args.no_scenarios else args.scenario
+        options = Options(
+            settings=settings(args, config.settings),
+            behaviours=tuple(args.behaviour),
+            scenarios=tuple(scenarios) if scenarios is not None else None,
+            targets=tuple(args.target),
+            pin=not args.no_pin,
+            note=args.note,
+        )
+        generator = generators.choose(args.generator)
+
+        def progress(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        results = execute(config, the_spec, load_targets(), options, generator, progress)
+    written = write_outputs(results, args.out)
+    sys.stdout.write("\n" + bench_report.terminal(results))
+    print(f"\nwrote {relative(written[0])}, {relative(written[1])} and {len(written) - 2} plots"
+          f" in {relative(args.out / 'plots')}")  # fmt: skip
+    # A measurement that failed is a result too (its reason is in the footnotes): a run that
+    # completed exits 0, so that `make bench` goes on to rewrite the README from it.
+    if failed := sum(m["status"] == "failed" for m in results["measurements"]):
+        print(f"{failed} measurement(s) failed: see the footnotes above")
+    return 0

@@ -1,0 +1,233 @@
+"""shared/bench.toml, typed: each behaviour's main case, the scenarios, baselines and workers."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
+from shared.targets import PROJECT_ROOT, Target
+
+BENCH_PATH = PROJECT_ROOT / "shared" / "bench.toml"
+SCENARIO_KINDS = ("delay-burst", "latency", "ws-echo", "chat")
+type ScenarioKind = Literal["delay-burst", "latency", "ws-echo", "chat"]
+
+
+class BenchConfigError(ValueError):
+    """A malformed shared/bench.toml: the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration: float = 5.0
+    warmup: float = 1.0
+    rounds: int = 3
+    connections: int = 64
+    workers: int = 1
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class MainCase:
+    """What is measured for a behaviour: steps of a spec case (set-up, then the measured one)."""
+
+    behaviour: str
+    case_id: str | None  # `items-1`; None for a request of bench.toml's own
+    steps: tuple[HttpStep, ...]  # the last one is measured, the ones before run once
+    scenarios: tuple[str, ...] = ()
+    needs: frozenset[str] = frozenset()  # the spec case's: a target that lacks one is not measured
+
+    @property
+    def measured(self) -> HttpStep:
+        return self.steps[-1]
+
+    @property
+    def setup(self) -> tuple[HttpStep, ...]:
+        return self.steps[:-1]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    behaviour: str
+    kind: ScenarioKind
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int = 1
+    ideal: float | None = None
+    connections: int = 1
+    message_bytes: int = 32
+    members: int = 0
+    messages: int = 0
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What a target must have (the `lacks` of shared/targets.toml) for it to be measured."""
+        if self.kind in ("ws-echo", "chat"):
+            return frozenset({"websocket"})
+        return frozenset({"overlap"}) if self.concurrency > 1 else frozenset()
+
+
+@dataclass(frozen=True)
+class Baseline:
+    target: Target
+    of: str
+    behaviours: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Workers:
+    """How a server runs N processes: options appended to its command, or a command of its own;
+    `own`: how many its registry command runs (the recipe applies whenever N differs)."""
+
+    append: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    own: int = 1
+
+    def apply(self, target: Target, workers: int) -> Target:
+        def fill(argv: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(arg.replace("{workers}", str(workers)) for arg in argv)
+
+        command = fill(self.command) if self.command else target.command + fill(self.append)
+        return replace(target, command=command)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    path: Path
+    settings: Settings
+    main: Mapping[str, MainCase]
+    scenarios: Mapping[str, Scenario]
+    baselines: Mapping[str, Baseline]
+    workers: Mapping[str, Workers]
+    raw: Mapping[str, Any]  # the file as parsed, for sections read elsewhere (asgi-cost)
+
+
+def _fail(path: Path, where: str, problem: str) -> BenchConfigError:
+    return BenchConfigError(f"{path}: {where}: {problem}")
+
+
+def find_case(spec: Spec, case_id: str) -> HttpCase:
+    behaviour_id, _, number = case_id.rpartition("-")
+    behaviour = spec.behaviour(behaviour_id)
+    case = behaviour.cases[int(number) - 1]
+    if not isinstance(case, HttpCase):
+        raise TypeError(f"{case_id} is a websocket case")
+    return case
+
+
+def _main_case(path: Path, spec: Spec, behaviour: str, entry: Mapping[str, Any]) -> MainCase:
+    where = f"main.{behaviour}"
+    unknown = set(entry) - {"case", "name", "step", "query", "request", "status", "scenarios"}
+    if unknown:
+        raise _fail(path, where, f"unknown field {sorted(unknown)[0]!r}")
+    scenarios = tuple(entry.get("scenarios", ()))
+    if "name" in entry:
+        cases = spec.behaviour(behaviour).cases
+        numbers = [i for i, case in enumerate(cases) if case.name == entry["name"]]
+        if not numbers:
+            raise _fail(path, f"{where}.name", f"{behaviour} has no case named {entry['name']!r}")
+        entry = {**entry, "case": f"{behaviour}-{numbers[0] + 1}"}
+    if "case" in entry:
+        try:
+            case = find_case(spec, entry["case"])
+        except (KeyError, ValueError, IndexError, TypeError) as error:
+            raise _fail(
+                path, f"{where}.case", f"no HTTP case {entry['case']!r} ({error})"
+            ) from None
+        step = int(entry.get("step", len(case.steps)))
+        if not 1 <= step <= len(case.steps):
+            raise _fail(path, f"{where}.step", f"{entry['case']} has {len(case.steps)} steps")
+        steps = case.steps[:step]
+        if "query" in entry:
+            last = steps[-1]
+            # Another query means another answer: only its status is checked then.
+            request = replace(last.request, query={**last.request.query, **entry["query"]})
+            expect = HttpExpect(status=last.expect.status)
+            steps = (*steps[:-1], replace(last, request=request, expect=expect))
+        return MainCase(behaviour, entry["case"], steps, scenarios, case.needs)
+    if "request" in entry:
+        request = entry["request"]
+        step = HttpStep(
+            request=HttpRequest(
+                method=request.get("method", "GET"),
+                path=request["path"],
+                query=dict(request.get("query", {})),
+                headers=dict(request.get("headers", {})),
+            ),
+            expect=HttpExpect(status=int(entry.get("status", 200))),
+        )
+        return MainCase(behaviour, None, (step,), scenarios)
+    if not scenarios:
+        raise _fail(path, where, "give `case`, `request` or `scenarios`")
+    return MainCase(behaviour, None, (), scenarios)
+
+
+def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
+    where = f"scenario {entry.get('id', '?')!r}"
+    try:
+        kind = entry["kind"]
+        if kind not in SCENARIO_KINDS:
+            raise _fail(path, f"{where}.kind", f"must be one of {', '.join(SCENARIO_KINDS)}")
+        return Scenario(
+            id=entry["id"],
+            behaviour=entry["behaviour"],
+            kind=cast(ScenarioKind, kind),
+            path=entry["path"],
+            query=dict(entry.get("query", {})),
+            concurrency=int(entry.get("concurrency", 1)),
+            ideal=float(entry["ideal"]) if "ideal" in entry else None,
+            connections=int(entry.get("connections", 1)),
+            message_bytes=int(entry.get("message_bytes", 32)),
+            members=int(entry.get("members", 0)),
+            messages=int(entry.get("messages", 0)),
+        )
+    except KeyError as error:
+        raise _fail(path, where, f"missing field {error}") from None
+
+
+def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
+    data = tomllib.loads(text)
+    known_ids = {b.id for b in spec.behaviours}
+    settings = Settings(**data.get("settings", {}))
+    scenarios = {s.id: s for s in (_scenario(path, e) for e in data.get("scenario", []))}
+    main: dict[str, MainCase] = {}
+    for behaviour, entry in data.get("main", {}).items():
+        if behaviour not in known_ids:
+            raise _fail(path, f"main.{behaviour}", "no such behaviour in the spec")
+        main[behaviour] = _main_case(path, spec, behaviour, entry)
+        for scenario in main[behaviour].scenarios:
+            if scenario not in scenarios:
+                raise _fail(path, f"main.{behaviour}.scenarios", f"no scenario {scenario!r}")
+    for scenario in scenarios.values():
+        if scenario.behaviour not in known_ids:
+            raise _fail(path, f"scenario {scenario.id!r}.behaviour", "no such behaviour")
+    baselines: dict[str, Baseline] = {}
+    for name, entry in data.get("baseline", {}).items():
+        target = Target(
+            name=name,
+            app=entry["app"],
+            server=entry["server"],
+            command=tuple(entry["command"]),
+            env=dict(entry.get("env", {})),
+        )
+        baselines[name] = Baseline(target, entry["of"], tuple(entry.get("behaviours", ())))
+    workers = {
+        name: Workers(
+            tuple(entry.get("append", ())), tuple(entry.get("command", ())), entry.get("own", 1)
+        )
+        for name, entry in data.get("workers", {}).items()
+    }
+    return BenchConfig(path, settings, main, scenarios, baselines, workers, data)
+
+
+def load(spec: Spec, path: Path = BENCH_PATH) -> BenchConfig:
+    return parse(path, path.read_text(encoding="utf-8"), spec)
+
+
+def unmeasured(config: BenchConfig, spec: Spec) -> list[str]:
+    """Behaviours of the spec that bench.toml gives no main case or scenario."""
+    return [b.id for b in spec.behaviours if b.id not in config.main]

@@ -1,0 +1,405 @@
+"""From a results JSON: medians, spread and ratios; the terminal table, Markdown, README block."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REFERENCE = "aiohttp"  # ratios are against this target, computed within each round
+README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+@dataclass
+class Cell:
+    """One subject on one item, over the rounds."""
+
+    subject: str
+    status: str = "ok"  # ok, unavailable, failed
+    reason: str = ""
+    values: list[float] = field(default_factory=list)  # the primary metric, one per round
+    ratios: list[float] = field(default_factory=list)  # against REFERENCE, within each round
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    cpu_pct: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
+    generator_pct: list[float] = field(default_factory=list)
+    extra: dict[str, list[float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # rounds without a result, and why
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    @property
+    def ratio(self) -> float | None:
+        return statistics.median(self.ratios) if self.ratios else None
+
+
+@dataclass
+class Row:
+    """An item (a behaviour's main case or a scenario) on every subject."""
+
+    id: str
+    behaviour: str
+    kind: str
+    request: str
+    primary: str
+    higher_is_better: bool
+    ideal: float | None
+    cells: dict[str, Cell]
+
+
+def error_count(errors: object) -> int:
+    if isinstance(errors, Mapping):
+        return sum(int(v) for v in errors.values())
+    return int(errors or 0)  # type: ignore[call-overload]
+
+
+def rows(results: Mapping[str, Any]) -> list[Row]:
+    """Every item with its cells, in the order the run measured them."""
+    subjects = list(results["subjects"])
+    by_round: dict[tuple[str, int], dict[str, float]] = {}
+    table: list[Row] = []
+    for item in results["items"]:
+        cells = {name: Cell(name) for name in subjects}
+        table.append(Row(
+            item["id"], item["behaviour"], item["kind"], item["request"], item["primary"],
+            item["higher_is_better"], item.get("ideal"), cells,
+        ))  # fmt: skip
+    index = {row.id: row for row in table}
+    for m in results["measurements"]:
+        row = index.get(m["item"])
+        if row is None:
+            continue
+        cell = row.cells[m["subject"]]
+        if m["status"] != "ok":
+            cell.status, cell.reason = m["status"], m.get("reason") or ""
+            if m["status"] == "failed":
+                cell.failures.append(f"{m['subject']}, round {m['round']}: {cell.reason}")
+            continue
+        metrics = m["metrics"]
+        value = metrics[row.primary]
+        cell.notes += [n for n in m.get("notes", []) if n not in cell.notes]
+        if math.isnan(value):  # e.g. no chat message reached every member: no latency to show
+            cell.status = "no result"
+            cell.reason = f"no result on {m['subject']}: " + "; ".join(m.get("notes", []))
+            cell.failures.append(f"{m['subject']}, round {m['round']}: {cell.reason}")
+            continue
+        cell.values.append(value)
+        by_round.setdefault((row.id, m["round"]), {})[m["subject"]] = value
+        cell.p50_ms.append(metrics.get("p50_ms", float("nan")))
+        cell.p99_ms.append(metrics.get("p99_ms", float("nan")))
+        cell.errors += error_count(m["errors"])
+        if m["server"]["cpu_pct"] is not None:
+            cell.cpu_pct.append(m["server"]["cpu_pct"])
+        cell.rss_mib.append(m["server"]["peak_rss_mib"])
+        if m.get("generator_cpu_pct") is not None:
+            cell.generator_pct.append(m["generator_cpu_pct"])
+        for key, number in metrics.items():
+            cell.extra.setdefault(key, []).append(number)
+    for (item_id, _), values in by_round.items():
+        reference = values.get(REFERENCE)
+        if not reference:
+            continue
+        for subject, value in values.items():
+            index[item_id].cells[subject].ratios.append(value / reference)
+    for row in table:
+        for cell in row.cells.values():
+            if cell.values and cell.status != "ok":
+                cell.status, cell.reason = "ok", ""  # some rounds had a result: show it
+            if not cell.values and cell.status == "ok":
+                cell.status = "not measured"
+    return table
+
+
+def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[dict[str, Any]]:
+    """Each app against its framework's bare minimum: app's value / baseline's, in each round."""
+    found: list[dict[str, Any]] = []
+    rounds: dict[tuple[str, str, int], float] = {}
+    for m in results["measurements"]:
+        if m["status"] == "ok":
+            row = next(r for r in table if r.id == m["item"])
+            rounds[(m["item"], m["subject"], m["round"])] = m["metrics"][row.primary]
+    for name, subject in results["subjects"].items():
+        if subject["role"] != "baseline" or not subject["of"]:
+            continue
+        for row in table:
+            per_round = [
+                rounds[(row.id, subject["of"], r)] / rounds[(row.id, name, r)]
+                for (item, who, r) in rounds
+                if item == row.id and who == name and (row.id, subject["of"], r) in rounds
+            ]
+            if per_round:
+                found.append({
+                    "item": row.id, "app": subject["of"], "baseline": name,
+                    "ratio": statistics.median(per_round), "min": min(per_round),
+                    "max": max(per_round),
+                })  # fmt: skip
+    return found
+
+
+def number(value: float | None, primary: str) -> str:
+    if value is None:
+        return "—"
+    if primary in ("rps", "msgs_per_s"):
+        return f"{value:,.0f}"
+    if primary.endswith("_s"):
+        return f"{value:.2f}"
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def spread(cell: Cell, primary: str) -> str:
+    if len(cell.values) < 2:
+        return ""
+    return f"{number(min(cell.values), primary)}–{number(max(cell.values), primary)}"
+
+
+def cell_text(row: Row, cell: Cell, notes: list[str], with_spread: bool = True) -> str:
+    if cell.status == "not measured":  # a baseline, on a behaviour it does not serve
+        return "—"
+    if cell.status != "ok":
+        reason = cell.reason or cell.status
+        if reason not in notes:
+            notes.append(reason)
+        return f"n/a [{notes.index(reason) + 1}]"
+    text = number(cell.median, row.primary)
+    if with_spread and (s := spread(cell, row.primary)):
+        text += f" ({s})"
+    if cell.subject != REFERENCE and cell.ratio is not None:
+        text += f" ×{cell.ratio:.2f}"
+    for failure in cell.failures:  # a round without a result: the median is of the others
+        if failure not in notes:
+            notes.append(failure)
+        text += f" [{notes.index(failure) + 1}]"
+    if row.kind == "chat":  # a latency means little without how many it reached
+        members = statistics.median(cell.extra["members"])
+        received = statistics.median(cell.extra["received_pct"])
+        text += f"; {members:.0f} members, {received:.0f}% received"
+    elif cell.errors:
+        text += f"; {cell.errors:,} errors"
+    return text
+
+
+def heading(row: Row) -> str:
+    unit = {"wall_s": "s", "p50_ms": "ms"}.get(row.primary)
+    what = {
+        "rps": "requests/s",
+        "msgs_per_s": "messages/s",
+        "wall_s": "wall time",
+        "p50_ms": "median latency",
+    }[row.primary]
+    if row.kind == "chat":
+        what = "median latency, send to last receipt"
+    ideal = ""
+    if row.ideal is not None:
+        ideal = (
+            f", ideal {row.ideal:g} s"
+            if row.primary == "wall_s"
+            else f", ideal {row.ideal * 1000:g} ms"
+        )
+    return f"{what} ({unit}{ideal})" if unit else what
+
+
+def subjects_of(results: Mapping[str, Any], role: str) -> list[str]:
+    return [n for n, s in results["subjects"].items() if s["role"] == role]
+
+
+def markdown_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return "\n".join(lines)
+
+
+def main_tables(results: Mapping[str, Any], table: Sequence[Row], notes: list[str]) -> str:
+    targets = subjects_of(results, "target")
+    http = [r for r in table if r.kind == "http"]
+    other = [r for r in table if r.kind != "http"]
+    parts = []
+    if http:
+        body = [
+            [f"`{r.id}`", f"`{r.request}`", *(cell_text(r, r.cells[t], notes) for t in targets)]
+            for r in http
+        ]
+        parts.append(
+            "Requests/s of each behaviour's main case: median of the rounds (min–max), and ×"
+            " the aiohttp target in the same round.\n\n"
+            + markdown_table(["behaviour", "request", *targets], body)
+        )
+    if other:
+        body = [
+            [
+                f"`{r.id}`",
+                r.request,
+                heading(r),
+                *(cell_text(r, r.cells[t], notes) for t in targets),
+            ]
+            for r in other
+        ]
+        parts.append(
+            "Concurrency scenarios: median of the rounds (min–max), ×aiohttp in the same round.\n\n"
+            + markdown_table(["scenario", "what", "measured", *targets], body)
+        )
+    return "\n\n".join(parts)
+
+
+def baseline_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
+    found = baseline_ratios(results, table)
+    if not found:
+        return ""
+    body = [
+        [f"`{f['item']}`", f"`{f['app']}`", f"`{f['baseline']}`",
+         f"{f['ratio']:.2f} ({f['min']:.2f}–{f['max']:.2f})",
+         "yes" if f["ratio"] >= 0.9 else "no"]
+        for f in found
+    ]  # fmt: skip
+    return (
+        "Each app against its framework's bare minimum (`compare/bench/baselines/`), requests/s"
+        " of the app ÷ the baseline's in the same round; the goal is within 10% (≥ 0.90).\n\n"
+        + markdown_table(["behaviour", "app", "baseline", "app ÷ baseline", "within 10%"], body)
+    )
+
+
+def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
+    body = []
+    for row in table:
+        for name, cell in row.cells.items():
+            if cell.status != "ok":
+                continue
+            med = statistics.median
+            body.append([
+                f"`{row.id}`", name, number(cell.median, row.primary), spread(cell, row.primary),
+                f"{cell.ratio:.2f}" if cell.ratio is not None else "—",
+                f"{med(cell.p50_ms):.1f}", f"{med(cell.p99_ms):.1f}", str(cell.errors),
+                f"{med(cell.cpu_pct):.0f}" if cell.cpu_pct else "—",
+                f"{max(cell.rss_mib):.0f}",
+                f"{med(cell.generator_pct):.0f}" if cell.generator_pct else "—",
+            ])  # fmt: skip
+    return markdown_table(
+        ["item", "subject", "median", "min–max", "×aiohttp", "p50 ms", "p99 ms", "errors",
+         "server CPU %", "peak RSS MiB", "load generator CPU %"],
+        body,
+    )  # fmt: skip
+
+
+def machine_line(results: Mapping[str, Any]) -> str:
+    m, s, v = results["machine"], results["settings"], results["versions"]
+    load = m.get("load_average", [])
+    packages = v["packages"]
+    return (
+        f"{m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}; Python"
+        f" {v['python']}, aiohttp {packages.get('aiohttp')}, Django {packages.get('Django')},"
+        f" Channels {packages.get('channels')}, daphne {packages.get('daphne')}, uvicorn"
+        f" {packages.get('uvicorn')}, hypercorn {packages.get('hypercorn')}. Load average at the"
+        f" start: {', '.join(map(str, load))}. {sentence(s['pinning']['about'])}; load from"
+        f" {s['generator']['name']}, {s['connections']} connections, {s['workers']} worker"
+        f" process(es) each, {s['rounds']} round(s) of {s['duration_s']:g} s after"
+        f" {s['warmup_s']:g} s of warm-up; {s['others_paused']}."
+    )
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def footnotes(notes: Sequence[str]) -> str:
+    return "\n".join(f"[{i}] {note}  " for i, note in enumerate(notes, 1))
+
+
+def markdown(results: Mapping[str, Any]) -> str:
+    """The summary: main tables, baselines, every number in detail, the settings."""
+    table = rows(results)
+    notes: list[str] = []
+    main = main_tables(results, table, notes)
+    note = f"\n\n**Note:** {results['note']}" if results.get("note") else ""
+    parts = [
+        f"# Bench results, {results['started']}",
+        f"Measured on {machine_line(results)}{note}",
+        main,
+        footnotes(notes),
+        baseline_table(results, table),
+        "## Every number\n\nMedians over the rounds; errors summed; peak RSS the largest.\n\n"
+        + details_table(results, table),
+        "## Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
+        "Reproduce: `make bench` (or `python -m compare bench --help`).",
+    ]
+    chat_notes = [
+        f"- `{row.id}` on `{name}`: {note}"
+        for row in table
+        for name, cell in row.cells.items()
+        for note in cell.notes
+    ]
+    if chat_notes:
+        parts.insert(5, "Notes from the scenarios:\n\n" + "\n".join(chat_notes))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def readme_block(results: Mapping[str, Any], source: str) -> str:
+    """The README's results section (between the bench markers), from a results JSON."""
+    table = rows(results)
+    notes: list[str] = []
+    main = main_tables(results, table, notes)
+    note = f" {results['note']}" if results.get("note") else ""
+    parts = [
+        README_BEGIN,
+        f"From `{source}` ({results['started']}), measured on {machine_line(results)}{note}",
+        main,
+        footnotes(notes),
+        baseline_table(results, table),
+        f"Every number, the settings and the plots: `{Path(source).with_name('summary.md')}`"
+        " and the site's bench page (`python -m compare site`). Reproduce: `make bench` measures"
+        " again into `docs/bench/` (about 45 minutes on 2 cores) and rewrites this section from"
+        " its `results.json` (`python -m compare bench --readme`).",
+        README_END,
+    ]
+    return "\n\n".join(p for p in parts if p)
+
+
+def replace_block(text: str, block: str, begin: str = README_BEGIN, end: str = README_END) -> str:
+    """`text` with its block from `begin` to `end` (markers included) replaced by `block`."""
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"no {begin} … {end} block")
+    return pattern.sub(lambda _: block, text, count=1)
+
+
+def current_block(text: str, begin: str = README_BEGIN, end: str = README_END) -> str | None:
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    found = pattern.search(text)
+    return found[0] if found else None
+
+
+def terminal(results: Mapping[str, Any], width: int = 120) -> str:
+    """The table for the terminal: one line an item, a column a subject (medians, ×aiohttp)."""
+    table = rows(results)
+    subjects = list(results["subjects"])
+    notes: list[str] = []
+    head = ["item", "measured", *subjects]
+    body = [
+        [row.id, heading(row), *(cell_text(row, row.cells[s], notes, False) for s in subjects)]
+        for row in table
+    ]
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in body
+    ]
+    lines += [f"[{i}] {note}" for i, note in enumerate(notes, 1)]
+    for found in baseline_ratios(results, table):
+        lines.append(
+            f"{found['app']} ÷ {found['baseline']} on {found['item']}: {found['ratio']:.2f}"
+            f" ({found['min']:.2f}–{found['max']:.2f})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,607 @@
+"""The run: start every target and baseline, check each main case, then measure round by round."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import signal
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from compare.bench import scenarios
+from compare.bench.config import BenchConfig, MainCase, Scenario, Settings
+from compare.bench.load import Generator, HttpLoad
+from compare.bench.system import (
+    Pinning,
+    Sampler,
+    argv,
+    cpu_times,
+    machine,
+    process_tree,
+    raise_open_files_limit,
+    signal_groups,
+    versions,
+)
+from shared.spec import HttpExpect, HttpStep, Spec, substitute
+from shared.targets import Server, Target
+from shared.upstream import SERVICE as UPSTREAM
+
+# What each kind of measurement compares, and which way is better.
+PRIMARY: dict[str, tuple[str, bool]] = {
+    "http": ("rps", True),
+    "delay-burst": ("wall_s", False),
+    "latency": ("p50_ms", False),
+    "ws-echo": ("msgs_per_s", True),
+    "chat": ("p50_ms", False),
+}
+# Headers httpx adds that a load generator sets itself (or that would only add noise).
+CLIENT_HEADERS = {"host", "content-length", "accept", "accept-encoding", "connection", "user-agent"}
+# The environment of every server the bench starts (as the suite's ServerPool gives its own).
+SERVER_ENV = {"WS_PING_INTERVAL": "20", "WS_PING_TIMEOUT": "20"}
+
+type Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    settings: Settings
+    behaviours: tuple[str, ...] = ()  # empty: every behaviour bench.toml measures
+    scenarios: tuple[str, ...] | None = None  # None: those of the chosen behaviours
+    targets: tuple[str, ...] = ()  # targets and baselines; empty: all of them
+    pin: bool = True
+    note: str = ""  # said in the results (e.g. "a loaded machine")
+
+
+@dataclass
+class Subject:
+    """A target or a baseline under measurement, with its running server."""
+
+    name: str
+    target: Target
+    role: Literal["target", "baseline"]
+    of: str | None = None
+    only: tuple[str, ...] | None = None  # a baseline serves only these behaviours
+    server: Server | None = None
+    unavailable: str | None = None
+
+    def pids(self) -> list[int]:
+        if self.server is None or self.server.process is None:
+            return []
+        return [self.server.process.pid, *(c.pid for c in self.server.companions)]
+
+    def serves(self, item: Item) -> bool:
+        return self.only is None or (item.kind == "http" and item.behaviour in self.only)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing measured on every subject: a behaviour's main case, or a scenario."""
+
+    id: str
+    behaviour: str
+    kind: str
+    main: MainCase | None = None
+    scenario: Scenario | None = None
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What a subject must have (the `lacks` of shared/targets.toml) for it to be measured."""
+        if self.main is not None:
+            return self.main.needs
+        assert self.scenario is not None
+        return self.scenario.needs
+
+    def describe(self) -> str:
+        if self.main is not None:
+            request = self.main.measured.request
+            query = "&".join(f"{k}={v}" for k, v in request.query.items())
+            return f"{request.method} {request.path}" + (f"?{query}" if query else "")
+        assert self.scenario is not None
+        s = self.scenario
+        query = "&".join(f"{k}={v}" for k, v in s.query.items())
+        where = s.path + (f"?{query}" if query else "")
+        match s.kind:
+            case "delay-burst":
+                return f"{s.concurrency} concurrent GET {where}"
+            case "latency":
+                return f"GET {where}, {s.concurrency} clients"
+            case "ws-echo":
+                return f"websocket {where}, {s.connections} connection(s) echoing"
+            case _:
+                return f"websocket {where}: {s.members} members, {s.messages} messages"
+
+
+def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item]:
+    chosen = options.behaviours or tuple(b.id for b in spec.behaviours if b.id in config.main)
+    unknown = [b for b in chosen if b not in config.main]
+    if unknown:
+        raise ValueError(f"no main case in {config.path.name} for {', '.join(unknown)}")
+    items = [Item(b, b, "http", main=config.main[b]) for b in chosen if config.main[b].steps]
+    if options.scenarios is not None:
+        wanted = list(options.scenarios)
+    else:
+        wanted = []
+        for behaviour in chosen:
+            for scenario in config.main[behaviour].scenarios:
+                wanted.append(scenario)
+            wanted += [s.id for s in config.scenarios.values() if s.behaviour == behaviour]
+    for scenario_id in dict.fromkeys(wanted):
+        if scenario_id not in config.scenarios:
+            raise ValueError(f"no scenario {scenario_id!r} in {config.path.name}")
+        scenario = config.scenarios[scenario_id]
+        items.append(Item(scenario.id, scenario.behaviour, scenario.kind, scenario=scenario))
+    return items
+
+
+def select_subjects(
+    config: BenchConfig, targets: Mapping[str, Target], options: Options
+) -> list[Subject]:
+    subjects = [Subject(name, target, "target") for name, target in targets.items()]
+    subjects += [
+        Subject(name, b.target, "baseline", of=b.of, only=b.behaviours)
+        for name, b in config.baselines.items()
+    ]
+    if options.targets:
+        known = {s.name for s in subjects}
+        if unknown := [t for t in options.targets if t not in known]:
+            raise ValueError(f"unknown target {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        subjects = [s for s in subjects if s.name in options.targets]
+    workers = options.settings.workers
+    for subject in subjects:
+        how = config.workers.get(subject.name)
+        if how is not None and how.own != workers:
+            subject.target = how.apply(subject.target, workers)
+        elif how is None and workers != 1:
+            subject.unavailable = f"not available with {workers} workers (no way to run them)"
+    return subjects
+
+
+def concrete_load(step: HttpStep, variables: Mapping[str, Any], base_url: str) -> HttpLoad:
+    """The measured request with its variables filled in, as bytes a load generator sends."""
+    from tests.client import request_kwargs  # the neutral client's own request building
+
+    request = step.request
+    kwargs = request_kwargs(request, variables)
+    built = httpx.Client().build_request(
+        request.method, base_url + substitute(request.path, variables), **kwargs
+    )
+    body = built.read() or None
+    headers = {k: v for k, v in built.headers.items() if k.lower() not in CLIENT_HEADERS}
+    return HttpLoad(request.method, built.url.raw_path.decode("ascii"), headers, body,
+                    step.expect.status)  # fmt: skip
+
+
+def expected(step: HttpStep, variables: Mapping[str, Any]) -> HttpExpect:
+    e = step.expect
+    return replace(
+        e,
+        headers=substitute(dict(e.headers), variables),
+        text=substitute(e.text, variables),
+        json=substitute(e.json, variables),
+        json_subset=substitute(e.json_subset, variables),
+        error=replace(e.error, params=substitute(dict(e.error.params), variables))
+        if e.error
+        else None,
+    )
+
+
+def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> HttpLoad:
+    """Run the set-up steps and the measured one once, each checked against the spec."""
+    import uuid
+
+    from tests.client import check_response, request_kwargs, saved_values
+
+    variables: dict[str, Any] = {"unique": uuid.uuid4().hex[:12]}
+    with httpx.Client(base_url=base_url, timeout=timeout) as client:
+        for index, step in enumerate(main.steps):
+            path = substitute(step.request.path, variables)
+            response = client.request(
+                step.request.method, path, **request_kwargs(step.request, variables)
+            )
+            if index < len(main.steps) - 1 or step.save:
+                variables.update(saved_values(step, response))
+            try:
+                check_response(spec, expected(step, variables), response)
+            except AssertionError as error:
+                raise AssertionError(f"step {index + 1}: {error}") from None
+    return concrete_load(main.measured, variables, base_url)
+
+
+def probe_scenario(scenario: Scenario, base_url: str, timeout: float) -> None:
+    """The scenario's endpoint answers (HTTP 200, or a websocket handshake is accepted)."""
+    if scenario.kind in ("delay-burst", "latency"):
+        query = dict(scenario.query)
+        if scenario.kind == "delay-burst":
+            query["seconds"] = "0"
+        response = httpx.get(base_url + scenario.path, params=query, timeout=timeout)
+        if response.status_code != 200:
+            raise AssertionError(
+                f"GET {scenario.path} answered {response.status_code}: {response.text[:200]!r}"
+            )
+        return
+    import asyncio
+
+    async def handshake() -> None:
+        path = scenario.path if scenario.kind != "chat" else f"{scenario.path}-probe"
+        ws = await scenarios.open_ws(base_url, path, timeout)
+        await ws.close()
+
+    try:
+        asyncio.run(handshake())
+    except Exception as error:
+        raise AssertionError(f"websocket {scenario.path}: {error}") from None
+
+
+@dataclass
+class Run:
+    """A bench run: subjects, items, and every measurement, as the JSON results hold them."""
+
+    config: BenchConfig
+    spec: Spec
+    options: Options
+    generator: Generator
+    progress: Progress
+    workdir: Path
+    pinning: Pinning = field(init=False)
+    subjects: list[Subject] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    prepared: dict[tuple[str, str], HttpLoad | str] = field(default_factory=dict)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    upstream: Server | None = None
+
+    def __post_init__(self) -> None:
+        self.pinning = Pinning.plan(self.options.settings.workers, self.options.pin)
+
+    # Servers
+
+    def start(self, subject: Subject) -> None:
+        subject.unavailable = subject.unavailable or subject.target.unavailable()
+        if subject.unavailable:
+            return
+        assert self.upstream is not None
+        name = subject.name
+        env = {
+            **SERVER_ENV,
+            "DATABASE_URL": f"sqlite:///{self.workdir / f'{name}.sqlite3'}",
+            "FILES_DIR": str(self.workdir / f"{name}-files"),
+            "REDIS_PREFIX": f"bench-{name}",
+            "UPSTREAM_URL": self.upstream.base_url,
+        }
+        server = Server(subject.target, log_path=self.workdir / f"{name}.log", env=env)
+        try:
+            with self.pinning.on(self.pinning.server):
+                server.start(timeout=60)
+        except (RuntimeError, TimeoutError, OSError) as error:
+            subject.unavailable = f"did not start: {str(error).splitlines()[0]}"
+            return
+        subject.server = server
+        signal_groups(subject.pids(), signal.SIGSTOP)
+
+    def start_all(self) -> None:
+        self.pinning.use_load()
+        self.upstream = Server(UPSTREAM, log_path=self.workdir / "upstream.log").start()
+        for subject in self.subjects:
+            self.progress(f"starting {subject.name} ({subject.target.server})")
+            self.start(subject)
+            if subject.unavailable:
+                self.progress(f"  {subject.name}: {subject.unavailable}")
+
+    def restart(self, subject: Subject) -> None:
+        """A fresh server for the subject (same database and files), stopped until measured; the
+        set-up steps run again, for what a server keeps in memory (aiohttp's jobs) is gone."""
+        if subject.server is not None:
+            signal_groups(subject.pids(), signal.SIGCONT)
+            subject.server.stop()
+            subject.server = None
+            self.start(subject)
+            self.prepare_subject(subject)
+
+    def stop_all(self) -> None:
+        for subject in self.subjects:
+            if subject.server is not None:
+                signal_groups(subject.pids(), signal.SIGCONT)
+                subject.server.stop()
+        if self.upstream is not None:
+            self.upstream.stop()
+
+    # Checks before any load
+
+    def prepare(self) -> None:
+        for subject in self.subjects:
+            self.prepare_subject(subject)
+
+    def prepare_subject(self, subject: Subject) -> None:
+        timeout = self.options.settings.timeout
+        if subject.server is not None:
+            signal_groups(subject.pids(), signal.SIGCONT)
+            try:
+                for item in self.items:
+                    if not subject.serves(item):
+                        continue
+                    key = (item.id, subject.name)
+                    if lacking := sorted(set(subject.target.lacks) & item.needs):
+                        self.prepared[key] = NotAvailable(
+                            f"{subject.name} lacks {', '.join(lacking)} (shared/targets.toml)"
+                        )
+                        continue
+                    try:
+                        if item.main is not None:
+                            self.prepared[key] = prepare_http(
+                                self.spec, item.main, subject.server.base_url, timeout
+                            )
+                        else:
+                            assert item.scenario is not None
+                            probe_scenario(item.scenario, subject.server.base_url, timeout)
+                            self.prepared[key] = item.describe()
+                    except (AssertionError, httpx.HTTPError, OSError, KeyError) as error:
+                        first = str(error).splitlines()[0] if str(error) else repr(error)
+                        self.prepared[key] = NotAvailable(first[:300])
+            finally:
+                signal_groups(subject.pids(), signal.SIGSTOP)
+
+    # Measurements
+
+    def measure(self, item: Item, subject: Subject, round_number: int) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "item": item.id,
+            "behaviour": item.behaviour,
+            "kind": item.kind,
+            "subject": subject.name,
+            "round": round_number,
+        }
+        prepared = self.prepared.get((item.id, subject.name))
+        if subject.unavailable or subject.server is None:
+            return {**record, "status": "unavailable", "reason": subject.unavailable}
+        if isinstance(prepared, NotAvailable):
+            return {**record, "status": "unavailable", "reason": f"not available: {prepared}"}
+        if not subject.server.running:
+            return {**record, "status": "failed", "reason": "the server is no longer running"}
+        settings = self.options.settings
+        base_url = subject.server.base_url
+        signal_groups(subject.pids(), signal.SIGCONT)
+        record["settle_s"] = settle(self.server_roots(subject))
+        try:
+            if item.kind in ("http", "latency"):
+                load = prepared if isinstance(prepared, HttpLoad) else self.scenario_load(item)
+                connections = (
+                    settings.connections if item.kind == "http" else item.scenario.concurrency  # type: ignore[union-attr]
+                )
+                if settings.warmup > 0:
+                    self.generator.run(
+                        base_url, load, connections, settings.warmup, settings.timeout
+                    )
+                with Sampler(self.server_roots(subject)) as usage:
+                    result = self.generator.run(
+                        base_url, load, connections, settings.duration, settings.timeout
+                    )
+                if result.requests == 0 and result.error_count == 0:
+                    raise RuntimeError(f"no response within {result.seconds:.1f} s")
+                metrics = {
+                    "rps": result.rps,
+                    **{f"{k}_ms": v for k, v in result.latency_ms.items()},
+                }
+                errors: dict[str, int] | int = result.errors
+                seconds, generator_cpu = result.seconds, result.generator_cpu_seconds
+                notes: list[str] = []
+            else:
+                assert item.scenario is not None
+                if settings.warmup > 0:
+                    scenarios.run(item.scenario, base_url, settings.warmup, settings.timeout, True)
+                started = time.perf_counter()
+                with Sampler(self.server_roots(subject)) as usage:
+                    outcome = scenarios.run(
+                        item.scenario, base_url, settings.duration, settings.timeout
+                    )
+                seconds = time.perf_counter() - started
+                metrics, errors = outcome.metrics, outcome.errors
+                generator_cpu, notes = outcome.generator_cpu_seconds, outcome.notes
+        except Exception as error:
+            return {
+                **record,
+                "status": "failed",
+                "reason": f"{type(error).__name__}: {error}"[:500],
+                "traceback": traceback.format_exc()[-2000:],
+            }
+        finally:
+            signal_groups(subject.pids(), signal.SIGSTOP)
+        return {
+            **record,
+            "status": "ok",
+            "seconds": round(seconds, 3),
+            "metrics": {k: round(v, 3) for k, v in metrics.items()},
+            "errors": errors,
+            "server": {
+                "cpu_s": round(usage.cpu_seconds, 3),
+                "cpu_pct": round(100 * usage.cpu_seconds / seconds, 1) if seconds else None,
+                "peak_rss_mib": round(usage.peak_rss_bytes / 2**20, 1),
+            },
+            "generator_cpu_pct": round(100 * generator_cpu / seconds, 1) if seconds else None,
+            "notes": notes,
+        }
+
+    def server_roots(self, subject: Subject) -> list[int]:
+        assert subject.server is not None and subject.server.process is not None
+        return [subject.server.process.pid]
+
+    def scenario_load(self, item: Item) -> HttpLoad:
+        assert item.scenario is not None
+        return HttpLoad.of("GET", item.scenario.path, item.scenario.query)
+
+    def rounds(self) -> None:
+        rounds = self.options.settings.rounds
+        plan = [
+            (r, item, subject)
+            for r in range(rounds)
+            for item in self.items
+            for subject in rotate([s for s in self.subjects if s.serves(item)], r)
+        ]
+        for index, (r, item, subject) in enumerate(plan, 1):
+            record = self.measure(item, subject, r + 1)
+            self.measurements.append(record)
+            if item.kind == "chat":
+                # A thousand websockets leave work behind (daphne's in-memory channel layer
+                # answered nothing in the next round): the next measurement gets a new server.
+                self.restart(subject)
+            self.progress(f"[{index:>{len(str(len(plan)))}}/{len(plan)}] round {r + 1}/{rounds}"
+                          f"  {item.id:<22} {subject.name:<17} {summary_line(record)}")  # fmt: skip
+
+    def execute(self) -> dict[str, Any]:
+        started = now()
+        raise_open_files_limit()
+        before = machine()
+        try:
+            self.start_all()
+            self.progress("checking each main case against the spec before any load")
+            self.prepare()
+            self.rounds()
+        finally:
+            self.stop_all()
+        after = machine()
+        return self.results(started, before, after)
+
+    def results(
+        self, started: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        settings = self.options.settings
+        return {
+            "schema": 1,
+            "started": started,
+            "finished": now(),
+            "note": self.options.note,
+            "machine": {**before, "load_average_after": after["load_average"]},
+            "versions": versions(),
+            "settings": {
+                "duration_s": settings.duration,
+                "warmup_s": settings.warmup,
+                "rounds": settings.rounds,
+                "connections": settings.connections,
+                "workers": settings.workers,
+                "timeout_s": settings.timeout,
+                "generator": {"name": self.generator.name, "about": self.generator.describe()},
+                "pinning": {
+                    "server_cpus": list(self.pinning.server),
+                    "load_cpus": list(self.pinning.load),
+                    "about": self.pinning.note,
+                },
+                "database": "SQLite, a file per server",
+                "others_paused": "every other server is stopped (SIGSTOP) while one is measured",
+                "settle": "each server is idle (under 10% of a CPU) before it is measured",
+                "order": "targets rotate by one place each round",
+                "command": argv(),
+                "config": str(self.config.path.name),
+            },
+            "subjects": {
+                s.name: {
+                    "role": s.role,
+                    "app": s.target.app,
+                    "server": s.target.server,
+                    "of": s.of,
+                    "command": list(s.target.command),
+                    "unavailable": s.unavailable,
+                }
+                for s in self.subjects
+            },
+            "items": [
+                {
+                    "id": item.id,
+                    "behaviour": item.behaviour,
+                    "kind": item.kind,
+                    "case": item.main.case_id if item.main else None,
+                    "request": item.describe(),
+                    "primary": PRIMARY[item.kind][0],
+                    "higher_is_better": PRIMARY[item.kind][1],
+                    "ideal": item.scenario.ideal if item.scenario else None,
+                    "measured": {
+                        name: load.describe()
+                        for (item_id, name), load in self.prepared.items()
+                        if item_id == item.id and isinstance(load, HttpLoad)
+                    },
+                }
+                for item in self.items
+            ],
+            "measurements": self.measurements,
+        }
+
+
+class NotAvailable(str):
+    """Why an item cannot be measured on a subject (its endpoint is missing or answers wrong)."""
+
+
+def settle(roots: Sequence[int], idle_pct: float = 10.0, limit: float = 60.0) -> float:
+    """Wait until the server is idle (under `idle_pct` of a CPU for 0.25 s), at most `limit`
+    seconds: a server still busy with the last scenario (a chat room's 1,000 members leaving)
+    would otherwise be measured while it finishes that work. The seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        before = sum(cpu_times(process_tree(roots)).values())
+        time.sleep(0.25)
+        if (sum(cpu_times(process_tree(roots)).values()) - before) / 0.25 * 100 < idle_pct:
+            break
+    return round(time.perf_counter() - started, 2)
+
+
+def rotate[T](values: Sequence[T], by: int) -> list[T]:
+    if not values:
+        return []
+    by %= len(values)
+    return [*values[by:], *values[:by]]
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def summary_line(record: Mapping[str, Any]) -> str:
+    if record["status"] != "ok":
+        return f"{record['status']}: {record.get('reason')}"
+    metrics = record["metrics"]
+    errors = record["errors"]
+    count = sum(errors.values()) if isinstance(errors, dict) else errors
+    server = record["server"]
+    usage = f"server CPU {server['cpu_pct']}%, RSS {server['peak_rss_mib']} MiB"
+    match record["kind"]:
+        case "http":
+            head = f"{metrics['rps']:>9,.0f} req/s  p99 {metrics['p99_ms']:.1f} ms"
+        case "latency":
+            head = f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"
+        case "delay-burst":
+            head = f"wall {metrics['wall_s']:.3f} s (ideal {metrics['ideal_s']:g} s)"
+        case "ws-echo":
+            head = f"{metrics['msgs_per_s']:>9,.0f} msgs/s"
+        case _:
+            head = (
+                f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"
+                f"  {metrics['members']:.0f} members, received {metrics['received_pct']:.1f}%"
+            )
+    return f"{head}  errors {count}  {usage}"
+
+
+def execute(
+    config: BenchConfig,
+    spec: Spec,
+    targets: Mapping[str, Target],
+    options: Options,
+    generator: Generator,
+    progress: Progress = print,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        run = Run(config, spec, options, generator, progress, Path(workdir))
+        run.items = select_items(config, spec, options)
+        run.subjects = select_subjects(config, targets, options)
+        progress(
+            f"{len(run.items)} measurements x {len(run.subjects)} servers x"
+            f" {options.settings.rounds} rounds; {run.pinning.note}; {generator.describe()}"
+        )
+        return run.execute()
+
+
+def write_json(results: Mapping[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,317 @@
+"""Concurrency scenarios: a burst of sleeps, websocket echo, and a chat room's broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from compare.bench.config import Scenario
+from compare.bench.load import (
+    HttpConnection,
+    HttpLoad,
+    new_event_loop,
+    percentiles,
+    raw_request,
+    split_url,
+)
+
+OPEN_AT_ONCE = 100  # connections opened concurrently while a scenario sets up
+JOIN_BUDGET = 60.0  # seconds for a chat room's members to join, and again for the joins to settle
+
+
+@dataclass
+class ScenarioResult:
+    """Named numbers; `primary` is the one the tables and plots compare."""
+
+    metrics: dict[str, float]
+    errors: int = 0
+    notes: list[str] = field(default_factory=list)
+    generator_cpu_seconds: float = 0.0
+
+
+def run(
+    scenario: Scenario, base_url: str, seconds: float, patience: float, warmup: bool = False
+) -> ScenarioResult:
+    """One measurement (or, with `warmup`, a smaller one that is thrown away)."""
+    cpu = time.process_time()
+    match scenario.kind:
+        case "delay-burst":
+            work = delay_burst(scenario, base_url, patience, warmup)
+        case "ws-echo":
+            work = ws_echo(scenario, base_url, seconds, patience)
+        case "chat":
+            work = chat(scenario, base_url, patience, warmup)
+        case _:
+            raise ValueError(f"{scenario.id}: {scenario.kind} runs as an HTTP load")
+    result = asyncio.run(work, loop_factory=new_event_loop)
+    result.generator_cpu_seconds = time.process_time() - cpu
+    return result
+
+
+async def delay_burst(
+    scenario: Scenario, base_url: str, patience: float, warmup: bool
+) -> ScenarioResult:
+    """Open the connections, then send every request at once: wall time to the last response."""
+    host, port = split_url(base_url)
+    count = min(scenario.concurrency, 50) if warmup else scenario.concurrency
+    request = raw_request(HttpLoad.of("GET", scenario.path, scenario.query), host, port)
+    connections = [HttpConnection(host, port) for _ in range(count)]
+    gate = asyncio.Semaphore(OPEN_AT_ONCE)
+    errors = 0
+
+    async def open_one(connection: HttpConnection) -> None:
+        async with gate:
+            await asyncio.wait_for(connection.open(), patience)
+
+    opened = await asyncio.gather(*(open_one(c) for c in connections), return_exceptions=True)
+    ready = [c for c, outcome in zip(connections, opened, strict=True) if outcome is None]
+    errors += len(connections) - len(ready)
+    latencies: list[float] = []
+    ideal = scenario.ideal or 0.0
+
+    async def one(connection: HttpConnection, sent: float) -> None:
+        nonlocal errors
+        try:
+            async with asyncio.timeout(ideal + patience):
+                status = await connection.receive()
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            return
+        latencies.append(time.perf_counter() - sent)
+        if status != 200:
+            errors += 1
+
+    started = time.perf_counter()
+    for connection in ready:
+        connection.send(request)
+    await asyncio.gather(*(one(c, started) for c in ready))
+    wall = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    spread = percentiles(latencies)
+    return ScenarioResult(
+        metrics={
+            "wall_s": wall,
+            "ideal_s": ideal,
+            "overhead_s": wall - ideal,
+            "completed": float(len(latencies) - 0),
+            "requests": float(count),
+            "p50_ms": spread["p50"],
+            "p99_ms": spread["p99"],
+        },
+        errors=errors,
+    )
+
+
+def origin(base_url: str) -> dict[str, str]:
+    """The Origin a page of the server itself sends: both apps refuse a foreign one."""
+    return {"Origin": base_url}
+
+
+async def open_ws(base_url: str, path: str, patience: float) -> ClientConnection:
+    return await connect(
+        "ws" + base_url.removeprefix("http") + path,
+        additional_headers=origin(base_url),
+        compression=None,
+        open_timeout=patience,
+        close_timeout=patience,
+        max_size=None,
+        max_queue=None,
+        ping_interval=None,  # the load sends no pings of its own
+    )
+
+
+async def ws_echo(
+    scenario: Scenario, base_url: str, seconds: float, patience: float
+) -> ScenarioResult:
+    """Each connection sends a message and waits for its echo, again and again."""
+    gate = asyncio.Semaphore(OPEN_AT_ONCE)
+
+    async def open_one() -> ClientConnection:
+        async with gate:
+            return await open_ws(base_url, scenario.path, patience)
+
+    sockets = await asyncio.gather(*(open_one() for _ in range(scenario.connections)))
+    message = "x" * scenario.message_bytes
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def loop(ws: ClientConnection) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter()
+            try:
+                await ws.send(message)
+                reply = await asyncio.wait_for(ws.recv(), patience)
+            except (TimeoutError, ConnectionClosed):
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - sent)
+            if reply != message:
+                errors += 1
+
+    await asyncio.gather(*(loop(ws) for ws in sockets))
+    elapsed = time.perf_counter() - started
+    await close_all(sockets, patience)
+    spread = percentiles(latencies)
+    return ScenarioResult(
+        metrics={
+            "msgs_per_s": len(latencies) / elapsed,
+            "connections": float(scenario.connections),
+            "p50_ms": spread["p50"],
+            "p99_ms": spread["p99"],
+        },
+        errors=errors,
+    )
+
+
+@dataclass
+class Member:
+    """One member of the chat room: its socket, and when each message reached it."""
+
+    ws: ClientConnection
+    members_seen: int = 0
+    frames: int = 0
+    received: dict[str, float] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def read_frames(member: Member, on_message: Mapping[str, Any]) -> None:
+    try:
+        async for frame in member.ws:
+            now = time.perf_counter()
+            member.frames += 1
+            event = json.loads(frame)
+            if event.get("type") == "join":
+                member.members_seen = max(member.members_seen, event["members"])
+            elif event.get("type") == "message":
+                member.received[event["message"]] = now
+                on_message["arrived"](event["message"])
+    except ConnectionClosed:
+        pass
+
+
+async def chat(scenario: Scenario, base_url: str, patience: float, warmup: bool) -> ScenarioResult:
+    """`members` join one room; one sends messages one at a time; send-to-last-receipt latency.
+    Each phase has a budget, so that a server that cannot keep up still ends the measurement."""
+    count = min(scenario.members, 20) if warmup else scenario.members
+    messages = min(scenario.messages, 3) if warmup else scenario.messages
+    room = f"{scenario.path}-{time.monotonic_ns() % 10**9}"  # a fresh room each time
+    notes: list[str] = []
+    members: list[Member] = []
+    readers: list[asyncio.Task[None]] = []
+    counts: dict[str, int] = {}
+    complete: dict[str, asyncio.Event] = {}
+
+    def arrived(text: str) -> None:
+        counts[text] = counts.get(text, 0) + 1
+        if counts[text] >= len(members) and text in complete:
+            complete[text].set()
+
+    gate = asyncio.Semaphore(OPEN_AT_ONCE)
+    failures: collections.Counter[str] = collections.Counter()
+    join_started = time.perf_counter()
+
+    async def join() -> None:
+        async with gate:
+            try:
+                ws = await open_ws(base_url, room, patience)
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as error:
+                failures[f"{type(error).__name__}: {error}"[:120]] += 1
+                return
+        member = Member(ws)
+        members.append(member)
+        readers.append(asyncio.create_task(read_frames(member, {"arrived": arrived})))
+
+    try:
+        async with asyncio.timeout(JOIN_BUDGET):
+            await asyncio.gather(*(join() for _ in range(count)))
+    except TimeoutError:
+        failures[f"not joined within the {JOIN_BUDGET:g} s budget"] += count - len(members)
+    # Every join is sent to every member: wait until the last one's count reached them all, or
+    # until no frame came for a second (a layer that drops frames).
+    deadline = time.perf_counter() + JOIN_BUDGET
+    last_total, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() < deadline:
+        if all(m.members_seen >= len(members) for m in members):
+            break
+        total = sum(m.frames for m in members)
+        if total != last_total:
+            last_total, quiet_since = total, time.perf_counter()
+        elif time.perf_counter() - quiet_since > 1.0:
+            notes.append("some members never saw the last join: frames were dropped")
+            break
+        await asyncio.sleep(0.02)
+    else:
+        notes.append(f"the joins had not reached every member after {JOIN_BUDGET:g} s")
+    settled = time.perf_counter() - join_started
+    notes += [f"{n} of {count} members could not join: {why}" for why, n in failures.items()]
+    join_frames = sum(m.frames for m in members)
+    latencies: list[float] = []
+    sent_count, missed_in_a_row = 0, 0
+    sender = members[0] if members else None
+    for index in range(messages if sender else 0):
+        assert sender is not None
+        text = f"bench {index}"
+        complete[text] = asyncio.Event()
+        sent = time.perf_counter()
+        try:
+            await sender.ws.send(json.dumps({"message": text}))
+        except ConnectionClosed as closed:
+            notes.append(f"the sender's connection closed: {closed}")
+            break
+        sent_count += 1
+        try:
+            await asyncio.wait_for(complete[text].wait(), patience)
+            missed_in_a_row = 0
+        except TimeoutError:
+            missed_in_a_row += 1
+        times = [m.received[text] for m in members if text in m.received]
+        if times:
+            latencies.append(max(times) - sent)
+        if missed_in_a_row == 2:
+            notes.append(f"stopped after {sent_count} messages: two in a row missed members")
+            break
+    received = sum(counts.values())
+    expected = sent_count * len(members)
+    await close_all([m.ws for m in members], patience)
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    spread = percentiles(latencies)
+    return ScenarioResult(
+        metrics={
+            "p50_ms": spread["p50"],
+            "p99_ms": spread["p99"],
+            "members": float(len(members)),
+            "messages": float(sent_count),
+            "received": float(received),
+            "expected": float(expected),
+            "received_pct": 100.0 * received / expected if expected else 0.0,
+            "join_s": settled,
+            "join_frames": float(join_frames),
+            "join_frames_expected": float(len(members) * (len(members) + 1) // 2),
+        },
+        errors=sum(failures.values()) + (expected - received),
+        notes=notes,
+    )
+
+
+async def close_all(sockets: list[ClientConnection], patience: float) -> None:
+    """Close every socket at once; whatever has not closed within `patience` is dropped."""
+    try:
+        async with asyncio.timeout(patience):
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    except TimeoutError:
+        for ws in sockets:
+            ws.transport.abort()

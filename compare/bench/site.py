@@ -1,0 +1,142 @@
+"""The bench's part of the reading site: the plots and tables of a results JSON, as HTML."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from compare.bench import report
+from compare.bench.config import BenchConfig
+from shared.targets import PROJECT_ROOT
+
+RESULTS_DIRS = (PROJECT_ROOT / "var" / "bench", PROJECT_ROOT / "docs" / "bench")
+PAGE = "bench.html"
+PLOTS = "bench"  # the site's folder of plots
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A results JSON and the folder of its plots."""
+
+    directory: Path
+    results: Mapping[str, Any]
+
+    @classmethod
+    def find(cls, directory: Path | None = None) -> Bench | None:
+        """`directory`, else the last local run (var/bench), else the committed one (docs/bench)."""
+        for candidate in [directory] if directory else RESULTS_DIRS:
+            if (candidate / "results.json").exists():
+                return cls(candidate, report.load(candidate / "results.json"))
+        return None
+
+    def copy_plots(self, out: Path) -> list[Path]:
+        target = out / PLOTS
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        return [
+            Path(shutil.copy2(svg, target / svg.name))
+            for svg in sorted((self.directory / "plots").glob("*.svg"))
+        ]
+
+    def items_of(self, behaviour: str, config: BenchConfig | None) -> list[str]:
+        """The measurements of a behaviour: its main case and scenarios (bench.toml's too)."""
+        named = (
+            set(config.main[behaviour].scenarios) if config and behaviour in config.main else set()
+        )
+        return [
+            item["id"]
+            for item in self.results["items"]
+            if item["behaviour"] == behaviour or item["id"] in named
+        ]
+
+    def source(self) -> str:
+        try:
+            return (self.directory / "results.json").resolve().relative_to(PROJECT_ROOT).as_posix()
+        except ValueError:
+            return str(self.directory / "results.json")
+
+
+def html_table(headers: list[str], body: list[list[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body)
+    return (
+        f'<div class="table-scroll"><table class="bench"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def figure(item: str, root: str, caption: str) -> str:
+    return (
+        f'<figure class="plot" id="plot-{escape(item)}"><img src="{root}{PLOTS}/{escape(item)}.svg"'
+        f' alt="{escape(caption)}"><figcaption>{escape(caption)}</figcaption></figure>'
+    )
+
+
+def behaviour_section(bench: Bench | None, behaviour: str, config: BenchConfig | None) -> str:
+    """The plots of one behaviour's measurements, for its page (or why there are none)."""
+    if bench is None:
+        return '<p class="muted">No bench results yet: <code>make bench</code>.</p>'
+    items = bench.items_of(behaviour, config)
+    if not items:
+        return (
+            '<p class="muted">Not measured by the bench (see <code>shared/bench.toml</code>).</p>'
+        )
+    rows = {row.id: row for row in report.rows(bench.results)}
+    figures = "".join(
+        figure(item, "../", f"{item}: {rows[item].request} — {report.heading(rows[item])}")
+        for item in items
+    )
+    return (
+        f'<div class="plots">{figures}</div><p class="run">From <code>{escape(bench.source())}'
+        f"</code>, {escape(bench.results['started'])}: the median of the rounds, whiskers from"
+        " the lowest to the highest, a dot each round;"
+        f' <a href="../{PAGE}">all measurements</a>.</p>'
+    )
+
+
+def overview_page(bench: Bench | None) -> str:
+    """The body of bench.html: the machine, the tables, the overview and every plot."""
+    if bench is None:
+        return (
+            "<h1>Measurements</h1><p>No bench results yet. <code>make bench</code> measures every"
+            " behaviour on every target and writes them to <code>docs/bench/</code>.</p>"
+        )
+    results = bench.results
+    table = report.rows(results)
+    subjects = list(results["subjects"])
+    notes: list[str] = []
+    body = [
+        [f'<a href="behaviours/{escape(row.behaviour)}.html">{escape(row.id)}</a>',
+         f"<code>{escape(row.request)}</code>", escape(report.heading(row)),
+         *(escape(report.cell_text(row, row.cells[s], notes)) for s in subjects)]
+        for row in table
+    ]  # fmt: skip
+    footnotes = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    baselines = [
+        [escape(f["item"]), escape(f["app"]), escape(f["baseline"]),
+         f"{f['ratio']:.2f} ({f['min']:.2f}–{f['max']:.2f})"]
+        for f in report.baseline_ratios(results, table)
+    ]  # fmt: skip
+    note = f"<p><strong>Note:</strong> {escape(results['note'])}</p>" if results.get("note") else ""
+    plots = "".join(
+        figure(row.id, "", f"{row.id}: {row.request} — {report.heading(row)}") for row in table
+    )
+    return f"""<h1>Measurements</h1>
+<p>Every behaviour's main case and the concurrency scenarios on every target and on each
+framework's bare baseline, from <code>{escape(bench.source())}</code>
+({escape(results["started"])}). Measured on {escape(report.machine_line(results))}</p>
+{note}
+{figure("overview", "", "Each measurement against the aiohttp target, in the same round")}
+<h2>Medians (min–max) and × the aiohttp target</h2>
+{html_table(["measurement", "what", "measured", *subjects], body)}
+{f'<ol class="footnotes">{footnotes}</ol>' if footnotes else ""}
+{"<h2>Each app against its framework's minimum</h2>" if baselines else ""}
+{html_table(["behaviour", "app", "baseline", "app ÷ baseline"], baselines) if baselines else ""}
+<h2>Every measurement</h2>
+<div class="plots">{plots}</div>
+<p class="run">Reproduce: <code>make bench</code>. Every setting is in the results JSON.</p>"""

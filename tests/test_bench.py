@@ -1,0 +1,278 @@
+"""`python -m compare bench`: a few-seconds smoke run, its outputs, the README's results block."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compare.bench import asgi_cost, plots
+from compare.bench import config as bench_config
+from compare.bench import report as bench_report
+from compare.bench.load import AsyncioHttp, HttpLoad, percentiles
+from compare.bench.runner import Options, execute, prepare_http
+from compare.bench.system import Pinning, Sampler
+from shared.spec import spec
+from shared.targets import PROJECT_ROOT, Server, load_targets
+
+COMMITTED = PROJECT_ROOT / "docs" / "bench" / "results.json"
+SVG = "{http://www.w3.org/2000/svg}svg"
+
+
+def bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "compare", "bench", *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def test_every_behaviour_of_the_spec_has_a_main_case_or_scenarios() -> None:
+    config = bench_config.load(spec())
+    missing = bench_config.unmeasured(config, spec())
+    assert not missing, f"shared/bench.toml: add a [main] entry for {', '.join(missing)}"
+    for main in config.main.values():
+        assert main.steps or main.scenarios, main.behaviour
+        if main.steps:
+            assert main.measured.request.method in ("GET", "HEAD", "POST"), main.behaviour
+    baselines = config.baselines
+    assert baselines["aiohttp-hello"].of == "aiohttp"
+    # The Django baseline runs under the server of the target it is compared with.
+    assert baselines["django-hello"].of == "django-uvicorn"
+    assert (
+        baselines["django-hello"].target.command[:3] == load_targets()["django-uvicorn"].command[:3]
+    )
+    assert not set(baselines) & set(load_targets()), "baselines stay out of the parity suite"
+
+
+def test_a_bad_bench_toml_names_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "bench.toml"
+    with pytest.raises(bench_config.BenchConfigError, match=r"main\.nope: no such behaviour"):
+        bench_config.parse(path, '[main]\nnope = { case = "json-1" }\n', spec())
+    with pytest.raises(bench_config.BenchConfigError, match=r"main\.json\.case: no HTTP case"):
+        bench_config.parse(path, '[main]\njson = { case = "json-9" }\n', spec())
+    with pytest.raises(bench_config.BenchConfigError, match=r"json has no case named 'gone'"):
+        bench_config.parse(path, '[main]\njson = { name = "gone" }\n', spec())
+    with pytest.raises(bench_config.BenchConfigError, match="no scenario 'x'"):
+        bench_config.parse(path, '[main]\nws-echo = { scenarios = ["x"] }\n', spec())
+
+
+def test_percentiles_are_nearest_rank_in_milliseconds() -> None:
+    samples = [i / 1000 for i in range(1, 101)]  # 1 ms .. 100 ms
+    assert percentiles(samples) == {"p50": 50.0, "p90": 90.0, "p99": 99.0, "max": 100.0}
+    assert percentiles([0.002])["p99"] == 2.0
+
+
+def test_pinning_splits_the_cpus_or_says_why_not() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    plan = Pinning.plan(workers=1)
+    if len(cpus) >= 2:
+        assert plan.server == (cpus[0],) and plan.load == tuple(cpus[1:])
+        assert f"servers on CPU {cpus[0]}" in plan.note
+    assert Pinning.plan(workers=len(cpus)).server == ()
+    assert "not pinned" in Pinning.plan(workers=len(cpus)).note
+
+
+def test_the_sampler_sees_a_busy_child_and_its_memory() -> None:
+    code = (
+        "import time\nx = bytearray(64 * 2**20)\nend = time.time() + 1\n"
+        "while time.time() < end: pass"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(0.2)
+        with Sampler([os.getpid()]) as usage:  # the bench's own tree: the child is in it
+            child.wait(timeout=10)
+    finally:
+        child.kill()
+    assert usage.cpu_seconds > 0.3
+    assert usage.peak_rss_bytes > 64 * 2**20
+
+
+def test_the_asyncio_generator_counts_statuses_and_reads_chunked_bodies() -> None:
+    targets = load_targets()
+    with Server(targets["aiohttp"]) as server:
+        generator = AsyncioHttp()
+        ok = generator.run(
+            server.base_url, HttpLoad.of("GET", "/stream", {"chunks": "3"}), 4, 0.3, 5
+        )
+        assert ok.requests > 10 and ok.error_count == 0 and ok.rps > 10
+        wrong = generator.run(server.base_url, HttpLoad.of("GET", "/no/such"), 2, 0.2, 5)
+        assert wrong.errors["unexpected_status"] == wrong.requests > 0
+        assert wrong.rps == 0
+        head = generator.run(server.base_url, HttpLoad.of("HEAD", "/Ada"), 2, 0.2, 5)
+        assert head.error_count == 0 and head.requests > 10
+
+
+def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) -> None:
+    """The bare aiohttp baseline as a target: it has /json but no /items."""
+    config = bench_config.load(spec())
+    bare = {"bare": config.baselines["aiohttp-hello"].target}
+    options = Options(
+        settings=bench_config.Settings(duration=0.3, warmup=0, rounds=1, connections=4),
+        behaviours=("json", "items"),
+        scenarios=(),
+    )
+    results = execute(config, spec(), bare, options, AsyncioHttp(), progress=lambda _: None)
+    by_item = {m["item"]: m for m in results["measurements"]}
+    assert by_item["json"]["status"] == "ok" and by_item["json"]["metrics"]["rps"] > 0
+    assert by_item["items"]["status"] == "unavailable"
+    assert "not available" in by_item["items"]["reason"] and "404" in by_item["items"]["reason"]
+    with pytest.raises(AssertionError, match="404"):
+        with Server(bare["bare"]) as server:
+            prepare_http(spec(), config.main["fanout"], server.base_url, 5)
+
+
+def check_svg(path: Path) -> None:
+    assert path.stat().st_size > 1000, path
+    assert ET.parse(path).getroot().tag == SVG, path
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, Any]]:
+    """A few-seconds run: one behaviour and one scenario, two targets and a baseline."""
+    out = tmp_path_factory.mktemp("bench")
+    done = bench(
+        "--behaviour", "json", "--scenario", "ws-echo-1",
+        "--target", "aiohttp", "--target", "django-uvicorn", "--target", "aiohttp-hello",
+        "--duration", "0.5", "--warmup", "0.2", "--rounds", "2", "--connections", "8",
+        "--generator", "asyncio", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done.stdout + done.stderr, json.loads((out / "results.json").read_text())
+
+
+def test_the_smoke_run_writes_json_with_the_machine_and_every_setting(
+    smoke: tuple[Path, str, dict[str, Any]],
+) -> None:
+    _, _, results = smoke
+    assert results["machine"]["cores"] == os.cpu_count()
+    assert results["machine"]["cpu_model"]
+    assert results["versions"]["python"].startswith(f"{sys.version_info.major}.")
+    assert results["versions"]["packages"]["aiohttp"] and results["versions"]["packages"]["Django"]
+    settings = results["settings"]
+    assert settings["rounds"] == 2 and settings["duration_s"] == 0.5 and settings["workers"] == 1
+    assert settings["generator"]["name"] == "asyncio"
+    assert "pinned" in settings["pinning"]["about"] or settings["pinning"]["server_cpus"]
+    assert set(results["subjects"]) == {"aiohttp", "django-uvicorn", "aiohttp-hello"}
+    assert [item["id"] for item in results["items"]] == ["json", "ws-echo-1"]
+    measured = results["measurements"]
+    # json on 3 subjects, ws-echo-1 on the 2 targets (a baseline serves only its behaviours).
+    assert len(measured) == 2 * (3 + 2)
+    for m in measured:
+        assert m["status"] == "ok", m
+        assert m["errors"] == 0 or m["errors"] == dict.fromkeys(m["errors"], 0), m
+        assert 0.3 < m["seconds"] < 30
+        assert m["server"]["cpu_s"] > 0 and 10 < m["server"]["peak_rss_mib"] < 2000
+        metrics = m["metrics"]
+        if m["kind"] == "http":
+            assert metrics["rps"] > 20
+            assert 0 < metrics["p50_ms"] <= metrics["p90_ms"] <= metrics["p99_ms"]
+        else:
+            assert metrics["msgs_per_s"] > 20 and metrics["connections"] == 1
+    # The targets swap places each round.
+    orders = [
+        [m["subject"] for m in measured if m["round"] == r and m["item"] == "json"] for r in (1, 2)
+    ]
+    assert orders[0] != orders[1] and sorted(orders[0]) == sorted(orders[1])
+
+
+def test_the_smoke_run_prints_progress_and_a_table_and_writes_markdown_and_svg(
+    smoke: tuple[Path, str, dict[str, Any]],
+) -> None:
+    out, printed, _ = smoke
+    assert "[ 1/10] round 1/2" in printed
+    table = [line for line in printed.splitlines() if line.startswith(("json ", "ws-echo-1 "))]
+    assert len(table) == 2 and "×" in table[0]
+    assert "aiohttp ÷ aiohttp-hello on json" in printed
+    summary = (out / "summary.md").read_text()
+    assert "| behaviour | request | aiohttp | django-uvicorn |" in summary  # the targets
+    assert "| `json` | `aiohttp` | `aiohttp-hello` |" in summary  # the app against its baseline
+    assert "`GET /json`" in summary and "## Settings" in summary
+    for name in ("overview", "json", "ws-echo-1"):
+        check_svg(out / "plots" / f"{name}.svg")
+    assert "django-uvicorn" in (out / "plots" / "json.svg").read_text()
+
+
+def test_ratios_are_taken_within_each_round(smoke: tuple[Path, str, dict[str, Any]]) -> None:
+    _, _, results = smoke
+    table = {row.id: row for row in bench_report.rows(results)}
+    value = {
+        (m["subject"], m["round"]): m["metrics"]["rps"]
+        for m in results["measurements"]
+        if m["item"] == "json"
+    }
+    django = table["json"].cells["django-uvicorn"]
+    expected = sorted(value[("django-uvicorn", r)] / value[("aiohttp", r)] for r in (1, 2))
+    assert sorted(django.ratios) == pytest.approx(expected)
+    assert table["json"].cells["aiohttp"].ratios == [1.0, 1.0]
+    baseline = bench_report.baseline_ratios(results, list(table.values()))
+    assert [(b["item"], b["app"], b["baseline"]) for b in baseline] == [
+        ("json", "aiohttp", "aiohttp-hello")
+    ]
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)"
+)
+def test_wrk_reports_requests_percentiles_and_unexpected_statuses(tmp_path: Path) -> None:
+    from compare.bench.load import Wrk
+
+    wrk = Wrk(shutil.which("wrk") or "wrk")
+    with Server(bench_config.load(spec()).baselines["aiohttp-hello"].target) as server:
+        good = wrk.run(server.base_url, HttpLoad.of("GET", "/json"), 4, 1, 5)
+        post = wrk.run(server.base_url, HttpLoad.of("POST", "/json", body=b"{}"), 2, 1, 5)
+    assert good.requests > 100 and good.error_count == 0 and 0.9 < good.seconds < 5
+    assert 0 < good.latency_ms["p50"] <= good.latency_ms["p99"]
+    assert good.generator_cpu_seconds > 0
+    assert post.errors["unexpected_status"] == post.requests > 0  # 405, not the 200 expected
+
+
+def test_the_readme_block_is_rendered_from_the_committed_results() -> None:
+    """Every number of README.md's results section comes from docs/bench/results.json."""
+    results = bench_report.load(COMMITTED)
+    assert results["measurements"] and results["settings"]["rounds"] >= 3
+    block = bench_report.current_block((PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
+    assert block is not None, (
+        "README.md has no <!-- bench:begin --> … <!-- bench:end --> block:"
+        " add the markers, then run `python -m compare bench --readme`"
+    )
+    assert block == bench_report.readme_block(results, "docs/bench/results.json"), (
+        "README.md's bench block differs from docs/bench/results.json:"
+        " run `python -m compare bench --readme`"
+    )
+
+
+def test_the_asgi_cost_table_is_rendered_from_its_committed_results() -> None:
+    """docs/django-asgi-cost.md's table comes from docs/bench/asgi-cost.json."""
+    results = json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8"))
+    assert results["summary"] and results["settings"]["rounds"] >= 3
+    text = asgi_cost.DOC.read_text(encoding="utf-8")
+    block = bench_report.current_block(text, asgi_cost.DOC_BEGIN, asgi_cost.DOC_END)
+    assert block == asgi_cost.doc_block(results), (
+        "docs/django-asgi-cost.md's table differs from docs/bench/asgi-cost.json:"
+        " run `python -m compare.bench.asgi_cost --doc --out docs/bench/asgi-cost.json`"
+    )
+
+
+def test_the_committed_summary_and_plots_match_the_committed_results(tmp_path: Path) -> None:
+    results = bench_report.load(COMMITTED)
+    directory = COMMITTED.parent
+    assert (directory / "summary.md").read_text(encoding="utf-8") == bench_report.markdown(results)
+    names = {p.name for p in plots.write(results, tmp_path)}
+    assert names == {p.name for p in (directory / "plots").glob("*.svg")}
+
+
+def test_replace_block_rewrites_only_between_the_markers() -> None:
+    text = "# Title\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nafter\n"
+    new = bench_report.replace_block(text, "<!-- bench:begin -->\nnew\n<!-- bench:end -->")
+    assert new == "# Title\n\n<!-- bench:begin -->\nnew\n<!-- bench:end -->\n\nafter\n"
+    with pytest.raises(ValueError, match="no <!-- bench:begin -->"):
+        bench_report.replace_block("no markers", "x")
