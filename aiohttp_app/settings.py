@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from shared.data import DATABASE_POOL_SIZE
 from shared.validation import ws_ping_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ class Settings:
     sse_keepalive_seconds: float
     heartbeat_seconds: float
     database_url: str  # SQLAlchemy's form of DATABASE_URL: see aiohttp_app/data/db.py
+    database_pool_size: int  # PostgreSQL: connections per engine
     files_dir: Path
 
 
@@ -61,5 +63,6 @@ def from_env() -> Settings:
         database_url=os.environ.get(
             "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'aiohttp.sqlite3'}"
         ),
+        database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", DATABASE_POOL_SIZE)),
         files_dir=Path(os.environ.get("FILES_DIR", PROJECT_ROOT / "var" / "files")),
     )

@@ -32,6 +32,9 @@ COUNTER_NAME_RULE = "1 to 64 letters, digits, '-' or '_'"
 # The racy increment's read and write are this far apart, as if it awaited other work between.
 RACE_WINDOW_SECONDS = 0.05
 
+# PostgreSQL: the most connections one pool of a server process opens (DATABASE_POOL_SIZE).
+DATABASE_POOL_SIZE = 15
+
 UPLOAD_FIELD = "file"
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_LIMIT_TEXT = "10 MiB"

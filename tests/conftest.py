@@ -25,6 +25,10 @@ pytest_plugins = ["tests.report"]  # writes var/parity-report.json for `python -
 
 TARGETS = load_targets()
 REDIS_PREFIX = f"parity-test-{uuid.uuid4().hex[:12]}"
+# Every server of a run shares PostgreSQL's 100 connections: six targets side by side,
+# aiohttp-gunicorn's two workers, the extra servers of some tests, aiohttp's two engines. At the
+# apps' default of 15 per pool, bursts on several targets at once are refused ("too many clients").
+TEST_DATABASE_POOL_SIZE = 4
 SERVERS = pytest.StashKey["ServerPool"]()
 # What every server the suite starts gets for part 3 (concurrency), besides UPSTREAM_URL (the
 # suite's own upstream service): intervals short enough that no test waits out a default.
@@ -108,6 +112,7 @@ class ServerPool:
             # Its own database (a SQLite file, or a PostgreSQL database made for this run with
             # --database) and its own folder for uploads.
             "DATABASE_URL": self.databases.url_for(instance),
+            "DATABASE_POOL_SIZE": str(TEST_DATABASE_POOL_SIZE),
             "FILES_DIR": str(self.log_dir / f"{instance}-files"),
             # This run's Redis keys and channels (when REDIS_URL is set), per target: runs side
             # by side on one Redis do not meet, nor do two targets; one target's processes do.

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from shared.data import UPLOAD_MAX_BYTES
-from tests.conftest import Live, parametrize_targets
+from tests.conftest import TEST_DATABASE_POOL_SIZE, Live, parametrize_targets
+from tests.databases import server_url
 
 UUID_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -87,3 +90,56 @@ def test_an_unhandled_error_is_logged_and_not_sent(live: Live) -> None:
         time.sleep(0.05)
     tail = log.read_text(errors="replace").split("RuntimeError: boom")[-2]
     assert "Traceback (most recent call last)" in tail
+
+
+def pools(live: Live) -> int:
+    """How many connection pools the target's processes keep: aiohttp, two engines (asyncio and
+    sync) per worker; Django, one pool in the server and one in each companion process."""
+    target = live.target
+    if target.app == "aiohttp":
+        command = list(target.command)
+        workers = int(command[command.index("--workers") + 1]) if "--workers" in command else 1
+        return 2 * workers
+    return 1 + len(target.companions)
+
+
+@pytest.mark.behaviour("counter")
+async def test_a_burst_opens_no_more_connections_than_the_pools(
+    live: Live, request: pytest.FixtureRequest
+) -> None:
+    postgres_url = request.config.getoption("database")
+    if not postgres_url:
+        pytest.skip("PostgreSQL only: make test's PostgreSQL pass runs it")
+    storage(live)  # skips a server running elsewhere: its database is not ours to count
+    assert live.server is not None
+    database = psycopg.conninfo.conninfo_to_dict(live.server.env["DATABASE_URL"])["dbname"]
+    counter = f"{live.base_url}/counters/pool-{uuid.uuid4().hex[:12]}/increment"
+    search = f"{live.base_url}/items/search?name=pool"
+    most = 0
+    db = await psycopg.AsyncConnection.connect(
+        server_url(postgres_url, "postgres"), autocommit=True
+    )
+    async with db:
+
+        async def count_connections() -> None:
+            nonlocal most
+            while True:
+                found = await db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)
+                )
+                row = await found.fetchone()
+                most = max(most, row[0] if row else 0)
+                await asyncio.sleep(0.005)
+
+        counting = asyncio.create_task(count_connections())
+        limits = httpx.Limits(max_connections=250)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            burst = [client.post(counter) for _ in range(200)]
+            burst += [client.get(search) for _ in range(50)]
+            responses = await asyncio.gather(*burst)
+        counting.cancel()
+    assert {response.status_code for response in responses} == {200}
+    assert 1 <= most <= TEST_DATABASE_POOL_SIZE * pools(live), (
+        f"{most} connections to {database} at most; DATABASE_POOL_SIZE="
+        f"{TEST_DATABASE_POOL_SIZE} x {pools(live)} pools"
+    )

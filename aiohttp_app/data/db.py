@@ -38,10 +38,12 @@ def with_driver(database_url: str, drivers: dict[str, str]) -> URL:
     return url.set(drivername=drivers[backend])
 
 
-def engine_options(url: URL) -> dict[str, Any]:
-    # SQLite: wait up to 20 s for the write lock, as django_app's settings do. PostgreSQL:
-    # SQLAlchemy's default pool, 5 connections + 10 overflow, the size of Django's pool there.
-    return {"connect_args": {"timeout": 20}} if url.get_backend_name() == "sqlite" else {}
+def engine_options(url: URL, pool_size: int) -> dict[str, Any]:
+    # SQLite: wait up to 20 s for the write lock, as django_app's settings do. PostgreSQL: at
+    # most `pool_size` connections (DATABASE_POOL_SIZE), the size of Django's pool there.
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": 20}}
+    return {"pool_size": pool_size, "max_overflow": 0}
 
 
 def use_wal(engine: Engine) -> None:
@@ -67,7 +69,7 @@ async def create_schema_once(database_url: str) -> None:
     """Before a multi-process server forks (aiohttp_app/gunicorn.py): two workers that both find
     a table missing at the same moment would both create it, and one would fail."""
     url = with_driver(database_url, ASYNC_DRIVERS)
-    engine = create_async_engine(url, **engine_options(url))
+    engine = create_async_engine(url, **engine_options(url, pool_size=1))
     use_wal(engine.sync_engine)
     await create_schema(engine)
     await engine.dispose()
@@ -77,8 +79,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     """The engines for the app's lifetime. The schema is created here if it is missing."""
     async_url = with_driver(app[settings].database_url, ASYNC_DRIVERS)
     sync_url = with_driver(app[settings].database_url, SYNC_DRIVERS)
-    engine = create_async_engine(async_url, **engine_options(async_url))
-    sync_engine = create_engine(sync_url, **engine_options(sync_url))
+    pool_size = app[settings].database_pool_size
+    engine = create_async_engine(async_url, **engine_options(async_url, pool_size))
+    sync_engine = create_engine(sync_url, **engine_options(sync_url, pool_size))
     use_wal(engine.sync_engine)
     use_wal(sync_engine)
     await create_schema(engine)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from shared.data import DATABASE_POOL_SIZE
 from shared.validation import JSON_BODY_MAX_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -71,8 +72,8 @@ DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / '
 # Under ASGI, each request's ORM calls run in a thread of their own, on a connection of their
 # own. SQLite: wait up to 20 s for the write lock, take it when a transaction begins rather than
 # when it first writes, and keep a write-ahead log (readers never wait; a commit syncs less).
-# PostgreSQL: a pool of at most 15 connections (aiohttp_app's SQLAlchemy pool: 5 + 10
-# overflow), not one per concurrent request. aiohttp_app/data/db.py sets the same.
+# PostgreSQL: a pool of at most DATABASE_POOL_SIZE connections (default 15), not one per
+# concurrent request. aiohttp_app/data/db.py sizes its SQLAlchemy pools the same.
 # Options in the URL's query string (?timeout=5) win over these.
 DATABASE_OPTIONS = {
     "django.db.backends.sqlite3": {
@@ -80,7 +81,12 @@ DATABASE_OPTIONS = {
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     },
-    "django.db.backends.postgresql": {"pool": {"min_size": 1, "max_size": 15}},
+    "django.db.backends.postgresql": {
+        "pool": {
+            "min_size": 1,
+            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", DATABASE_POOL_SIZE)),
+        }
+    },
 }
 DATABASES["default"]["OPTIONS"] = {
     **DATABASE_OPTIONS.get(DATABASES["default"]["ENGINE"], {}),
