@@ -37,19 +37,25 @@ TABLE_BEGIN, TABLE_END = "<!-- conformance-table:begin -->", "<!-- conformance-t
 class Conformance:
     cases: list[str]
     expected_failures: dict[str, dict[str, str]]
+    timing_dependent: dict[str, dict[str, str]]  # either outcome passes
 
 
 def load_conformance(path: Path = CONFORMANCE_PATH) -> Conformance:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    expected = data.get("expected-failures", {})
-    unknown = set(expected) - set(load_targets())
-    assert not unknown, f"{path}: expected-failures for unknown targets {sorted(unknown)}"
-    for target, cases in expected.items():
-        for case, reason in cases.items():
-            assert re.search(r"\.py:\d+", reason), (
-                f"{path}: {target} {case}: the reason must name the server's file and line"
-            )
-    return Conformance(cases=list(data["cases"]), expected_failures=expected)
+    declared = {kind: data.get(kind, {}) for kind in ("expected-failures", "timing-dependent")}
+    for kind, by_target in declared.items():
+        unknown = set(by_target) - set(load_targets())
+        assert not unknown, f"{path}: {kind} for unknown targets {sorted(unknown)}"
+        for target, cases in by_target.items():
+            for case, reason in cases.items():
+                assert re.search(r"\.py:\d+", reason), (
+                    f"{path}: {target} {case}: the reason must name the server's file and line"
+                )
+    return Conformance(
+        cases=list(data["cases"]),
+        expected_failures=declared["expected-failures"],
+        timing_dependent=declared["timing-dependent"],
+    )
 
 
 CONFORMANCE = load_conformance()
@@ -115,9 +121,10 @@ def test_autobahn(autobahn: dict[str, dict[str, dict[str, Any]]], target: str) -
         if not passed(r)
     }
     expected = CONFORMANCE.expected_failures.get(target, {})
-    unexpected = {case: why for case, why in failing.items() if case not in expected}
+    either = CONFORMANCE.timing_dependent.get(target, {})
+    unexpected = {c: why for c, why in failing.items() if c not in expected and c not in either}
     fixed = sorted(case for case in expected if case in results and case not in failing)
-    missing = sorted(case for case in expected if case not in results)
+    missing = sorted(case for case in {**expected, **either} if case not in results)
     assert not unexpected, f"{target}: cases failing without a declaration: {unexpected}"
     assert not fixed, f"{target}: declared failures now pass, remove them: {fixed}"
     assert not missing, f"{target}: declared failures that did not run: {missing}"
@@ -127,19 +134,23 @@ def table(autobahn: dict[str, dict[str, dict[str, Any]]]) -> str:
     """The README's conformance table, from this run's results."""
     targets = load_targets()
     rows = [
-        "| target | server | cases | passed (OK, NON-STRICT, INFORMATIONAL) | expected failures |",
-        "| --- | --- | --- | --- | --- |",
+        "| target | server | cases | passed (OK, NON-STRICT, INFORMATIONAL) | expected failures"
+        " | either, by timing |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name in sorted(autobahn, key=list(targets).index):
-        results = autobahn[name]
+        either = CONFORMANCE.timing_dependent.get(name, {})
+        results = {c: r for c, r in autobahn[name].items() if c not in either}
         counts = Counter(passed(r) for r in results.values())
         failing = sorted((c for c, r in results.items() if not passed(r)), key=case_key)
         expected = ", ".join(f"`{c}`" for c in failing) or "none"
         if targets[name].lacking(["websocket"]):
             # What passes there is what Autobahn counts as passed without a websocket at all.
             expected = f"the other {len(failing)}: it lacks websocket"
+        timing = ", ".join(f"`{c}`" for c in sorted(either, key=case_key)) or "none"
         rows.append(
-            f"| `{name}` | {targets[name].server} | {len(results)} | {counts[True]} | {expected} |"
+            f"| `{name}` | {targets[name].server} | {len(autobahn[name])} | {counts[True]}"
+            f" | {expected} | {timing} |"
         )
     return "\n".join(rows)
 
