@@ -30,7 +30,7 @@ SEARCH_RESULTS_MAX = 100
 COUNTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 COUNTER_NAME_RULE = "1 to 64 letters, digits, '-' or '_'"
 # The racy increment's read and write are this far apart, as if it awaited other work between.
-RACE_WINDOW_SECONDS = 0.05
+RACE_WINDOW_SECONDS = 0.02
 
 # PostgreSQL: the most connections one pool of a server process opens (DATABASE_POOL_SIZE).
 DATABASE_POOL_SIZE = 15
