@@ -374,14 +374,10 @@ async def test_a_thousand_members_all_get_one_message(
     ws_url, ordered, pid = crowd_server
     crowd = Crowd(ws_url, new_room(), ordered)
     server = ServerCpu(pid) if pid is not None else None
-    joining = (
-        within(HANG_WITHIN, f"{CROWD} members join", crowd, server, JOIN_CPU_SECONDS)
-        if server is not None
-        else within(JOIN_WITHIN, f"{CROWD} members join", crowd)
-    )
+    seconds = HANG_WITHIN if server is not None else JOIN_WITHIN
     try:
         started = time.perf_counter()
-        async with joining:
+        async with within(seconds, f"{CROWD} members join", crowd, server, JOIN_CPU_SECONDS):
             await crowd.add()
             await crowd.until(lambda: crowd.joins[0] == [1])
             for first in range(1, CROWD, CONNECT_AT_ONCE):
