@@ -29,7 +29,8 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 	@touch $@
 
 run: $(STAMP)
-	$(PY) -m shared.serve --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
+	$(PY) -m compare site
+	$(PY) -m shared.harness.serve --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
 
 # Both passes run, whatever the first one gives; `make test` fails if either failed.
 # PYTEST_XDIST: pytest-xdist's processes, one per target (tests/conftest.py: a target's tests
@@ -106,6 +107,7 @@ screenshots: $(STAMP) browser
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .

@@ -1,11 +1,11 @@
-"""Reading a JSON object body, checked by shared/validation.py; django_app/bodies.py mirrors it."""
+"""Reading a JSON object body, checked by shared/runtime/validation.py; mirrored by Django's."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import hdrs, web
 
-from shared.validation import Field, check_json_content_type, parse_json_object, too_large
+from shared.runtime.validation import Field, check_json_content_type, parse_json_object, too_large
 
 
 async def read_json(

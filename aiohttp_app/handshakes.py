@@ -7,7 +7,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from aiohttp_app.settings import settings
-from shared.errors import ApiError
+from shared.runtime.errors import ApiError
 
 
 def is_same_domain(host: str, pattern: str) -> bool:

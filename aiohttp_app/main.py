@@ -20,7 +20,7 @@ from aiohttp_app.data.db import database
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
-from shared.validation import JSON_BODY_MAX_BYTES
+from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 
 async def close_websockets(app: web.Application) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shared.data import DATABASE_POOL_SIZE
-from shared.validation import ws_ping_settings
+from shared.runtime.data import DATABASE_POOL_SIZE
+from shared.runtime.validation import ws_ping_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

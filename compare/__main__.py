@@ -15,8 +15,8 @@ from compare.report import default_report_path, load, matrix
 from compare.site import build
 from compare.source import APP_TITLES, SourceError, implementations
 from compare.terminal import Painter, Pane, render_list, render_matrix, render_show, use_color
+from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import spec
-from shared.targets import PROJECT_ROOT, load_targets
 
 SITE_DIR = PROJECT_ROOT / "var" / "site"
 
@@ -114,7 +114,8 @@ def parser() -> argparse.ArgumentParser:
         help="a behaviour's aiohttp and Django code side by side (stacked under 163 columns)",
     )
     show.add_argument(
-        "behaviour", help="a behaviour id from the spec (shared/behaviours/*.toml), e.g. ws-echo"
+        "behaviour",
+        help="a behaviour id from the spec (shared/spec/behaviours/*.toml), e.g. ws-echo",
     )
     show.set_defaults(handler=cmd_show)
     table = commands.add_parser(

@@ -12,8 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from shared.harness.targets import PROJECT_ROOT
 from shared.spec import Behaviour, Spec
-from shared.targets import PROJECT_ROOT
 
 REPORT_PATH = PROJECT_ROOT / "var" / "parity-report.json"
 FORMAT_VERSION = 1

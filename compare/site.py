@@ -26,8 +26,8 @@ from compare.report import (
     result_kind,
 )
 from compare.source import APP_TITLES, Source, implementations
+from shared.harness.targets import PROJECT_ROOT, Target, load_targets
 from shared.spec import Behaviour, Case, Spec, spec
-from shared.targets import PROJECT_ROOT, Target, load_targets
 
 PYGMENTS_STYLE = "default"
 PAGES_DIR = "behaviours"
@@ -122,7 +122,7 @@ def page(title: str, body: str, root: str) -> str:
 <main>
 {body}
 <footer>Built by <code>python -m compare site</code> from the spec
-(<code>shared/behaviours/*.toml</code>), the apps' source and the parity report.</footer>
+(<code>shared/spec/behaviours/*.toml</code>), the apps' source and the parity report.</footer>
 </main>
 </body>
 </html>
@@ -186,8 +186,9 @@ def index_page(spec: Spec, report: Report, targets: Mapping[str, Target]) -> str
     )
     body = f"""<h1>The same behaviours in aiohttp and in Django</h1>
 <p>Each behaviour below is written twice — in raw aiohttp and in Django (async views and
-Channels) — and one test suite runs every case of the spec (<code>shared/behaviours/*.toml</code>)
-against every target. Open a behaviour to read the two implementations side by side;
+Channels) — and one test suite runs every case of the spec
+(<code>shared/spec/behaviours/*.toml</code>) against every target. Open a behaviour to read the
+two implementations side by side;
 <a href="{BENCH_PAGE}">the measurements</a> compare their speed.</p>
 <h2>Behaviours &times; targets</h2>
 <p class="run">{escape(describe_run(report, list(targets)))}</p>
@@ -366,7 +367,7 @@ def spec_file(behaviour: Behaviour) -> str:
 
 
 def bench_config(the_spec: Spec) -> BenchConfig | None:
-    """shared/bench.toml, which names the scenarios of a behaviour; None if it fits no spec."""
+    """bench.toml, which names the scenarios of a behaviour; None if it fits no spec."""
     try:
         return load_bench_config(the_spec)
     except (BenchConfigError, KeyError):

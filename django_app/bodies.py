@@ -1,4 +1,4 @@
-"""Reading a JSON object body, checked by shared/validation.py; aiohttp_app/bodies.py mirrors it."""
+"""Reading a JSON object body, checked by shared/runtime/validation.py; mirrored by aiohttp's."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
-from shared.validation import Field, check_json_content_type, parse_json_object, too_large
+from shared.runtime.validation import Field, check_json_content_type, parse_json_object, too_large
 
 
 async def read_json(

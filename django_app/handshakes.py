@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from channels.security import websocket as channels_security
 
-from shared.errors import ApiError
+from shared.runtime.errors import ApiError
 
 type Scope = MutableMapping[str, Any]
 type Receive = Callable[[], Awaitable[dict[str, Any]]]

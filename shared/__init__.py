@@ -1,1 +1,1 @@
-"""What both apps and the suite share: the spec, the error catalogue, limits and targets."""
+"""Three layers, each importing only those below: runtime (both apps), spec, harness."""

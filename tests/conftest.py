@@ -16,9 +16,9 @@ from xdist.remote import Producer
 from xdist.scheduler import LoadGroupScheduling
 from xdist.scheduler.protocol import Scheduling
 
+from shared.harness.targets import Server, Target, load_targets
+from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import NEEDS
-from shared.targets import Server, Target, load_targets
-from shared.upstream import SERVICE as UPSTREAM
 from tests.databases import Databases, probe
 
 pytest_plugins = ["tests.report"]  # writes var/parity-report.json for `python -m compare`
@@ -323,7 +323,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"needs(*names): what the test needs of its target, of {', '.join(NEEDS)}; on a target"
-        " that lacks one (shared/targets.toml) it is a strict xfail with the target's reason",
+        " that lacks one (shared/harness/targets.toml) it is a strict xfail with its reason",
     )
     config.addinivalue_line(
         "markers", "lacking: set by target_param where the target lacks what the test needs"

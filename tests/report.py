@@ -20,7 +20,7 @@ from compare.report import (
     merge,
     save,
 )
-from shared.targets import load_targets
+from shared.harness.targets import load_targets
 
 MESSAGE_LINES = 6
 REPORT_PROPERTY = "parity-report"  # the user property that carries a test's Pending fields

@@ -9,14 +9,14 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from aiohttp_app.main import create_app
-from shared.errors import error_body
+from shared.runtime.errors import error_body
 
 type Client = TestClient[web.Request, web.Application]
 
 TIMEOUT = 5.0  # seconds per websocket receive: a hang fails instead of blocking the run
 # A page of the app's own host: a websocket from any other Origin, or none, is refused with 403.
 ORIGIN = "http://127.0.0.1"
-# The two 400 bodies of shared/validation.py, rendered from the catalogue the apps use.
+# The two 400 bodies of shared/runtime/validation.py, rendered from the catalogue the apps use.
 MISSING = error_body("missing_parameter", name="seconds")
 INVALID = error_body("invalid_parameter", name="seconds", expected="a number from 0 to 10")
 BAD_SECONDS = [

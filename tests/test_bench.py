@@ -20,8 +20,8 @@ from compare.bench import report as bench_report
 from compare.bench.load import AsyncioHttp, HttpLoad, percentiles
 from compare.bench.runner import Options, execute, prepare_http
 from compare.bench.system import Pinning, Sampler
+from shared.harness.targets import PROJECT_ROOT, Server, load_targets
 from shared.spec import spec
-from shared.targets import PROJECT_ROOT, Server, load_targets
 
 COMMITTED = PROJECT_ROOT / "docs" / "bench" / "results.json"
 SVG = "{http://www.w3.org/2000/svg}svg"
@@ -37,7 +37,7 @@ def bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
 def test_every_behaviour_of_the_spec_has_a_main_case_or_scenarios() -> None:
     config = bench_config.load(spec())
     missing = bench_config.unmeasured(config, spec())
-    assert not missing, f"shared/bench.toml: add a [main] entry for {', '.join(missing)}"
+    assert not missing, f"compare/bench/bench.toml: add a [main] entry for {', '.join(missing)}"
     for main in config.main.values():
         assert main.steps or main.scenarios, main.behaviour
         if main.steps:

@@ -17,9 +17,9 @@ import pytest
 
 from compare.report import load
 from compare.site import build
-from shared.serve import QuietHandler
+from shared.harness.serve import QuietHandler
+from shared.harness.targets import PROJECT_ROOT
 from shared.spec import spec
-from shared.targets import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FloatRect, Locator, Page

@@ -24,8 +24,8 @@ from compare.report import Report, Result, Run, load, merge, save
 from compare.site import build
 from compare.source import SourceError, implementations, resolve
 from compare.terminal import SIDE_BY_SIDE_MIN, use_color, visible_width
+from shared.harness.targets import PROJECT_ROOT, free_port, load_targets
 from shared.spec import Behaviour, HttpCase, spec
-from shared.targets import PROJECT_ROOT, free_port, load_targets
 
 BEHAVIOURS = spec().behaviours
 IDS = [b.id for b in BEHAVIOURS]
@@ -90,11 +90,11 @@ def test_ws_echo_shows_both_handlers_with_their_route_lines(
 
 
 def test_module_level_names_resolve_through_their_assignment() -> None:
-    source = resolve("shared.validation:WS_MAX_MESSAGE_BYTES")
+    source = resolve("shared.runtime.validation:WS_MAX_MESSAGE_BYTES")
     assert source.code.startswith("WS_MAX_MESSAGE_BYTES = ")
-    assert source.path == "shared/validation.py"
+    assert source.path == "shared/runtime/validation.py"
     with pytest.raises(SourceError, match="no attribute 'nothing_here'"):
-        resolve("shared.validation:nothing_here")
+        resolve("shared.runtime.validation:nothing_here")
     with pytest.raises(SourceError, match="cannot import"):
         resolve("shared.no_such_module:thing")
 
@@ -346,10 +346,12 @@ def test_the_compose_site_service_builds_and_serves_the_site(tmp_path: Path) -> 
 
 
 def test_make_run_serves_the_site_and_stops_cleanly_on_ctrl_c() -> None:
-    """`python -m shared.serve --site PORT ...` (as in `make run`) builds and serves var/site."""
+    """`python -m compare site`, then `shared.harness.serve --site PORT ...`, as `make run`."""
+    subprocess.run([sys.executable, "-m", "compare", "site"], cwd=PROJECT_ROOT, check=True)
     site_port, app_port = free_port(), free_port()
     with subprocess.Popen(
-        [sys.executable, "-m", "shared.serve", "--site", str(site_port), f"aiohttp={app_port}"],
+        [sys.executable, "-m", "shared.harness.serve", "--site", str(site_port),
+         f"aiohttp={app_port}"],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     ) as process:  # fmt: skip
         assert process.stdout is not None
@@ -431,7 +433,7 @@ def test_the_site_shows_the_bench_plots_per_behaviour_and_an_overview(
     assert 'href="bench.html"' in (site / "index.html").read_text(encoding="utf-8")
     pages = {b: (site / "behaviours" / f"{b}.html").read_text(encoding="utf-8") for b in IDS}
     assert 'src="../bench/json.svg"' in pages["json"]
-    # ws-greet names ws-echo's scenarios in shared/bench.toml: its page shows them too.
+    # ws-greet names ws-echo's scenarios in compare/bench/bench.toml: its page shows them too.
     for behaviour in ("ws-echo", "ws-greet"):
         assert 'src="../bench/ws-echo-1.svg"' in pages[behaviour]
     assert "Not measured by the bench" in pages["hello"]
@@ -563,7 +565,7 @@ def test_resolve_follows_functools_decorators_and_django_tasks(
     assert task.path == "django_app/concurrency/tasks.py"
     assert task.code.startswith("@task\nasync def run_job(seconds: float) -> float:\n")
     assert not task.routes  # enqueued by a view: a use, not a route line
-    cached = resolve("shared.errors:catalogue")
+    cached = resolve("shared.runtime.errors:catalogue")
     assert cached.code.startswith("@cache\ndef catalogue()")
     module = tmp_path / "decorated_example.py"
     module.write_text(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from shared.targets import PROJECT_ROOT, free_port
+from shared.harness.targets import PROJECT_ROOT, free_port
 
 VENV_BIN = Path(sys.executable).parent
 COMPOSE_BIN = VENV_BIN / "docker-compose"

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from shared.targets import PROJECT_ROOT, load_targets
+from shared.harness.targets import PROJECT_ROOT, load_targets
 from tests.conftest import ServerPool, parametrize_targets, selected_targets
 
 pytestmark = pytest.mark.conformance
 
-CONFORMANCE_PATH = PROJECT_ROOT / "shared" / "conformance.toml"
+HARNESS = PROJECT_ROOT / "shared" / "harness"
+CONFORMANCE_PATH = HARNESS / "conformance.toml"
 README = PROJECT_ROOT / "README.md"
 PASSING = {"OK", "NON-STRICT", "INFORMATIONAL"}
 CLOSE_PASSING = {"OK", "INFORMATIONAL"}
@@ -182,5 +183,7 @@ def test_readme_table_is_this_runs_table(
 
 
 def test_the_compose_profile_plays_the_same_cases() -> None:
-    config = json.loads((PROJECT_ROOT / "shared" / "autobahn" / "fuzzingclient.json").read_text())
+    config = json.loads(
+        (PROJECT_ROOT / "shared" / "harness" / "autobahn" / "fuzzingclient.json").read_text()
+    )
     assert config["cases"] == CONFORMANCE.cases

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, inspect
 
 from aiohttp_app.data.db import SYNC_DRIVERS, with_driver
 from aiohttp_app.data.models import Base
-from shared.targets import PROJECT_ROOT
+from shared.harness.targets import PROJECT_ROOT
 from tests.databases import Databases
 
 # Django's table -> the aiohttp app's table with the same columns.

@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.test import AsyncClient
 
 from django_app.config.asgi import application
-from shared.errors import error_body
+from shared.runtime.errors import error_body
 
 # Both clients run in-process: AsyncClient builds an ASGI scope and calls Django's handler, and
 # WebsocketCommunicator feeds ASGI events to the consumer. No server, no socket, no HTTP parsing,
@@ -24,7 +24,7 @@ TIMEOUT = 5.0  # seconds per websocket receive: a hang fails instead of blocking
 # A page of the app's own host: a websocket from any other Origin, or none, is refused with 403.
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
-# The two 400 bodies of shared/validation.py, rendered from the catalogue the apps use.
+# The two 400 bodies of shared/runtime/validation.py, rendered from the catalogue the apps use.
 MISSING = error_body("missing_parameter", name="seconds")
 INVALID = error_body("invalid_parameter", name="seconds", expected="a number from 0 to 10")
 BAD_SECONDS = [

@@ -10,7 +10,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django_app.data.models import Item
 from django_app.data.uploads import read_chunks
 from django_app.data.views import find_items
-from shared.data import UPLOAD_CHUNK_BYTES
+from shared.runtime.data import UPLOAD_CHUNK_BYTES
 
 # The ORM runs in sync_to_async's threads: each needs the test database, committed to.
 pytestmark = pytest.mark.django_db(transaction=True)

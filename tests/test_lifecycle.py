@@ -19,11 +19,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from shared.targets import PROJECT_ROOT, Server, load_targets
-from tests.client import http_client
+from shared.harness.client import http_client
+from shared.harness.targets import PROJECT_ROOT, Server, load_targets
 from tests.conftest import TARGETS, ServerPool, parametrize_targets
 
-LIFECYCLE_PATH = PROJECT_ROOT / "shared" / "lifecycle.toml"
+LIFECYCLE_PATH = PROJECT_ROOT / "shared" / "harness" / "lifecycle.toml"
 CHECKS = ("idle-ping", "dead-peer-dropped", "websocket-going-away", "in-flight-http")
 PING = {"WS_PING_INTERVAL": "1", "WS_PING_TIMEOUT": "1"}  # seconds, for these tests only
 SLACK = 5.0  # seconds on top of what the server was told: generous, so this never flakes
@@ -243,7 +243,7 @@ def lifecycle_table() -> str:
 
 
 def test_readme_table_is_lifecycle_toml() -> None:
-    """LIFECYCLE_UPDATE_README=1 rewrites the README's table from shared/lifecycle.toml."""
+    """LIFECYCLE_UPDATE_README=1 rewrites the README's table from shared/harness/lifecycle.toml."""
     text = README.read_text(encoding="utf-8")
     before, found, rest = text.partition(TABLE_BEGIN)
     current, found_end, after = rest.partition(TABLE_END)

@@ -1,11 +1,11 @@
-"""The parity matrix: every case of every behaviour in shared/behaviours/, on every target."""
+"""The parity matrix: every case of every behaviour in shared/spec/behaviours/, on every target."""
 
 from __future__ import annotations
 
 import pytest
 
+from shared.harness.client import run_http_case, run_ws_case
 from shared.spec import Case, HttpCase, spec
-from tests.client import run_http_case, run_ws_case
 from tests.conftest import Live, selected_targets, target_param
 
 pytestmark = pytest.mark.parity

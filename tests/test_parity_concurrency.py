@@ -16,9 +16,9 @@ from django.test import AsyncClient
 from pytest_aiohttp import AiohttpClient
 
 from aiohttp_app.main import create_app
-from shared.concurrency import EVENT_BACKLOG
-from shared.targets import Server
-from tests.client import http_client
+from shared.harness.client import http_client
+from shared.harness.targets import Server
+from shared.runtime.concurrency import EVENT_BACKLOG
 from tests.conftest import Live, ServerPool, parametrize_targets, selected_targets
 
 TIMEOUT = 10.0  # seconds for anything that should take a fraction of that: a hang still fails

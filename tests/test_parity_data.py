@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from shared.data import UPLOAD_MAX_BYTES
+from shared.runtime.data import UPLOAD_MAX_BYTES
 from tests.conftest import TEST_DATABASE_POOL_SIZE, Live, parametrize_targets
 from tests.databases import server_url
 

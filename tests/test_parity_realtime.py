@@ -20,9 +20,9 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from compare.bench.system import cpu_times, process_tree
-from shared.errors import error_body
-from shared.targets import Server
-from tests.client import origin_of
+from shared.harness.client import origin_of
+from shared.harness.targets import Server
+from shared.runtime.errors import error_body
 from tests.conftest import REDIS_PREFIX, TARGETS, Live, ServerPool, parametrize_targets
 
 TIMEOUT = 30.0  # seconds for one frame to come: generous, a hang still fails
@@ -40,7 +40,7 @@ JOIN_WITHIN = 60.0
 HANG_WITHIN = 300.0
 MESSAGE_WITHIN = 30.0
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-# The spec's cases of this limit carry the same declaration (shared/behaviours/40-realtime.toml).
+# The spec's cases of this limit carry the same declaration (40-realtime.toml).
 NO_1009_ON_DAPHNE = (
     "daphne's websocket layer, autobahn, lets an application close only with 1000 or 3000-4999:"
     " sendClose raises for 1009 (autobahn 26.10.2, autobahn/websocket/protocol.py:2323, called by"

@@ -13,9 +13,9 @@ from channels.security.websocket import OriginValidator
 from redis.asyncio import Redis, RedisError
 
 from aiohttp_app.handshakes import origin_allowed
-from shared.errors import ApiError
-from shared.members import LocalMembers, Members, RedisMembers
-from shared.validation import chat_message_too_big, check_room, parse_chat_message
+from shared.runtime.errors import ApiError
+from shared.runtime.members import LocalMembers, Members, RedisMembers
+from shared.runtime.validation import chat_message_too_big, check_room, parse_chat_message
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

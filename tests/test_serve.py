@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.targets import PROJECT_ROOT, free_port
+from shared.harness.targets import PROJECT_ROOT, free_port
 
 
 def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
@@ -34,7 +34,7 @@ def test_serve_prints_working_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> 
         [
             sys.executable,
             "-m",
-            "shared.serve",
+            "shared.harness.serve",
             f"aiohttp={aiohttp_port}",
             f"django-daphne={django_port}",
         ],

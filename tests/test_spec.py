@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.harness.targets import load_targets
 from shared.spec import (
     ErrorRef,
     HttpCase,
@@ -18,7 +19,6 @@ from shared.spec import (
     spec,
     substitute,
 )
-from shared.targets import load_targets
 
 TARGETS = frozenset(load_targets())
 

@@ -1,4 +1,4 @@
-"""shared.targets.Server with companions, and the upstream service it starts for /fanout."""
+"""shared.harness.targets.Server with companions, and the upstream service it starts for /fanout."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.harness.targets import Server, Target, load_targets
+from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import NEEDS, spec
-from shared.targets import Server, Target, load_targets
-from shared.upstream import SERVICE as UPSTREAM
 from tests.conftest import TARGETS, pytest_itemcollected, target_param
 
 PYTHON = sys.executable

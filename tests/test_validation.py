@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import ApiError
-from shared.validation import Field, check_json_content_type, parse_json_object, parse_seconds
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import (
+    Field,
+    check_json_content_type,
+    parse_json_object,
+    parse_seconds,
+)
 
 FIELDS = {
     "name": Field(str, min_length=1, max_length=5),

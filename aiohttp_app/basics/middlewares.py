@@ -5,7 +5,7 @@ import logging
 from aiohttp import WSCloseCode, web
 from aiohttp.typedefs import Handler
 
-from shared.errors import ApiError, error_body
+from shared.runtime.errors import ApiError, error_body
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import asyncio
 
 from aiohttp import web
 
-from shared.validation import parse_seconds
+from shared.runtime.validation import parse_seconds
 
 
 async def hello(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ import weakref
 from aiohttp import web
 
 from aiohttp_app.settings import settings
-from shared.validation import WS_MAX_MESSAGE_BYTES
+from shared.runtime.validation import WS_MAX_MESSAGE_BYTES
 
 websockets = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from redis.asyncio import Redis, RedisError
 
 from aiohttp_app.settings import settings
-from shared.redis_state import STATE_TTL_SECONDS
+from shared.runtime.redis_state import STATE_TTL_SECONDS
 
 logger = logging.getLogger(__name__)
 

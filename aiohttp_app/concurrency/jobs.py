@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from shared.concurrency import JobStatus, Records
+from shared.runtime.concurrency import JobStatus, Records
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from shared.validation import parse_request_id
+from shared.runtime.validation import parse_request_id
 
 request_id = web.RequestKey("request_id", str)
 started = web.RequestKey("started", float)

@@ -7,8 +7,8 @@ from aiohttp import web
 from aiohttp_app.concurrency.heartbeat import Heartbeat, RedisHeartbeat, beat
 from aiohttp_app.concurrency.jobs import Job, jobs
 from aiohttp_app.settings import settings
-from shared.concurrency import JOBS_KEPT, STREAMS_KEPT, EventLog, Records, StreamRecord
-from shared.redis_state import RedisEventLog, RedisRecords, redis_client
+from shared.runtime.concurrency import JOBS_KEPT, STREAMS_KEPT, EventLog, Records, StreamRecord
+from shared.runtime.redis_state import RedisEventLog, RedisRecords, redis_client
 
 events = web.AppKey("events", EventLog)
 streams = web.AppKey("streams", Records[StreamRecord])

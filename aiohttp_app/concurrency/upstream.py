@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from aiohttp_app.settings import settings
-from shared.errors import ApiError
+from shared.runtime.errors import ApiError
 
 upstream = web.AppKey("upstream", ClientSession)
 

@@ -13,7 +13,7 @@ from aiohttp_app.concurrency.middlewares import passed, request_id
 from aiohttp_app.concurrency.state import events, streams
 from aiohttp_app.concurrency.upstream import call_upstream, upstream
 from aiohttp_app.settings import settings
-from shared.concurrency import (
+from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
     FANOUT_MAX_CALLS,
@@ -27,8 +27,8 @@ from shared.concurrency import (
     parse_upstream_status,
     sse_frames,
 )
-from shared.errors import ApiError
-from shared.validation import parse_int, parse_seconds
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import parse_int, parse_seconds
 
 
 async def fanout(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.data import timestamp
+from shared.runtime.data import timestamp
 
 # Django's BigAutoField: a bigint identity on PostgreSQL. SQLite numbers new rows only through an
 # INTEGER PRIMARY KEY (the rowid); AUTOINCREMENT (sqlite_autoincrement) never reuses an id.

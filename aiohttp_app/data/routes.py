@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from aiohttp_app.data import views
-from shared.data import ID_PATTERN, UUID_PATTERN
+from shared.runtime.data import ID_PATTERN, UUID_PATTERN
 
 
 def setup_routes(app: web.Application) -> None:

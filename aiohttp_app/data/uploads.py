@@ -10,7 +10,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from aiohttp_app.settings import settings
-from shared.data import (
+from shared.runtime.data import (
     UPLOAD_CHUNK_BYTES,
     UPLOAD_FIELD,
     UPLOAD_MAX_BYTES,
@@ -22,8 +22,8 @@ from shared.data import (
     upload_name,
     upload_too_large,
 )
-from shared.errors import ApiError
-from shared.validation import JSON_BODY_MAX_BYTES, too_large
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import JSON_BODY_MAX_BYTES, too_large
 
 
 async def write_part(part: BodyPartReader, root: Path, name: str) -> ReceivedFile:

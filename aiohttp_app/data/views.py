@@ -12,7 +12,7 @@ from aiohttp_app.data.db import get_or_create_counter, sessions, sync_sessions
 from aiohttp_app.data.models import Counter, Item, StoredFile
 from aiohttp_app.data.uploads import content_disposition, receive_upload
 from aiohttp_app.settings import settings
-from shared.data import (
+from shared.runtime.data import (
     ITEM_FIELDS,
     MULTIPART_MEDIA_TYPE,
     RACE_WINDOW_SECONDS,

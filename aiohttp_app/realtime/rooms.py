@@ -11,8 +11,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from aiohttp_app.settings import settings
-from shared.members import LocalMembers, Members, RedisMembers
-from shared.redis_state import listen, redis_client, subscribed
+from shared.runtime.members import LocalMembers, Members, RedisMembers
+from shared.runtime.redis_state import listen, redis_client, subscribed
 
 
 class Rooms:

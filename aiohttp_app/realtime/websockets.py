@@ -7,8 +7,8 @@ from aiohttp import WSCloseCode, web
 from aiohttp_app.basics.websockets import websockets
 from aiohttp_app.realtime.rooms import chat_rooms
 from aiohttp_app.settings import settings
-from shared.errors import ApiError
-from shared.validation import (
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import (
     CHAT_WS_MAX_MESSAGE_BYTES,
     chat_message_too_big,
     check_room,

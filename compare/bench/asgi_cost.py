@@ -22,7 +22,7 @@ from compare.bench.config import BENCH_PATH
 from compare.bench.load import HttpLoad, choose
 from compare.bench.runner import now, rotate, write_json
 from compare.bench.system import Pinning, Sampler, machine, signal_groups, versions
-from shared.targets import PROJECT_ROOT, Server, Target
+from shared.harness.targets import PROJECT_ROOT, Server, Target
 
 DOC = PROJECT_ROOT / "docs" / "django-asgi-cost.md"
 RESULTS = PROJECT_ROOT / "docs" / "bench" / "asgi-cost.json"

@@ -9,8 +9,8 @@ from typing import Any
 
 from compare.bench import config as bench_config
 from compare.bench import report as bench_report
+from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import spec
-from shared.targets import PROJECT_ROOT, load_targets
 
 OUT_DIR = PROJECT_ROOT / "var" / "bench"
 COMMITTED = PROJECT_ROOT / "docs" / "bench" / "results.json"
@@ -21,10 +21,10 @@ def add_parser(commands: Any) -> None:
     defaults = bench_config.Settings()
     bench = commands.add_parser(
         "bench",
-        help="measure every behaviour on every target and baseline (see shared/bench.toml)",
-        description="Start each target from shared/targets.toml and each baseline from"
-        " shared/bench.toml, pin servers and load to different CPUs, check each main case"
-        " against the spec, then measure round by round. Defaults come from shared/bench.toml.",
+        help="measure every behaviour on every target and baseline (see compare/bench/bench.toml)",
+        description="Start each target from shared/harness/targets.toml and each baseline from"
+        " compare/bench/bench.toml, pin servers and load to different CPUs, check each main case"
+        " against the spec, then measure round by round. Defaults come from bench.toml.",
     )
     bench.add_argument(
         "--behaviour",

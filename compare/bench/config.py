@@ -1,4 +1,4 @@
-"""shared/bench.toml, typed: each behaviour's main case, the scenarios, baselines and workers."""
+"""bench.toml, typed: each behaviour's main case, the scenarios, baselines and workers."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from shared.harness.targets import Target
 from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
-from shared.targets import PROJECT_ROOT, Target
 
-BENCH_PATH = PROJECT_ROOT / "shared" / "bench.toml"
+BENCH_PATH = Path(__file__).with_name("bench.toml")
 SCENARIO_KINDS = ("delay-burst", "latency", "ws-echo", "chat")
 type ScenarioKind = Literal["delay-burst", "latency", "ws-echo", "chat"]
 
 
 class BenchConfigError(ValueError):
-    """A malformed shared/bench.toml: the message names the file and the entry."""
+    """A malformed compare/bench/bench.toml: the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Scenario:
 
     @property
     def needs(self) -> frozenset[str]:
-        """What a target must have (the `lacks` of shared/targets.toml) for it to be measured."""
+        """What a target must have (the `lacks` of its registry entry) for it to be measured."""
         if self.kind in ("ws-echo", "chat"):
             return frozenset({"websocket"})
         return frozenset({"overlap"}) if self.concurrency > 1 else frozenset()

@@ -8,6 +8,7 @@ import signal
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,9 +30,10 @@ from compare.bench.system import (
     signal_groups,
     versions,
 )
+from shared.harness.client import check_response, request_kwargs, saved_values
+from shared.harness.targets import Server, Target
+from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import HttpExpect, HttpStep, Spec, substitute
-from shared.targets import Server, Target
-from shared.upstream import SERVICE as UPSTREAM
 
 # What each kind of measurement compares, and which way is better.
 PRIMARY: dict[str, tuple[str, bool]] = {
@@ -92,7 +94,7 @@ class Item:
 
     @property
     def needs(self) -> frozenset[str]:
-        """What a subject must have (the `lacks` of shared/targets.toml) for it to be measured."""
+        """What a subject must have (the `lacks` of its registry entry) for it to be measured."""
         if self.main is not None:
             return self.main.needs
         assert self.scenario is not None
@@ -165,8 +167,6 @@ def select_subjects(
 
 def concrete_load(step: HttpStep, variables: Mapping[str, Any], base_url: str) -> HttpLoad:
     """The measured request with its variables filled in, as bytes a load generator sends."""
-    from tests.client import request_kwargs  # the neutral client's own request building
-
     request = step.request
     kwargs = request_kwargs(request, variables)
     built = httpx.Client().build_request(
@@ -194,10 +194,6 @@ def expected(step: HttpStep, variables: Mapping[str, Any]) -> HttpExpect:
 
 def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> HttpLoad:
     """Run the set-up steps and the measured one once, each checked against the spec."""
-    import uuid
-
-    from tests.client import check_response, request_kwargs, saved_values
-
     variables: dict[str, Any] = {"unique": uuid.uuid4().hex[:12]}
     with httpx.Client(base_url=base_url, timeout=timeout) as client:
         for index, step in enumerate(main.steps):
@@ -328,7 +324,7 @@ class Run:
                     key = (item.id, subject.name)
                     if lacking := sorted(set(subject.target.lacks) & item.needs):
                         self.prepared[key] = NotAvailable(
-                            f"{subject.name} lacks {', '.join(lacking)} (shared/targets.toml)"
+                            f"{subject.name} lacks {', '.join(lacking)} (its target registry entry)"
                         )
                         continue
                     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 from compare.bench import report
 from compare.bench.config import BenchConfig
-from shared.targets import PROJECT_ROOT
+from shared.harness.targets import PROJECT_ROOT
 
 RESULTS_DIRS = (PROJECT_ROOT / "var" / "bench", PROJECT_ROOT / "docs" / "bench")
 PAGE = "bench.html"
@@ -84,7 +84,8 @@ def behaviour_section(bench: Bench | None, behaviour: str, config: BenchConfig |
     items = bench.items_of(behaviour, config)
     if not items:
         return (
-            '<p class="muted">Not measured by the bench (see <code>shared/bench.toml</code>).</p>'
+            '<p class="muted">Not measured by the bench'
+            " (see <code>compare/bench/bench.toml</code>).</p>"
         )
     rows = {row.id: row for row in report.rows(bench.results)}
     figures = "".join(

@@ -11,7 +11,7 @@ from django.http import (
     JsonResponse,
 )
 
-from shared.errors import ApiError, error_body
+from shared.runtime.errors import ApiError, error_body
 
 
 class ErrorMiddleware:

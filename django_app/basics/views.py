@@ -5,8 +5,8 @@ import asyncio
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from shared.errors import error_body
-from shared.validation import parse_seconds
+from shared.runtime.errors import error_body
+from shared.runtime.validation import parse_seconds
 
 
 @require_safe

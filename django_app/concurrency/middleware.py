@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from shared.validation import parse_request_id
+from shared.runtime.validation import parse_request_id
 
 
 class RequestIdMiddleware:

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from shared.concurrency import STREAMS_KEPT, EventLog, Records, StreamRecord
-from shared.redis_state import RedisEventLog, RedisRecords, redis_client
+from shared.runtime.concurrency import STREAMS_KEPT, EventLog, Records, StreamRecord
+from shared.runtime.redis_state import RedisEventLog, RedisRecords, redis_client
 
 # Django has no application object to hang state on, nor a start-up hook: the Redis client
 # connects on first use, in the server's event loop, and the log subscribes on its first reader

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 from django.tasks import TaskResult, TaskResultStatus, task
 
-from shared.concurrency import JobStatus
+from shared.runtime.concurrency import JobStatus
 
 STATUSES: Mapping[TaskResultStatus, JobStatus] = {
     TaskResultStatus.READY: "pending",

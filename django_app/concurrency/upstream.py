@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from shared.errors import ApiError
+from shared.runtime.errors import ApiError
 
 # Django has no startup hook under ASGI to create the client in: it is created on first use, in
 # the server's event loop (a server runs one per process), and closed by lifespan.py where the

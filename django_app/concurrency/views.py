@@ -15,7 +15,7 @@ from django_app.concurrency.models import Heartbeat
 from django_app.concurrency.state import events, streams
 from django_app.concurrency.tasks import job_json, run_job
 from django_app.concurrency.upstream import call_upstream
-from shared.concurrency import (
+from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
     FANOUT_MAX_CALLS,
@@ -29,8 +29,8 @@ from shared.concurrency import (
     parse_upstream_status,
     sse_frames,
 )
-from shared.errors import ApiError
-from shared.validation import parse_int, parse_seconds
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import parse_int, parse_seconds
 
 
 @require_safe

@@ -1,6 +1,6 @@
 """Hypercorn settings its CLI cannot set: `--config python:django_app.config.hypercorn`."""
 
-from shared.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
+from shared.runtime.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
 
 websocket_max_message_size = WS_MAX_MESSAGE_BYTES
 # Hypercorn pings idle websockets but never waits for the pong, so it cannot drop a dead peer;

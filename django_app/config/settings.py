@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
-from shared.data import DATABASE_POOL_SIZE
-from shared.validation import JSON_BODY_MAX_BYTES
+from shared.runtime.data import DATABASE_POOL_SIZE
+from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import models
 
-from shared.data import timestamp
+from shared.runtime.data import timestamp
 
 
 class Item(models.Model):

@@ -13,7 +13,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
-from shared.data import (
+from shared.runtime.data import (
     UPLOAD_CHUNK_BYTES,
     UPLOAD_FIELD,
     UPLOAD_MAX_BYTES,
@@ -24,8 +24,8 @@ from shared.data import (
     upload_media_type,
     upload_too_large,
 )
-from shared.errors import ApiError
-from shared.validation import too_large
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import too_large
 
 
 class StorageUploadHandler(FileUploadHandler):

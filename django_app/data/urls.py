@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from django_app.data import views
-from shared.data import ID_PATTERN
+from shared.runtime.data import ID_PATTERN
 
 
 class IdConverter:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_app.bodies import read_json
 from django_app.data.models import Counter, Item, StoredFile
 from django_app.data.uploads import read_chunks, receive_upload
-from shared.data import (
+from shared.runtime.data import (
     ITEM_FIELDS,
     MULTIPART_MEDIA_TYPE,
     RACE_WINDOW_SECONDS,

@@ -8,8 +8,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from django_app.handshakes import refuse
 from django_app.realtime.rooms import members
-from shared.errors import ApiError
-from shared.validation import chat_message_too_big, check_room, parse_chat_message
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import chat_message_too_big, check_room, parse_chat_message
 
 
 class ChatConsumer(AsyncWebsocketConsumer):

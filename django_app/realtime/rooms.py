@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from shared.members import LocalMembers, Members, RedisMembers
-from shared.redis_state import redis_client
+from shared.runtime.members import LocalMembers, Members, RedisMembers
+from shared.runtime.redis_state import redis_client
 
 # This process's count, or with REDIS_URL a count in Redis that every process shares. The client
 # connects on first use, in the server's event loop. Nothing closes it at shutdown (Channels has

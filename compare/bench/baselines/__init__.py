@@ -1,1 +1,1 @@
-"""Each framework's minimum: the bench's baselines (shared/bench.toml), not parity targets."""
+"""Each framework's minimum: the bench's baselines (compare/bench/bench.toml), not targets."""

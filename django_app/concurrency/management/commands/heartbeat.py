@@ -14,7 +14,7 @@ from django_app.concurrency.models import Heartbeat
 
 
 def stop(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)  # SIGTERM (docker stop, shared.targets.Server.stop): exit cleanly
+    raise SystemExit(0)  # SIGTERM (docker stop, shared.harness.targets.Server.stop): exit cleanly
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 from weakref import WeakKeyDictionary
 
-from shared.errors import ApiError
-from shared.validation import DELAY_MAX_SECONDS, Field, parse_int
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import DELAY_MAX_SECONDS, Field, parse_int
 
 FANOUT_MAX_CALLS = 50
 STREAM_MAX_CHUNKS = 100
@@ -73,8 +73,8 @@ class Event:
 class EventLog:
     """Events with increasing ids in a bounded backlog; one publish wakes every waiting reader.
 
-    This one lives in one process (the embedded default); shared/redis_state.py has the log that
-    every process of a target shares through Redis, with the same methods.
+    This one lives in one process (the embedded default); shared/runtime/redis_state.py has the
+    log that every process of a target shares through Redis, with the same methods.
     """
 
     def __init__(self, backlog: int = EVENT_BACKLOG) -> None:
@@ -189,7 +189,7 @@ class Record(Protocol):
 
 
 class Records[R: Record]:
-    """The latest records, by key, in this process (the embedded default); shared/redis_state.py
+    """The latest records, by key, in this process (the embedded default); redis_state.py
     keeps them in Redis for every process, with the same methods."""
 
     def __init__(self, kept: int) -> None:

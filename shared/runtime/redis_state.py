@@ -12,7 +12,7 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis, RedisError
 from redis.asyncio.client import PubSub
 
-from shared.concurrency import EVENT_BACKLOG, Event, EventLog, Record, Records
+from shared.runtime.concurrency import EVENT_BACKLOG, Event, EventLog, Record, Records
 
 logger = logging.getLogger(__name__)
 

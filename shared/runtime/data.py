@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from shared.errors import ApiError
-from shared.validation import Field
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import Field
 
 # Path parameters: the route patterns both apps use, so that anything else is a 404 in both.
 # An id has at most 18 digits, so it always fits a 64-bit integer column.

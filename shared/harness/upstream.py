@@ -1,4 +1,4 @@
-"""The upstream service /fanout calls: `python -m shared.upstream [--host H] [--port P]`."""
+"""The upstream service /fanout calls: `python -m shared.harness.upstream [--host H] [--port P]`."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from shared.concurrency import parse_upstream_status
-from shared.errors import ApiError
-from shared.targets import Target
-from shared.validation import parse_seconds
+from shared.harness.targets import Target
+from shared.runtime.concurrency import parse_upstream_status
+from shared.runtime.errors import ApiError
+from shared.runtime.validation import parse_seconds
 
 DEFAULT_PORT = 8083  # `make run` and docker-compose.yml serve it here; the apps' default URL
 
-# Started like a target (shared.targets.Server) by the suite and by `make run`.
+# Started like a target (shared.harness.targets.Server) by the suite and by `make run`.
 SERVICE = Target(
     name="upstream",
     app="aiohttp",
     server="the project's upstream service (aiohttp)",
-    command=("{python}", "-m", "shared.upstream", "--host", "{host}", "--port", "{port}"),
+    command=("{python}", "-m", "shared.harness.upstream", "--host", "{host}", "--port", "{port}"),
     ready_path="/upstream",
 )
 
@@ -74,7 +74,7 @@ def create_app() -> web.Application:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m shared.upstream", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m shared.harness.upstream", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     args = parser.parse_args()

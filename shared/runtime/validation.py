@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import ApiError
+from shared.runtime.errors import ApiError
 
 DELAY_MAX_SECONDS = 10.0
 WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""A typed loader for the spec (shared/behaviours/*.toml); errors name file, behaviour, field."""
+"""A typed loader for the spec (behaviours/*.toml); errors name file, behaviour, field."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
+
+from shared.runtime.errors import ErrorDef, catalogue
 
 SPEC_DIR = Path(__file__).with_name("behaviours")
 
@@ -36,8 +38,8 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 BUILTIN_VARIABLES = frozenset({"unique"})
 
 # What a test may need of its target beyond requests answered one by one. A target that lacks
-# one declares it in shared/targets.toml (`lacks.<need> = "reason"`), and every case or test that
-# needs it is a strict xfail there, with that reason.
+# one declares it in shared/harness/targets.toml (`lacks.<need> = "reason"`), and every case or
+# test that needs it is a strict xfail there, with that reason.
 type Need = Literal["websocket", "overlap", "streaming", "process-loop"]
 NEEDS: Mapping[Need, str] = {
     "websocket": "websocket connections (every websocket case but a refused handshake)",
@@ -80,19 +82,6 @@ class SpecError(ValueError):
     def __init__(self, path: Path, where: str, field: str, problem: str) -> None:
         self.path, self.where, self.field, self.problem = path, where, field, problem
         super().__init__(f"{path}: {where}: field {field!r}: {problem}")
-
-
-@dataclass(frozen=True)
-class ErrorDef:
-    """One entry of the shared error catalogue."""
-
-    code: str
-    status: int
-    message: str
-
-    def render(self, **params: object) -> dict[str, dict[str, str]]:
-        """The JSON error body both apps send: {"error": {"code", "message"}}."""
-        return {"error": {"code": self.code, "message": self.message.format(**params)}}
 
 
 @dataclass(frozen=True)
@@ -490,10 +479,12 @@ def _request(reader: _Reader, data: object, name: str) -> HttpRequest:
     )
 
 
-def _xfail(reader: _Reader, data: Mapping[str, Any], targets: frozenset[str]) -> dict[str, str]:
+def _xfail(
+    reader: _Reader, data: Mapping[str, Any], targets: frozenset[str] | None
+) -> dict[str, str]:
     xfail = reader.strings(data, "xfail", "case")
     for target, reason in xfail.items():
-        if target not in targets:
+        if targets is not None and target not in targets:
             raise reader.fail(f"xfail.{target}", f"unknown target; known: {sorted(targets)}")
         if len(reason.strip()) < 10:
             raise reader.fail(f"xfail.{target}", "needs a reason that says why")
@@ -514,7 +505,7 @@ def _case(
     reader: _Reader,
     data: object,
     errors: Mapping[str, ErrorDef],
-    targets: frozenset[str],
+    targets: frozenset[str] | None,
     inherited: frozenset[Need] = frozenset(),
 ) -> Case:
     table = reader.table(data, "case")
@@ -677,7 +668,7 @@ def _errors(path: Path, data: Mapping[str, Any]) -> dict[str, ErrorDef]:
         status = reader.get(table, "status", int, code)
         if not 400 <= status <= 599:
             raise reader.fail(f"{code}.status", "an error status is from 400 to 599")
-        errors[code] = ErrorDef(code, status, reader.get(table, "message", str, code))
+        errors[code] = ErrorDef(status, reader.get(table, "message", str, code), code)
     return errors
 
 
@@ -686,7 +677,7 @@ def _behaviour(
     index: int,
     entry: object,
     errors: Mapping[str, ErrorDef],
-    targets: frozenset[str],
+    targets: frozenset[str] | None,
     earlier: Sequence[Behaviour],
 ) -> Behaviour:
     table = _Reader(path, "file").table(entry, f"behaviour[{index}]")
@@ -727,10 +718,12 @@ def _toml(path: Path, text: str) -> dict[str, Any]:
     return data
 
 
-def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str]) -> Spec:
+def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str] | None = None) -> Spec:
     """Parse spec files given as (path, text): the error catalogue first, then the behaviours."""
     documents = [(path, _toml(path, text)) for path, text in files]
     errors: dict[str, ErrorDef] = {}
+    if not any("errors" in data for _, data in documents):
+        errors.update(catalogue())
     for path, data in documents:
         for code, entry in _errors(path, data).items():
             if code in errors:
@@ -750,7 +743,7 @@ def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str]) -> S
     )
 
 
-def parse(path: Path, text: str, targets: frozenset[str]) -> Spec:
+def parse(path: Path, text: str, targets: frozenset[str] | None = None) -> Spec:
     """Parse one spec file's text; `targets` are the names an `xfail` may use."""
     return parse_files([(path, text)], targets)
 
@@ -760,20 +753,9 @@ def spec_files(path: Path = SPEC_DIR) -> list[Path]:
     return sorted(path.glob("*.toml")) if path.is_dir() else [path]
 
 
-def load_errors(path: Path = SPEC_DIR) -> dict[str, ErrorDef]:
-    """Only the error catalogue: what the apps need at run time."""
-    errors: dict[str, ErrorDef] = {}
-    for file in spec_files(path):
-        errors.update(_errors(file, _toml(file, file.read_text(encoding="utf-8"))))
-    return errors
-
-
 def load(path: Path = SPEC_DIR, targets: frozenset[str] | None = None) -> Spec:
-    """Load and check a spec (by default the project's own, shared/behaviours/*.toml)."""
-    if targets is None:
-        from shared.targets import load_targets  # here: shared.targets imports this module
-
-        targets = frozenset(load_targets())
+    """Load and check a spec (by default the project's own, shared/spec/behaviours/*.toml);
+    `targets`, if given, are the names an `xfail` may use."""
     return parse_files([(f, f.read_text(encoding="utf-8")) for f in spec_files(path)], targets)
 
 

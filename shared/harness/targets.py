@@ -20,11 +20,11 @@ from typing import IO, Literal, Self, cast
 
 import redis
 
+from shared.runtime.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
 from shared.spec import NEEDS, Need
-from shared.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
 
 TARGETS_PATH = Path(__file__).with_name("targets.toml")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_PATH = "/json"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVICES = ("redis",)  # what a target can require beside it: `requires` in targets.toml

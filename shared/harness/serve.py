@@ -1,4 +1,4 @@
-"""`python -m shared.serve NAME=PORT ...`: serve registry targets until Ctrl-C."""
+"""`python -m shared.harness.serve NAME=PORT ...`: serve registry targets until Ctrl-C."""
 
 import argparse
 import signal
@@ -8,10 +8,11 @@ import threading
 import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 
-from shared.targets import PROJECT_ROOT, Server, load_targets
-from shared.upstream import SERVICE as UPSTREAM
+from shared.harness.targets import PROJECT_ROOT, Server, load_targets
+from shared.harness.upstream import SERVICE as UPSTREAM
 
 SITE_DIR = PROJECT_ROOT / "var" / "site"
 
@@ -28,20 +29,18 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass  # the supervisor's terminal is for the servers' addresses, not one line a file
 
 
-def serve_site(host: str, port: int) -> ThreadingHTTPServer:
-    """Build the side-by-side reading site (`python -m compare site`) and serve it in a thread."""
-    from compare.report import load  # here: compare imports both apps and shared
-    from compare.site import build
-
-    build(SITE_DIR, load())
-    site = ThreadingHTTPServer((host, port), partial(QuietHandler, directory=str(SITE_DIR)))
+def serve_site(host: str, port: int, directory: Path = SITE_DIR) -> ThreadingHTTPServer:
+    """Serve the reading site that `python -m compare site` built in `directory`, in a thread."""
+    if not (directory / "index.html").is_file():
+        raise LookupError(f"no site in {directory}: build it first with `python -m compare site`")
+    site = ThreadingHTTPServer((host, port), partial(QuietHandler, directory=str(directory)))
     threading.Thread(target=site.serve_forever, name="site", daemon=True).start()
     return site
 
 
 def main() -> int:
     targets = load_targets()
-    parser = argparse.ArgumentParser(prog="python -m shared.serve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m shared.harness.serve", description=__doc__)
     parser.add_argument(
         "pairs",
         nargs="+",
@@ -51,7 +50,10 @@ def main() -> int:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--site", type=int, metavar="PORT", help="also build the reading site and serve it on PORT"
+        "--site",
+        type=int,
+        metavar="PORT",
+        help="also serve the reading site (built by `python -m compare site`) on PORT",
     )
     parser.add_argument(
         "--upstream-port",

@@ -1,0 +1,1 @@
+"""What runs the servers under test: the target registry, supervision, upstream, `serve`."""

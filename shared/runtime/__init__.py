@@ -1,0 +1,1 @@
+"""What both apps import at run time: errors, validation, data rules, concurrency, Redis."""
