@@ -73,7 +73,7 @@ browser:
 	fi
 
 # `make bench`: every behaviour on every target and baseline, 3 rounds (about 45 minutes), into
-# docs/bench/ (results.json, summary.md, plots/) and README.md's results block. wrk (Debian's) is
+# docs/bench/ (results.json, summary.md, plots/) and docs/measurements.md's results block. wrk (Debian's) is
 # installed when missing and root; without it the bench uses its built-in asyncio generator.
 # BENCH_ARGS adds options, e.g. BENCH_ARGS='--behaviour json --rounds 5'.
 BENCH_STAMP := $(VENV)/.installed-bench
@@ -83,12 +83,12 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP) wrk
 	$(PY) -m compare bench --out docs/bench $(BENCH_ARGS)
-	$(PY) -m compare bench --readme --results docs/bench/results.json
+	$(PY) -m compare docs
 
 # docs/django-asgi-cost.md's measurements: Django's servers, middleware sets, sync and async views.
 asgi-cost: $(BENCH_STAMP) wrk
 	$(PY) -m compare.bench.asgi_cost --out docs/bench/asgi-cost.json
-	$(PY) -m compare.bench.asgi_cost --doc --out docs/bench/asgi-cost.json
+	$(PY) -m compare docs
 
 wrk:
 	@if ! command -v wrk >/dev/null; then \

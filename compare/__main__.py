@@ -1,4 +1,4 @@
-"""`python -m compare list|show|matrix|site|bench`: behaviours, code side by side, status, speed."""
+"""`python -m compare list|show|matrix|site|docs|bench`: code side by side, status, docs, speed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from compare import UnknownBehaviour, find_behaviour
+from compare import docs as generated
 from compare.bench import cli as bench
 from compare.report import default_report_path, load, matrix
 from compare.site import build
@@ -82,6 +83,20 @@ def cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    if args.check:
+        if stale := [f"{b.path.relative_to(PROJECT_ROOT)} ({b.name})" for b in generated.stale()]:
+            print(f"stale: {', '.join(stale)}; `python -m compare docs` rewrites them")
+            return 1
+        print(f"all {len(generated.BLOCKS)} generated blocks are current")
+        return 0
+    changed = generated.write_all()
+    for block in changed:
+        print(f"rewrote {block.path.relative_to(PROJECT_ROOT)} ({block.name})")
+    print(f"{len(changed)} of {len(generated.BLOCKS)} generated blocks changed")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m compare", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -141,6 +156,11 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=SITE_DIR, help="output directory (default: var/site)"
     )
     site.set_defaults(handler=cmd_site)
+    docs = commands.add_parser(
+        "docs", help="rewrite the docs' generated blocks (tables) from the spec, registry, results"
+    )
+    docs.add_argument("--check", action="store_true", help="exit 1 if a block is stale")
+    docs.set_defaults(handler=cmd_docs)
     bench.add_parser(commands)
     return top
 

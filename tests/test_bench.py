@@ -1,4 +1,4 @@
-"""`python -m compare bench`: a few-seconds smoke run, its outputs, the README's results block."""
+"""`python -m compare bench`: a few-seconds smoke run and its outputs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from compare.bench import asgi_cost, plots
 from compare.bench import config as bench_config
+from compare.bench import plots
 from compare.bench import report as bench_report
 from compare.bench.load import AsyncioHttp, HttpLoad, percentiles
 from compare.bench.runner import Options, execute, prepare_http
@@ -232,33 +232,6 @@ def test_wrk_reports_requests_percentiles_and_unexpected_statuses(tmp_path: Path
     assert 0 < good.latency_ms["p50"] <= good.latency_ms["p99"]
     assert good.generator_cpu_seconds > 0
     assert post.errors["unexpected_status"] == post.requests > 0  # 405, not the 200 expected
-
-
-def test_the_readme_block_is_rendered_from_the_committed_results() -> None:
-    """Every number of README.md's results section comes from docs/bench/results.json."""
-    results = bench_report.load(COMMITTED)
-    assert results["measurements"] and results["settings"]["rounds"] >= 3
-    block = bench_report.current_block((PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
-    assert block is not None, (
-        "README.md has no <!-- bench:begin --> … <!-- bench:end --> block:"
-        " add the markers, then run `python -m compare bench --readme`"
-    )
-    assert block == bench_report.readme_block(results, "docs/bench/results.json"), (
-        "README.md's bench block differs from docs/bench/results.json:"
-        " run `python -m compare bench --readme`"
-    )
-
-
-def test_the_asgi_cost_table_is_rendered_from_its_committed_results() -> None:
-    """docs/django-asgi-cost.md's table comes from docs/bench/asgi-cost.json."""
-    results = json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8"))
-    assert results["summary"] and results["settings"]["rounds"] >= 3
-    text = asgi_cost.DOC.read_text(encoding="utf-8")
-    block = bench_report.current_block(text, asgi_cost.DOC_BEGIN, asgi_cost.DOC_END)
-    assert block == asgi_cost.doc_block(results), (
-        "docs/django-asgi-cost.md's table differs from docs/bench/asgi-cost.json:"
-        " run `python -m compare.bench.asgi_cost --doc --out docs/bench/asgi-cost.json`"
-    )
 
 
 def test_the_committed_summary_and_plots_match_the_committed_results(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.conformance
 
 HARNESS = PROJECT_ROOT / "shared" / "harness"
 CONFORMANCE_PATH = HARNESS / "conformance.toml"
-README = PROJECT_ROOT / "README.md"
+DOC = PROJECT_ROOT / "docs" / "conformance.md"
 PASSING = {"OK", "NON-STRICT", "INFORMATIONAL"}
 CLOSE_PASSING = {"OK", "INFORMATIONAL"}
 WSTEST_TIMEOUT = 1200  # seconds for the whole run: about 20 s a target here
@@ -132,7 +132,7 @@ def test_autobahn(autobahn: dict[str, dict[str, dict[str, Any]]], target: str) -
 
 
 def table(autobahn: dict[str, dict[str, dict[str, Any]]]) -> str:
-    """The README's conformance table, from this run's results."""
+    """The doc's conformance table, from this run's results."""
     targets = load_targets()
     rows = [
         "| target | server | cases | passed (OK, NON-STRICT, INFORMATIONAL) | expected failures"
@@ -163,21 +163,19 @@ def case_key(case: str) -> tuple[int, ...]:
 def test_readme_table_is_this_runs_table(
     autobahn: dict[str, dict[str, dict[str, Any]]], request: pytest.FixtureRequest
 ) -> None:
-    """The README's table is produced by the suite: CONFORMANCE_UPDATE_README=1 rewrites it."""
+    """The doc's table is produced by the suite: CONFORMANCE_UPDATE_DOCS=1 rewrites it."""
     if set(autobahn) != set(load_targets()):
-        pytest.skip("not run: the README's table covers every target; this run did not")
+        pytest.skip("not run: the doc's table covers every target; this run did not")
     generated = table(autobahn)
-    text = README.read_text(encoding="utf-8")
+    text = DOC.read_text(encoding="utf-8")
     before, found, rest = text.partition(TABLE_BEGIN)
     current, found_end, after = rest.partition(TABLE_END)
-    assert found and found_end, f"README.md has no {TABLE_BEGIN} ... {TABLE_END} block"
-    if os.environ.get("CONFORMANCE_UPDATE_README"):
-        README.write_text(
-            f"{before}{TABLE_BEGIN}\n{generated}\n{TABLE_END}{after}", encoding="utf-8"
-        )
+    assert found and found_end, f"docs/conformance.md has no {TABLE_BEGIN} ... {TABLE_END} block"
+    if os.environ.get("CONFORMANCE_UPDATE_DOCS"):
+        DOC.write_text(f"{before}{TABLE_BEGIN}\n{generated}\n{TABLE_END}{after}", encoding="utf-8")
         return
     assert current.strip() == generated, (
-        "README.md's conformance table is not this run's: rerun with CONFORMANCE_UPDATE_README=1"
+        "docs/conformance.md's table is not this run's: rerun with CONFORMANCE_UPDATE_DOCS=1"
         f"\n{generated}"
     )
 

@@ -222,7 +222,7 @@ def test_in_flight_http(shutdown: Shutdown) -> None:
     assert shutdown.response == '200 {"slept": 1.5}', shutdown
 
 
-README = PROJECT_ROOT / "README.md"
+DOC = PROJECT_ROOT / "docs" / "lifecycle.md"
 TABLE_BEGIN, TABLE_END = "<!-- lifecycle-table:begin -->", "<!-- lifecycle-table:end -->"
 
 
@@ -235,7 +235,7 @@ def cell(target: str, check: str) -> str:
 
 
 def lifecycle_table() -> str:
-    """The README's table, from lifecycle.toml and the targets' `lacks` (strict xfails both)."""
+    """The doc's table, from lifecycle.toml and the targets' `lacks` (strict xfails both)."""
     rows = ["| target | " + " | ".join(CHECKS) + " |", "| --- |" + " --- |" * len(CHECKS)]
     for target in load_targets():
         rows.append(f"| `{target}` | " + " | ".join(cell(target, c) for c in CHECKS) + " |")
@@ -243,13 +243,13 @@ def lifecycle_table() -> str:
 
 
 def test_readme_table_is_lifecycle_toml() -> None:
-    """LIFECYCLE_UPDATE_README=1 rewrites the README's table from shared/harness/lifecycle.toml."""
-    text = README.read_text(encoding="utf-8")
+    """LIFECYCLE_UPDATE_DOCS=1 rewrites the doc's table from shared/harness/lifecycle.toml."""
+    text = DOC.read_text(encoding="utf-8")
     before, found, rest = text.partition(TABLE_BEGIN)
     current, found_end, after = rest.partition(TABLE_END)
-    assert found and found_end, f"README.md has no {TABLE_BEGIN} ... {TABLE_END} block"
-    if os.environ.get("LIFECYCLE_UPDATE_README"):
+    assert found and found_end, f"docs/lifecycle.md has no {TABLE_BEGIN} ... {TABLE_END} block"
+    if os.environ.get("LIFECYCLE_UPDATE_DOCS"):
         table = lifecycle_table()
-        README.write_text(f"{before}{TABLE_BEGIN}\n{table}\n{TABLE_END}{after}", encoding="utf-8")
+        DOC.write_text(f"{before}{TABLE_BEGIN}\n{table}\n{TABLE_END}{after}", encoding="utf-8")
         return
-    assert current.strip() == lifecycle_table(), "stale: rerun with LIFECYCLE_UPDATE_README=1"
+    assert current.strip() == lifecycle_table(), "stale: rerun with LIFECYCLE_UPDATE_DOCS=1"

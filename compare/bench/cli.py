@@ -14,7 +14,6 @@ from shared.spec import spec
 
 OUT_DIR = PROJECT_ROOT / "var" / "bench"
 COMMITTED = PROJECT_ROOT / "docs" / "bench" / "results.json"
-README = PROJECT_ROOT / "README.md"
 
 
 def add_parser(commands: Any) -> None:
@@ -90,18 +89,6 @@ def add_parser(commands: Any) -> None:
         metavar="JSON",
         help="no run: write the table, Markdown and plots of this results JSON",
     )
-    bench.add_argument(
-        "--readme",
-        action="store_true",
-        help="no run: rewrite README.md's bench block from --results",
-    )
-    bench.add_argument(
-        "--results",
-        type=Path,
-        default=COMMITTED,
-        metavar="JSON",
-        help="with --readme: the results (default docs/bench/results.json)",
-    )
     bench.set_defaults(handler=cmd_bench)  # fmt: skip
 
 
@@ -137,13 +124,6 @@ def relative(path: Path) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.readme:
-        results = bench_report.load(args.results)
-        block = bench_report.readme_block(results, relative(args.results))
-        text = README.read_text(encoding="utf-8")
-        README.write_text(bench_report.replace_block(text, block), encoding="utf-8")
-        print(f"rewrote the bench block of {relative(README)} from {relative(args.results)}")
-        return 0
     # Here, not at the top: `python -m compare list|show|site` need none of the load machinery.
     from compare.bench import load as generators
     from compare.bench.runner import Options, execute
@@ -173,7 +153,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"\nwrote {relative(written[0])}, {relative(written[1])} and {len(written) - 2} plots"
           f" in {relative(args.out / 'plots')}")  # fmt: skip
     # A measurement that failed is a result too (its reason is in the footnotes): a run that
-    # completed exits 0, so that `make bench` goes on to rewrite the README from it.
+    # completed exits 0, so that `make bench` goes on to render the docs from it.
     if failed := sum(m["status"] == "failed" for m in results["measurements"]):
         print(f"{failed} measurement(s) failed: see the footnotes above")
     return 0

@@ -355,8 +355,8 @@ def readme_block(results: Mapping[str, Any], source: str) -> str:
         baseline_table(results, table),
         f"Every number, the settings and the plots: `{Path(source).with_name('summary.md')}`"
         " and the site's bench page (`python -m compare site`). Reproduce: `make bench` measures"
-        " again into `docs/bench/` (about 45 minutes on 2 cores) and rewrites this section from"
-        " its `results.json` (`python -m compare bench --readme`).",
+        " again into `docs/bench/` and rewrites this section from its `results.json`"
+        " (`python -m compare docs`).",
         README_END,
     ]
     return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,148 @@
+"""The docs' generated blocks, each rendered from data: `python -m compare docs` rewrites them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from compare.bench import asgi_cost
+from compare.bench import report as bench_report
+from shared.harness.targets import PROJECT_ROOT, load_targets
+from shared.spec import Behaviour, spec
+
+BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
+PARTS = {"basics": "1, basics", "data": "2, data", "concurrency": "3, concurrency"}
+PARTS |= {"realtime": "4, realtime"}
+
+
+def begin(name: str) -> str:
+    return f"<!-- {name}:begin -->"
+
+
+def end(name: str) -> str:
+    return f"<!-- {name}:end -->"
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = [headers, ["---"] * len(headers), *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def short_ref(ref: str) -> str:
+    """`aiohttp_app.basics.views:hello` as `basics/views.py` `hello`: its app's file, the name."""
+    module, _, qualname = ref.partition(":")
+    package, _, rest = module.partition(".")
+    path = module if package == "shared" else rest
+    return f"`{path.replace('.', '/')}.py` `{qualname}`"
+
+
+def part_of(behaviour: Behaviour) -> str:
+    return behaviour.source.stem.partition("-")[2]
+
+
+def behaviours_table() -> str:
+    """README.md: every behaviour, what it does, and each app's first implementation of it."""
+    rows = [
+        [
+            f"`{b.id}`",
+            part_of(b),
+            b.purpose,
+            short_ref(b.implementations["aiohttp"][0]),
+            short_ref(b.implementations["django"][0]),
+            str(len(b.cases)),
+        ]
+        for b in spec().behaviours
+    ]
+    return markdown_table(["id", "part", "purpose", "aiohttp", "Django", "cases"], rows)
+
+
+def behaviour_notes() -> str:
+    """docs/behaviours.md: each behaviour's `notes` from the spec: what differs, and why."""
+    sections = []
+    for b in spec().behaviours:
+        notes = b.notes.strip() or "The spec has no notes for it."
+        sections.append(f"### `{b.id}`\n\n{b.purpose} Seed: {b.seed}.\n\n{notes}")
+    return "\n\n".join(sections)
+
+
+def targets_table() -> str:
+    """docs/targets.md: each target, its app and its server, from the target registry."""
+    rows = [
+        [
+            f"`{t.name}`",
+            t.app,
+            t.server,
+            ", ".join(t.requires) or "—",
+            ", ".join(f"`{need}`" for need in t.lacks) or "—",
+        ]
+        for t in load_targets().values()
+    ]
+    return markdown_table(["target", "app", "server", "requires", "lacks"], rows)
+
+
+def bench_results() -> str:
+    """docs/measurements.md: the results of the last `make bench`, from its results.json."""
+    results = bench_report.load(BENCH_RESULTS)
+    source = BENCH_RESULTS.relative_to(PROJECT_ROOT).as_posix()
+    block = bench_report.readme_block(results, source)
+    return block.removeprefix(bench_report.README_BEGIN).removesuffix(bench_report.README_END)
+
+
+def asgi_cost_table() -> str:
+    """docs/django-asgi-cost.md: what ASGI costs Django, from `make asgi-cost`'s results."""
+    results = json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8"))
+    block = asgi_cost.doc_block(results)
+    return block.removeprefix(asgi_cost.DOC_BEGIN).removesuffix(asgi_cost.DOC_END)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A generated part of a doc, between `<!-- name:begin -->` and `<!-- name:end -->`."""
+
+    path: Path
+    name: str
+    render: Callable[[], str]
+
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(re.escape(begin(self.name)) + ".*?" + re.escape(end(self.name)), re.S)
+
+    def current(self) -> str:
+        found = self.pattern().search(self.path.read_text(encoding="utf-8"))
+        if found is None:
+            raise LookupError(f"{self.path}: no {begin(self.name)} … {end(self.name)} block")
+        return found[0]
+
+    def rendered(self) -> str:
+        return f"{begin(self.name)}\n\n{self.render().strip()}\n\n{end(self.name)}"
+
+    def write(self) -> bool:
+        """Rewrite the block; True if it changed."""
+        text = self.path.read_text(encoding="utf-8")
+        current, rendered = self.current(), self.rendered()
+        if current == rendered:
+            return False
+        self.path.write_text(text.replace(current, rendered, 1), encoding="utf-8")
+        return True
+
+
+DOCS = PROJECT_ROOT / "docs"
+BLOCKS = (
+    Block(PROJECT_ROOT / "README.md", "behaviours", behaviours_table),
+    Block(DOCS / "behaviours.md", "notes", behaviour_notes),
+    Block(DOCS / "targets.md", "targets", targets_table),
+    Block(DOCS / "measurements.md", "bench", bench_results),
+    Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
+)
+
+
+def stale() -> Iterator[Block]:
+    """The blocks whose text is not what their data renders today."""
+    return (block for block in BLOCKS if block.current() != block.rendered())
+
+
+def write_all() -> list[Block]:
+    """Rewrite every block from its data; the ones that changed."""
+    return [block for block in BLOCKS if block.write()]
