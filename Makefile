@@ -73,8 +73,8 @@ browser:
 	fi
 
 # `make bench`: every behaviour on every target and baseline, 3 rounds (about 45 minutes), into
-# docs/bench/ (results.json, summary.md, plots/) and docs/measurements.md's results block. wrk (Debian's) is
-# installed when missing and root; without it the bench uses its built-in asyncio generator.
+# docs/bench/ (results.json, summary.md, plots/) and docs/measurements.md's results block. Its HTTP load is
+# wrk's: the wrk target installs Debian's when it is missing and make runs as root.
 # BENCH_ARGS adds options, e.g. BENCH_ARGS='--behaviour json --rounds 5'.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
@@ -90,13 +90,16 @@ asgi-cost: $(BENCH_STAMP) wrk
 	$(PY) -m compare.bench.asgi_cost --out docs/bench/asgi-cost.json
 	$(PY) -m compare docs
 
+# The bench's HTTP load is wrk's (make bench, make asgi-cost, and tests/test_bench.py in make test).
 wrk:
 	@if ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing wrk for the bench (apt-get)"; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
 	  else \
-	    echo "wrk is not installed (sudo apt-get install -y wrk): the bench uses its asyncio generator" >&2; \
+	    echo "error: wrk is not installed, and the bench (tests/test_bench.py too) cannot run" >&2; \
+	    echo "  without it: its HTTP load is wrk's. Install it: sudo apt-get install -y wrk" >&2; \
+	    exit 1; \
 	  fi; \
 	fi
 

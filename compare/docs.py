@@ -87,8 +87,8 @@ def bench_results() -> str:
     """docs/measurements.md: the results of the last `make bench`, from its results.json."""
     results = bench_report.load(BENCH_RESULTS)
     source = BENCH_RESULTS.relative_to(PROJECT_ROOT).as_posix()
-    block = bench_report.readme_block(results, source)
-    return block.removeprefix(bench_report.README_BEGIN).removesuffix(bench_report.README_END)
+    block = bench_report.results_block(results, source)
+    return block.removeprefix(bench_report.BLOCK_BEGIN).removesuffix(bench_report.BLOCK_END)
 
 
 def asgi_cost_table() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,8 +16,11 @@ import pytest
 from compare.bench import config as bench_config
 from compare.bench import plots
 from compare.bench import report as bench_report
-from compare.bench.load import AsyncioHttp, HttpLoad, percentiles
+from compare.bench.config import Scenario
+from compare.bench.load import HttpLoad, Wrk, WrkNotFound
 from compare.bench.runner import Options, execute, prepare_http
+from compare.bench.scenarios import percentiles
+from compare.bench.scenarios import run as run_scenario
 from compare.bench.system import Pinning, Sampler
 from shared.harness.targets import PROJECT_ROOT, Server, load_targets
 from shared.spec import spec
@@ -95,19 +97,26 @@ def test_the_sampler_sees_a_busy_child_and_its_memory() -> None:
     assert usage.peak_rss_bytes > 64 * 2**20
 
 
-def test_the_asyncio_generator_counts_statuses_and_reads_chunked_bodies() -> None:
-    targets = load_targets()
-    with Server(targets["aiohttp"]) as server:
-        generator = AsyncioHttp()
-        ok = generator.run(
-            server.base_url, HttpLoad.of("GET", "/stream", {"chunks": "3"}), 4, 0.3, 5
-        )
-        assert ok.requests > 0 and ok.error_count == 0 and ok.rps > 0
-        wrong = generator.run(server.base_url, HttpLoad.of("GET", "/no/such"), 2, 0.2, 5)
-        assert wrong.errors["unexpected_status"] == wrong.requests > 0
-        assert wrong.rps == 0
-        head = generator.run(server.base_url, HttpLoad.of("HEAD", "/Ada"), 2, 0.2, 5)
-        assert head.error_count == 0 and head.requests > 0
+def test_a_missing_wrk_is_an_error_that_says_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(WrkNotFound, match=r"'/no/such/wrk' is not found.*apt-get install wrk"):
+        Wrk("/no/such/wrk")
+    # The bench says so before it starts anything, and writes nothing.
+    done = bench("--behaviour", "json", "--wrk", "/no/such/wrk", "--out", str(tmp_path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "apt-get install wrk" in done.stderr and "starting" not in done.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_delay_burst_opens_its_connections_then_sends_every_request() -> None:
+    burst = Scenario(
+        id="delay-20", behaviour="delay", kind="delay-burst", path="/delay",
+        query={"seconds": "0.2"}, concurrency=20, ideal=0.2,
+    )  # fmt: skip
+    with Server(load_targets()["aiohttp"]) as server:
+        result = run_scenario(burst, server.base_url, seconds=0, patience=10)
+    assert result.errors == 0 and not result.notes, result  # no connection opened in the burst
+    assert result.metrics["completed"] == result.metrics["requests"] == 20
+    assert result.metrics["wall_s"] >= 0.2  # every request slept its 0.2 s
 
 
 def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) -> None:
@@ -119,7 +128,7 @@ def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) ->
         behaviours=("json", "items"),
         scenarios=(),
     )
-    results = execute(config, spec(), bare, options, AsyncioHttp(), progress=lambda _: None)
+    results = execute(config, spec(), bare, options, Wrk(), progress=lambda _: None)
     by_item = {m["item"]: m for m in results["measurements"]}
     assert by_item["json"]["status"] == "ok" and by_item["json"]["metrics"]["rps"] > 0
     assert by_item["items"]["status"] == "unavailable"
@@ -142,7 +151,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str
         "--behaviour", "json", "--scenario", "ws-echo-1",
         "--target", "aiohttp", "--target", "django-uvicorn", "--target", "aiohttp-hello",
         "--duration", "0.5", "--warmup", "0.2", "--rounds", "2", "--connections", "8",
-        "--generator", "asyncio", "--out", str(out),
+        "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return out, done.stdout + done.stderr, json.loads((out / "results.json").read_text())
@@ -158,7 +167,7 @@ def test_the_smoke_run_writes_json_with_the_machine_and_every_setting(
     assert results["versions"]["packages"]["aiohttp"] and results["versions"]["packages"]["Django"]
     settings = results["settings"]
     assert settings["rounds"] == 2 and settings["duration_s"] == 0.5 and settings["workers"] == 1
-    assert settings["generator"]["name"] == "asyncio"
+    assert settings["generator"]["name"] == "wrk"
     assert "pinned" in settings["pinning"]["about"] or settings["pinning"]["server_cpus"]
     assert set(results["subjects"]) == {"aiohttp", "django-uvicorn", "aiohttp-hello"}
     assert [item["id"] for item in results["items"]] == ["json", "ws-echo-1"]
@@ -218,13 +227,8 @@ def test_ratios_are_taken_within_each_round(smoke: tuple[Path, str, dict[str, An
     ]
 
 
-@pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)"
-)
-def test_wrk_reports_requests_percentiles_and_unexpected_statuses(tmp_path: Path) -> None:
-    from compare.bench.load import Wrk
-
-    wrk = Wrk(shutil.which("wrk") or "wrk")
+def test_wrk_reports_requests_percentiles_and_unexpected_statuses() -> None:
+    wrk = Wrk()
     with Server(bench_config.load(spec()).baselines["aiohttp-hello"].target) as server:
         good = wrk.run(server.base_url, HttpLoad.of("GET", "/json"), 4, 1, 5)
         post = wrk.run(server.base_url, HttpLoad.of("POST", "/json", body=b"{}"), 2, 1, 5)

@@ -19,7 +19,7 @@ from typing import Any
 
 from compare.bench import report as bench_report
 from compare.bench.config import BENCH_PATH
-from compare.bench.load import HttpLoad, choose
+from compare.bench.load import HttpLoad, Wrk, WrkNotFound
 from compare.bench.runner import now, rotate, write_json
 from compare.bench.system import Pinning, Sampler, machine, signal_groups, versions
 from shared.harness.targets import PROJECT_ROOT, Server, Target
@@ -176,7 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or int(study["rounds"])
     connections = int(study["connections"])
     warmup = float(study["warmup"])
-    generator = choose()
+    try:
+        generator = Wrk()
+    except WrkNotFound as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
     pinning = Pinning.plan(1)
     print(f"{len(variants)} variants x {rounds} rounds, {connections} connections,"
           f" {duration:g} s each; {pinning.note}; {generator.describe()}",
@@ -283,13 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def generator_argv(
-    generator: Any, base_url: str, load: HttpLoad, connections: int, seconds: float
+    generator: Wrk, base_url: str, load: HttpLoad, connections: int, seconds: float
 ) -> list[str]:
-    """A load that runs in the background while py-spy samples (wrk only)."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise RuntimeError("profiling needs wrk running beside py-spy: apt-get install -y wrk")
-    return [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", base_url + load.path]
+    """A load that runs in the background while py-spy samples."""
+    return [generator.executable, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+            base_url + load.path]  # fmt: skip
 
 
 def summary(

@@ -66,10 +66,10 @@ def add_parser(commands: Any) -> None:
     )
     bench.add_argument("--timeout", type=float, default=None, metavar="S")
     bench.add_argument(
-        "--generator",
-        choices=("auto", "wrk", "asyncio"),
-        default="auto",
-        help="auto: wrk when installed, else the built-in asyncio generator",
+        "--wrk",
+        default="wrk",
+        metavar="PATH",
+        help="the wrk that sends the HTTP load (default: wrk on PATH; apt-get install wrk)",
     )
     bench.add_argument("--no-pin", action="store_true", help="do not pin servers and load")
     bench.add_argument(
@@ -125,12 +125,17 @@ def relative(path: Path) -> str:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     # Here, not at the top: `python -m compare list|show|site` need none of the load machinery.
-    from compare.bench import load as generators
+    from compare.bench.load import Wrk, WrkNotFound
     from compare.bench.runner import Options, execute
 
     if args.render is not None:
         results = bench_report.load(args.render)
     else:
+        try:
+            generator = Wrk(args.wrk)
+        except WrkNotFound as error:
+            print(f"python -m compare bench: {error}", file=sys.stderr)
+            return 2
         the_spec = spec()
         config = bench_config.load(the_spec)
         scenarios = () if args.no_scenarios else args.scenario
@@ -142,7 +147,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
             pin=not args.no_pin,
             note=args.note,
         )
-        generator = generators.choose(args.generator)
 
         def progress(line: str) -> None:
             print(line, file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""From a results JSON: medians, spread and ratios; the terminal table, Markdown, README block."""
+"""From a results JSON: medians, spread and ratios; the terminal table, Markdown, the docs block."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 REFERENCE = "aiohttp"  # ratios are against this target, computed within each round
-README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+BLOCK_BEGIN, BLOCK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 @dataclass
@@ -341,14 +341,14 @@ def markdown(results: Mapping[str, Any]) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def readme_block(results: Mapping[str, Any], source: str) -> str:
-    """The README's results section (between the bench markers), from a results JSON."""
+def results_block(results: Mapping[str, Any], source: str) -> str:
+    """docs/measurements.md's results section (between the bench markers), from a results JSON."""
     table = rows(results)
     notes: list[str] = []
     main = main_tables(results, table, notes)
     note = f" {results['note']}" if results.get("note") else ""
     parts = [
-        README_BEGIN,
+        BLOCK_BEGIN,
         f"From `{source}` ({results['started']}), measured on {machine_line(results)}{note}",
         main,
         footnotes(notes),
@@ -357,12 +357,12 @@ def readme_block(results: Mapping[str, Any], source: str) -> str:
         " and the site's bench page (`python -m compare site`). Reproduce: `make bench` measures"
         " again into `docs/bench/` and rewrites this section from its `results.json`"
         " (`python -m compare docs`).",
-        README_END,
+        BLOCK_END,
     ]
     return "\n\n".join(p for p in parts if p)
 
 
-def replace_block(text: str, block: str, begin: str = README_BEGIN, end: str = README_END) -> str:
+def replace_block(text: str, block: str, begin: str = BLOCK_BEGIN, end: str = BLOCK_END) -> str:
     """`text` with its block from `begin` to `end` (markers included) replaced by `block`."""
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
@@ -370,7 +370,7 @@ def replace_block(text: str, block: str, begin: str = README_BEGIN, end: str = R
     return pattern.sub(lambda _: block, text, count=1)
 
 
-def current_block(text: str, begin: str = README_BEGIN, end: str = README_END) -> str | None:
+def current_block(text: str, begin: str = BLOCK_BEGIN, end: str = BLOCK_END) -> str | None:
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
     found = pattern.search(text)
     return found[0] if found else None

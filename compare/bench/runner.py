@@ -18,7 +18,7 @@ import httpx
 
 from compare.bench import scenarios
 from compare.bench.config import BenchConfig, MainCase, Scenario, Settings
-from compare.bench.load import Generator, HttpLoad
+from compare.bench.load import HttpLoad, Wrk
 from compare.bench.system import (
     Pinning,
     Sampler,
@@ -242,7 +242,7 @@ class Run:
     config: BenchConfig
     spec: Spec
     options: Options
-    generator: Generator
+    generator: Wrk
     progress: Progress
     workdir: Path
     pinning: Pinning = field(init=False)
@@ -584,7 +584,7 @@ def execute(
     spec: Spec,
     targets: Mapping[str, Target],
     options: Options,
-    generator: Generator,
+    generator: Wrk,
     progress: Progress = print,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:

@@ -1,4 +1,4 @@
-"""The machine, the versions, CPU pinning, and a server's CPU time and memory from /proc."""
+"""The machine, the versions, CPU pinning, and a server's CPU time and memory (psutil)."""
 
 from __future__ import annotations
 
@@ -9,45 +9,42 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-PROC = Path("/proc")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+import psutil
+
 PACKAGES = (
     "aiohttp", "Django", "channels", "daphne", "uvicorn", "hypercorn", "uvloop", "httptools",
     "wsproto", "websockets", "asgiref", "Twisted", "SQLAlchemy", "httpx", "gunicorn", "granian",
-    "matplotlib", "py-spy",
+    "matplotlib", "py-spy", "psutil",
 )  # fmt: skip
+
+
+def cpu_model() -> str:
+    """The model name of /proc/cpuinfo: psutil has none."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def machine() -> dict[str, object]:
     """CPU model, cores, memory, kernel and load: what the numbers were measured on."""
-    model = "unknown"
-    cpuinfo = PROC / "cpuinfo"
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    memory_gib = None
-    meminfo = PROC / "meminfo"
-    if meminfo.exists():
-        for line in meminfo.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_gib = round(int(line.split()[1]) / 1024**2, 1)
     return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "usable_cpus": sorted(os.sched_getaffinity(0)),
-        "memory_gib": memory_gib,
+        "cpu_model": cpu_model(),
+        "cores": psutil.cpu_count(),
+        "usable_cpus": sorted(psutil.Process().cpu_affinity()),
+        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
         "os": f"{platform.system()} {platform.release()}",
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average": [round(x, 2) for x in psutil.getloadavg()],
     }
 
 
@@ -81,7 +78,7 @@ class Pinning:
 
     @classmethod
     def plan(cls, workers: int, enabled: bool = True) -> Pinning:
-        cpus = sorted(os.sched_getaffinity(0))
+        cpus = sorted(psutil.Process().cpu_affinity())
         if not enabled:
             return cls((), (), "not pinned (--no-pin)")
         if len(cpus) <= workers:
@@ -100,7 +97,7 @@ class Pinning:
     def on(self, cpus: Sequence[int]) -> Iterator[None]:
         """Run the block (and every process it starts) on `cpus`; then back to the load CPUs."""
         if cpus:
-            os.sched_setaffinity(0, cpus)
+            psutil.Process().cpu_affinity(list(cpus))
         try:
             yield
         finally:
@@ -108,53 +105,39 @@ class Pinning:
 
     def use_load(self) -> None:
         if self.load:
-            os.sched_setaffinity(0, self.load)
+            psutil.Process().cpu_affinity(list(self.load))
 
 
-def children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def process_tree(roots: Iterable[int]) -> list[int]:
+def process_tree(roots: Iterable[int]) -> list[psutil.Process]:
     """The processes and all their descendants (a multi-worker server's workers)."""
-    children = children_map()
-    found: list[int] = []
-    stack = list(roots)
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, ()))
-    return found
-
-
-def cpu_times(pids: Iterable[int]) -> dict[int, float]:
-    """User + system CPU seconds of each process (all its threads)."""
-    times: dict[int, float] = {}
-    for pid in pids:
+    tree: list[psutil.Process] = []
+    for pid in roots:
         try:
-            fields = (PROC / str(pid) / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
+            root = psutil.Process(pid)
+            tree += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
             continue
-        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return tree
+
+
+def cpu_times(processes: Iterable[psutil.Process]) -> dict[int, float]:
+    """User + system CPU seconds of each process (all its threads) still running."""
+    times: dict[int, float] = {}
+    for process in processes:
+        try:
+            spent = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        times[process.pid] = spent.user + spent.system
     return times
 
 
-def rss_bytes(pids: Iterable[int]) -> int:
+def rss_bytes(processes: Iterable[psutil.Process]) -> int:
     total = 0
-    for pid in pids:
+    for process in processes:
         try:
-            total += int((PROC / str(pid) / "statm").read_text().split()[1]) * PAGE_SIZE
-        except OSError:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
             continue
     return total
 
@@ -223,15 +206,10 @@ def raise_open_files_limit(wanted: int = 16384) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def own_cpu_seconds() -> float:
-    return time.process_time()
-
-
 def children_cpu_seconds() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    """User + system CPU seconds of this process's children that have ended (wrk's runs)."""
+    spent = psutil.Process().cpu_times()
+    return spent.children_user + spent.children_system
 
 
 def argv() -> list[str]:
