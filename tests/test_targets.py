@@ -118,8 +118,9 @@ def suite_source() -> str:
 
 def test_every_django_target_runs_the_heartbeat_and_the_worker() -> None:
     for found in load_targets().values():
-        expected = ("heartbeat", "worker") if found.app == "django" else ()
-        assert tuple(argv[-1] for argv in found.companions) == expected, found.name
+        expected = ("heartbeat", "db_worker") if found.app == "django" else ()
+        commands = tuple(argv[argv.index("django_app") + 1] for argv in found.companions)
+        assert commands == expected, found.name
 
 
 def test_companions_run_beside_the_server_and_stop_with_it(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Background work with Django's Tasks framework: the task, and how a job looks in the API."""
 
 import asyncio
+import uuid
 from collections.abc import Mapping
 
 from django.tasks import TaskResult, TaskResultStatus, task
@@ -22,4 +23,6 @@ async def run_job(seconds: float) -> float:
 
 
 def job_json(result: TaskResult) -> dict[str, str | float]:
-    return {"id": result.id, "status": STATUSES[result.status], "seconds": result.kwargs["seconds"]}
+    # django-tasks-db gives a job's UUID in its dashed form; aiohttp's job ids are 32 hex digits.
+    job_id = uuid.UUID(result.id).hex
+    return {"id": job_id, "status": STATUSES[result.status], "seconds": result.kwargs["seconds"]}

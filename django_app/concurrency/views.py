@@ -115,19 +115,23 @@ async def missing_await(request: HttpRequest) -> JsonResponse:
 class JobsView(View):
     async def post(self, request: HttpRequest) -> JsonResponse:
         data = await read_json(request, JOB_FIELDS)
-        result = await run_job.aenqueue(seconds=data["seconds"])
-        response = JsonResponse(job_json(result), status=202)
-        response["Location"] = reverse("job", args=[result.id])
+        body = job_json(await run_job.aenqueue(seconds=data["seconds"]))
+        response = JsonResponse(body, status=202)
+        response["Location"] = reverse("job", args=[body["id"]])
         return response
 
 
 @require_safe
 async def job(request: HttpRequest, job_id: str) -> JsonResponse:
     try:
-        result = await run_job.aget_result(job_id)
+        body = job_json(await run_job.aget_result(job_id))
     except TaskResultDoesNotExist:
         raise ApiError("not_found") from None
-    return JsonResponse(job_json(result))
+    # django-tasks-db finds a UUID by any of its forms (dashed, braced, upper case); aiohttp
+    # finds a job by its one id.
+    if body["id"] != job_id:
+        raise ApiError("not_found")
+    return JsonResponse(body)
 
 
 @require_safe

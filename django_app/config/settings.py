@@ -25,6 +25,7 @@ ALLOWED_HOSTS = env_list(
 
 INSTALLED_APPS = [
     "channels",
+    "django_tasks_db",
     "django_app.data",
     "django_app.concurrency",
     "django_app.realtime",
@@ -43,13 +44,13 @@ ROOT_URLCONF = "django_app.config.urls"
 ASGI_APPLICATION = "django_app.config.asgi.application"
 
 # The concurrency part (part 3); aiohttp_app/settings.py reads the same variables. Background
-# jobs go through Django's Tasks to a queue in the database that `python -m django_app worker`
-# runs; the heartbeat ticks in `python -m django_app heartbeat`.
+# jobs go through Django's Tasks to django-tasks-db's queue in the database, which
+# `python -m django_app db_worker` runs; the heartbeat ticks in `python -m django_app heartbeat`.
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8083")
 UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))
 SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15"))
 HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "1"))
-TASKS = {"default": {"BACKEND": "django_app.concurrency.backends.DatabaseBackend"}}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Chat rooms (part 4): with REDIS_URL, groups reach every process through Redis pub/sub, as
 # aiohttp_app's rooms do; without it, the in-memory layer of this one process.

@@ -1,1 +1,1 @@
-"""`python -m django_app heartbeat` and `python -m django_app worker`."""
+"""`python -m django_app heartbeat`; the Tasks worker is django-tasks-db's `db_worker`."""
