@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import msgspec
+
 from shared.harness.targets import Target
 from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
 
@@ -145,9 +147,11 @@ def _main_case(path: Path, spec: Spec, behaviour: str, entry: Mapping[str, Any])
         if "query" in entry:
             last = steps[-1]
             # Another query means another answer: only its status is checked then.
-            request = replace(last.request, query={**last.request.query, **entry["query"]})
+            request = msgspec.structs.replace(
+                last.request, query={**last.request.query, **entry["query"]}
+            )
             expect = HttpExpect(status=last.expect.status)
-            steps = (*steps[:-1], replace(last, request=request, expect=expect))
+            steps = (*steps[:-1], msgspec.structs.replace(last, request=request, expect=expect))
         return MainCase(behaviour, entry["case"], steps, scenarios, case.needs)
     if "request" in entry:
         request = entry["request"]

@@ -10,11 +10,12 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+import msgspec
 
 from compare.bench import scenarios
 from compare.bench.config import BenchConfig, MainCase, Scenario, Settings
@@ -180,15 +181,13 @@ def concrete_load(step: HttpStep, variables: Mapping[str, Any], base_url: str) -
 
 def expected(step: HttpStep, variables: Mapping[str, Any]) -> HttpExpect:
     e = step.expect
-    return replace(
+    return msgspec.structs.replace(
         e,
         headers=substitute(dict(e.headers), variables),
         text=substitute(e.text, variables),
         json=substitute(e.json, variables),
         json_subset=substitute(e.json_subset, variables),
-        error=replace(e.error, params=substitute(dict(e.error.params), variables))
-        if e.error
-        else None,
+        error_params=substitute(dict(e.error_params), variables),
     )
 
 

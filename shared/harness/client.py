@@ -9,10 +9,10 @@ import ssl
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import httpx
+import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Response
@@ -201,17 +201,13 @@ async def run_http_step(
         responses = await asyncio.gather(*(alone() for _ in range(step.concurrency)))
     elapsed = time.perf_counter() - started
     variables.update(saved_values(step, responses[0]))
-    expect = replace(
+    expect = msgspec.structs.replace(
         step.expect,
         headers=substitute(dict(step.expect.headers), variables),
         text=substitute(step.expect.text, variables),
         json=substitute(step.expect.json, variables),
         json_subset=substitute(step.expect.json_subset, variables),
-        error=replace(
-            step.expect.error, params=substitute(dict(step.expect.error.params), variables)
-        )
-        if step.expect.error
-        else None,
+        error_params=substitute(dict(step.expect.error_params), variables),
     )
     for response in responses:
         check_response(spec, expect, response)

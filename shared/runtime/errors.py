@@ -27,11 +27,14 @@ class ErrorDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, ErrorDef]:
     """The catalogue in `path`, each entry knowing its code; errors name the file and entry."""
-    try:
-        entries = msgspec.toml.decode(path.read_bytes(), type=dict[str, ErrorDef])
-    except msgspec.ValidationError as error:
-        raise ValueError(f"{path}: {error}") from None
-    return {code: msgspec.structs.replace(entry, code=code) for code, entry in entries.items()}
+    entries = msgspec.toml.decode(path.read_bytes())
+    found: dict[str, ErrorDef] = {}
+    for code, entry in entries.items():
+        try:  # one entry at a time: msgspec's path into a dict does not name the key
+            found[code] = msgspec.structs.replace(msgspec.convert(entry, ErrorDef), code=code)
+        except msgspec.ValidationError as error:
+            raise ValueError(f"{path}: [{code}]: {error}") from None
+    return found
 
 
 @cache

@@ -1,6 +1,7 @@
 """The spec: behaviours as data (behaviours/*.toml), their typed model and the loader."""
 
-from shared.spec.loader import (
+from shared.spec.loader import SpecError, load, parse, spec
+from shared.spec.model import (
     NEEDS,
     SEND_STEPS,
     Behaviour,
@@ -14,15 +15,10 @@ from shared.spec.loader import (
     Need,
     Payload,
     Spec,
-    SpecError,
     WsCase,
     WsStep,
-    load,
-    parse,
-    placeholders,
-    spec,
-    substitute,
 )
+from shared.spec.variables import placeholders, substitute
 
 __all__ = [
     "NEEDS",
