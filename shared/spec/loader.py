@@ -38,8 +38,8 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 BUILTIN_VARIABLES = frozenset({"unique"})
 
 # What a test may need of its target beyond requests answered one by one. A target that lacks
-# one declares it in shared/harness/targets.toml (`lacks.<need> = "reason"`), and every case or
-# test that needs it is a strict xfail there, with that reason.
+# one declares it in shared/harness/expected.toml (`what = { lacks = "need" }`), and every case
+# or test that needs it is a strict xfail there, with that reason.
 type Need = Literal["websocket", "overlap", "streaming", "process-loop"]
 NEEDS: Mapping[Need, str] = {
     "websocket": "websocket connections (every websocket case but a refused handshake)",
@@ -203,7 +203,6 @@ class HttpCase:
 
     name: str
     steps: tuple[HttpStep, ...]
-    xfail: Mapping[str, str] = field(default_factory=dict)
     needs: frozenset[Need] = frozenset()  # its own and its behaviour's
     kind: Literal["http"] = "http"
 
@@ -242,7 +241,6 @@ class WsCase:
     steps: tuple[WsStep, ...]
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     omit_headers: frozenset[str] = frozenset()  # `false` in `headers`: not even the default
-    xfail: Mapping[str, str] = field(default_factory=dict)
     needs: frozenset[Need] = frozenset()  # websocket, unless only refused; and any declared
     kind: Literal["websocket"] = "websocket"
 
@@ -479,18 +477,6 @@ def _request(reader: _Reader, data: object, name: str) -> HttpRequest:
     )
 
 
-def _xfail(
-    reader: _Reader, data: Mapping[str, Any], targets: frozenset[str] | None
-) -> dict[str, str]:
-    xfail = reader.strings(data, "xfail", "case")
-    for target, reason in xfail.items():
-        if targets is not None and target not in targets:
-            raise reader.fail(f"xfail.{target}", f"unknown target; known: {sorted(targets)}")
-        if len(reason.strip()) < 10:
-            raise reader.fail(f"xfail.{target}", "needs a reason that says why")
-    return xfail
-
-
 def _needs(reader: _Reader, data: Mapping[str, Any]) -> frozenset[Need]:
     """`needs = ["overlap", ...]`: names from NEEDS."""
     found: set[Need] = set()
@@ -505,14 +491,13 @@ def _case(
     reader: _Reader,
     data: object,
     errors: Mapping[str, ErrorDef],
-    targets: frozenset[str] | None,
     inherited: frozenset[Need] = frozenset(),
 ) -> Case:
     table = reader.table(data, "case")
     name = reader.get(table, "name", str)
     needs = inherited | _needs(reader, table)
     if "websocket" in table:
-        reader.keys(table, "", {"name", "websocket", "headers", "steps", "xfail", "needs"})
+        reader.keys(table, "", {"name", "websocket", "headers", "steps", "needs"})
         path = reader.get(table, "websocket", str)
         if not path.startswith("/"):
             raise reader.fail("websocket", "must start with '/'")
@@ -540,12 +525,11 @@ def _case(
             steps=steps,
             headers=headers,
             omit_headers=frozenset(omit),
-            xfail=_xfail(reader, table, targets),
             # A refused handshake is an HTTP answer, which a server without websockets gives too.
             needs=needs if steps[0].kind in REFUSAL_STEPS else needs | {"websocket"},
         )
     if "steps" in table:
-        reader.keys(table, "", {"name", "steps", "xfail", "needs"})
+        reader.keys(table, "", {"name", "steps", "needs"})
         entries = reader.get(table, "steps", list)
         if not entries:
             raise reader.fail("steps", "must not be empty")
@@ -554,12 +538,10 @@ def _case(
             for i, entry in enumerate(entries)
         )
     else:
-        reader.keys(
-            table, "", {"name", "request", "expect", "concurrency", "elapsed", "xfail", "needs"}
-        )
+        reader.keys(table, "", {"name", "request", "expect", "concurrency", "elapsed", "needs"})
         steps = (_http_step(reader, table, errors, ""),)
     _check_variables(reader, steps, "steps[{}]." if "steps" in table else "")
-    return HttpCase(name=name, steps=steps, xfail=_xfail(reader, table, targets), needs=needs)
+    return HttpCase(name=name, steps=steps, needs=needs)
 
 
 def _http_step(
@@ -677,7 +659,6 @@ def _behaviour(
     index: int,
     entry: object,
     errors: Mapping[str, ErrorDef],
-    targets: frozenset[str] | None,
     earlier: Sequence[Behaviour],
 ) -> Behaviour:
     table = _Reader(path, "file").table(entry, f"behaviour[{index}]")
@@ -694,7 +675,7 @@ def _behaviour(
     cases: list[Case] = []
     for case_index, case in enumerate(reader.get(table, "case", list)):
         case_reader = _Reader(path, f"{reader.where}, case {case_index + 1}")
-        cases.append(_case(case_reader, case, errors, targets, needs))
+        cases.append(_case(case_reader, case, errors, needs))
     if not cases:
         raise reader.fail("case", "a behaviour needs at least one case")
     return Behaviour(
@@ -718,7 +699,7 @@ def _toml(path: Path, text: str) -> dict[str, Any]:
     return data
 
 
-def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str] | None = None) -> Spec:
+def parse_files(files: Sequence[tuple[Path, str]]) -> Spec:
     """Parse spec files given as (path, text): the error catalogue first, then the behaviours."""
     documents = [(path, _toml(path, text)) for path, text in files]
     errors: dict[str, ErrorDef] = {}
@@ -733,7 +714,7 @@ def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str] | Non
     for path, data in documents:
         entries = _Reader(path, "file").opt(data, "behaviour", list, [])
         for index, entry in enumerate(entries):
-            behaviours.append(_behaviour(path, index, entry, errors, targets, behaviours))
+            behaviours.append(_behaviour(path, index, entry, errors, behaviours))
     if not behaviours:
         raise SpecError(files[0][0] if files else SPEC_DIR, "file", "behaviour", "none defined")
     return Spec(
@@ -743,9 +724,9 @@ def parse_files(files: Sequence[tuple[Path, str]], targets: frozenset[str] | Non
     )
 
 
-def parse(path: Path, text: str, targets: frozenset[str] | None = None) -> Spec:
-    """Parse one spec file's text; `targets` are the names an `xfail` may use."""
-    return parse_files([(path, text)], targets)
+def parse(path: Path, text: str) -> Spec:
+    """Parse one spec file's text."""
+    return parse_files([(path, text)])
 
 
 def spec_files(path: Path = SPEC_DIR) -> list[Path]:
@@ -753,10 +734,9 @@ def spec_files(path: Path = SPEC_DIR) -> list[Path]:
     return sorted(path.glob("*.toml")) if path.is_dir() else [path]
 
 
-def load(path: Path = SPEC_DIR, targets: frozenset[str] | None = None) -> Spec:
-    """Load and check a spec (by default the project's own, shared/spec/behaviours/*.toml);
-    `targets`, if given, are the names an `xfail` may use."""
-    return parse_files([(f, f.read_text(encoding="utf-8")) for f in spec_files(path)], targets)
+def load(path: Path = SPEC_DIR) -> Spec:
+    """Load and check a spec (by default the project's own, shared/spec/behaviours/*.toml)."""
+    return parse_files([(f, f.read_text(encoding="utf-8")) for f in spec_files(path)])
 
 
 @cache
