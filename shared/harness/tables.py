@@ -49,8 +49,9 @@ def needed_by(spec: Spec, need: str) -> str:
         ids = [behaviour.case_id(i) for i, c in enumerate(behaviour.cases) if need in c.needs]
         if ids and len(ids) == len(behaviour.cases):
             found.append(f"`{behaviour.id}` (every case)")
-        else:
-            found.extend(f"`{case_id}`" for case_id in ids)
+        elif ids:
+            numbers = ", ".join(case_id.removeprefix(f"{behaviour.id}-") for case_id in ids)
+            found.append(f"`{behaviour.id}` (case{'s' if len(ids) > 1 else ''} {numbers})")
     return ", ".join(found) or "no spec case"
 
 
