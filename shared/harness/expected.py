@@ -39,15 +39,18 @@ class What(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
     lifecycle: str | None = None
     autobahn: str | None = None
 
+    def named(self) -> dict[str, str]:
+        """Its fields that are set."""
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not None}
+
     def __str__(self) -> str:
         if self.behaviour is not None:
             return f"{self.behaviour}: {self.case}"
-        return " ".join(f"{name} {value}" for name, value in msgspec.structs.asdict(self).items()
-                        if value is not None)  # fmt: skip
+        return " ".join(f"{name} {value}" for name, value in self.named().items())
 
     def forms(self) -> list[str]:
         """The kinds of `what` it names: exactly one for a well-formed entry."""
-        named = {name for name, value in msgspec.structs.asdict(self).items() if value is not None}
+        named = set(self.named())
         if {"behaviour", "case"} & named:
             named = (named - {"behaviour", "case"}) | {"behaviour+case"}
         return sorted(named)
@@ -154,7 +157,8 @@ class _Checker:
     def problem(self, entry: Difference) -> str | None:
         what = entry.what
         if len(forms := what.forms()) != 1:
-            return f"`what` names one of lacks, behaviour and case, test, lifecycle, autobahn; got {forms or 'none'}"  # noqa: E501
+            kinds = "lacks, behaviour and case, test, lifecycle, autobahn"
+            return f"`what` names one of {kinds}; got {forms or 'none'}"
         if not entry.targets:
             return "`targets` is empty"
         if unknown := [t for t in entry.targets if t not in self.targets]:
