@@ -33,7 +33,7 @@ run: $(STAMP)
 	$(PY) -m shared.harness.serve --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
 
 # Both passes run, whatever the first one gives; `make test` fails if either failed.
-# PYTEST_XDIST: pytest-xdist's processes, one per target (tests/conftest.py: a target's tests
+# PYTEST_XDIST: pytest-xdist's processes, one per target (tests/plugins/scheduler.py: a target's tests
 # share a process, which starts its server once); they mostly wait for their servers, so six
 # keep even two cores busy without crowding them. PYTEST_XDIST= runs everything in one process.
 PYTEST_XDIST ?= -n 6 --dist loadgroup

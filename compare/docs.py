@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from compare.bench import asgi_cost
 from compare.bench import report as bench_report
+from shared.harness import tables
+from shared.harness.expected import expected
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import Behaviour, spec
 
 BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PARTS = {"basics": "1, basics", "data": "2, data", "concurrency": "3, concurrency"}
 PARTS |= {"realtime": "4, realtime"}
-
-
-def begin(name: str) -> str:
-    return f"<!-- {name}:begin -->"
-
-
-def end(name: str) -> str:
-    return f"<!-- {name}:end -->"
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -70,13 +63,14 @@ def behaviour_notes() -> str:
 
 def targets_table() -> str:
     """docs/targets.md: each target, its app and its server, from the target registry."""
+    registry = expected()
     rows = [
         [
             f"`{t.name}`",
             t.app,
             t.server,
             ", ".join(t.requires) or "—",
-            ", ".join(f"`{need}`" for need in t.lacks) or "—",
+            ", ".join(f"`{need}`" for need in registry.lacks(t.name)) or "—",
         ]
         for t in load_targets().values()
     ]
@@ -106,25 +100,18 @@ class Block:
     name: str
     render: Callable[[], str]
 
-    def pattern(self) -> re.Pattern[str]:
-        return re.compile(re.escape(begin(self.name)) + ".*?" + re.escape(end(self.name)), re.S)
-
     def current(self) -> str:
-        found = self.pattern().search(self.path.read_text(encoding="utf-8"))
-        if found is None:
-            raise LookupError(f"{self.path}: no {begin(self.name)} … {end(self.name)} block")
-        return found[0]
+        return tables.block(self.path.read_text(encoding="utf-8"), self.name)
 
     def rendered(self) -> str:
-        return f"{begin(self.name)}\n\n{self.render().strip()}\n\n{end(self.name)}"
+        return self.render().strip()
 
     def write(self) -> bool:
         """Rewrite the block; True if it changed."""
-        text = self.path.read_text(encoding="utf-8")
-        current, rendered = self.current(), self.rendered()
-        if current == rendered:
+        if self.current() == self.rendered():
             return False
-        self.path.write_text(text.replace(current, rendered, 1), encoding="utf-8")
+        text = self.path.read_text(encoding="utf-8")
+        self.path.write_text(tables.with_block(text, self.name, self.rendered()), encoding="utf-8")
         return True
 
 
@@ -133,6 +120,12 @@ BLOCKS = (
     Block(PROJECT_ROOT / "README.md", "behaviours", behaviours_table),
     Block(DOCS / "behaviours.md", "notes", behaviour_notes),
     Block(DOCS / "targets.md", "targets", targets_table),
+    Block(DOCS / "targets.md", "lacks-table", lambda: tables.lacks_table(expected(), spec())),
+    Block(
+        DOCS / "targets.md",
+        "differences-table",
+        lambda: tables.differences_table(expected(), spec()),
+    ),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
 )

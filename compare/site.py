@@ -26,6 +26,7 @@ from compare.report import (
     result_kind,
 )
 from compare.source import APP_TITLES, Source, implementations
+from shared.harness.expected import expected as known_differences
 from shared.harness.targets import PROJECT_ROOT, Target, load_targets
 from shared.spec import Behaviour, Case, Spec, spec
 
@@ -158,7 +159,8 @@ def footnote_text(result: Result) -> str:
     if result.outcome == "xfailed":
         return f"Expected failure on {case}: {inline(result.reason)}"
     if result.outcome == "xpassed":
-        return f"Unexpectedly passed on {case}; its xfail should go: {inline(result.reason)}"
+        why = inline(result.reason)
+        return f"Unexpectedly passed on {case}; its entry in expected.toml should go: {why}"
     return f"Failed on {case}: <code>{escape(result.message or 'failed')}</code>"
 
 
@@ -199,7 +201,7 @@ two implementations side by side;
 </tbody>
 </table></div>
 {f'<ol class="footnotes">{notes}</ol>' if notes else ""}
-<p class="muted">pass: every case passed · xfail: a difference the spec declares, with its reason ·
+<p class="muted">pass: every case passed · xfail: a declared difference, with its reason ·
 FAIL: a case failed (or an xfail passed) · not run: no result in the report, never a guess.</p>"""
     return page("async-web-parity: aiohttp and Django side by side", body, "")
 
@@ -298,13 +300,21 @@ def behaviour_page(
         results = [report.result(name, behaviour, index) for name in targets]
         rows.append(case_rows(index, case, spec, results))
     reasons = sorted(
-        {(target, reason) for case in behaviour.cases for target, reason in case.xfail.items()}
+        {
+            (target, entry.why)
+            for entry in known_differences().of("behaviour+case")
+            if entry.what.behaviour == behaviour.id
+            for target in entry.targets
+        }
     )
     declared = "".join(
         f"<li><code>{escape(target)}</code>: {inline(reason)}</li>" for target, reason in reasons
     )
     if declared:
-        declared = f'<p>Known differences the spec declares:</p><ul class="xfails">{declared}</ul>'
+        declared = (
+            "<p>Known differences of its cases (shared/harness/expected.toml):</p>"
+            f'<ul class="xfails">{declared}</ul>'
+        )
     body = f"""<nav class="pager">{"".join(pager)}</nav>
 <h1><code>{escape(behaviour.id)}</code></h1>
 <p class="purpose">{inline(behaviour.purpose)}</p>

@@ -242,7 +242,7 @@ def footnote(result: Result) -> str:
     if result.outcome == "xfailed":
         return f"expected failure, {case}: {result.reason}"
     if result.outcome == "xpassed":
-        return f"unexpectedly PASSED, {case}: remove its xfail ({result.reason})"
+        return f"unexpectedly PASSED, {case}: remove its entry in expected.toml ({result.reason})"
     detail = result.message.strip().splitlines()[-1] if result.message.strip() else "failed"
     return f"FAILED, {case}: {detail}"
 

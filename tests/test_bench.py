@@ -244,11 +244,3 @@ def test_the_committed_summary_and_plots_match_the_committed_results(tmp_path: P
     assert (directory / "summary.md").read_text(encoding="utf-8") == bench_report.markdown(results)
     names = {p.name for p in plots.write(results, tmp_path)}
     assert names == {p.name for p in (directory / "plots").glob("*.svg")}
-
-
-def test_replace_block_rewrites_only_between_the_markers() -> None:
-    text = "# Title\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nafter\n"
-    new = bench_report.replace_block(text, "<!-- bench:begin -->\nnew\n<!-- bench:end -->")
-    assert new == "# Title\n\n<!-- bench:begin -->\nnew\n<!-- bench:end -->\n\nafter\n"
-    with pytest.raises(ValueError, match="no <!-- bench:begin -->"):
-        bench_report.replace_block("no markers", "x")

@@ -675,7 +675,7 @@ def test_every_per_target_test_outside_the_spec_says_which_behaviour_it_checks(
 
 
             def pytest_itemcollected(item):
-                from tests.report import behaviour_of  # here: pytest imports it first
+                from tests.plugins.report import behaviour_of  # here: pytest imports it first
 
                 callspec = getattr(item, "callspec", None)
                 if callspec and "target" in callspec.params and "case" not in callspec.params:

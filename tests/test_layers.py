@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -128,3 +129,12 @@ def test_creating_an_app_reads_no_behaviour_and_imports_only_the_runtime(app: st
     spec_dir = str(PROJECT_ROOT / "shared" / "spec")
     assert not [path for path in seen["opened"] if path.startswith(spec_dir)]
     assert str(PROJECT_ROOT / "shared" / "runtime" / "errors.toml") in seen["opened"]
+
+
+def test_no_module_of_the_suite_imports_conftest() -> None:
+    """conftest.py holds fixtures; what test modules import is in tests/plugins/."""
+    for path in sorted((PROJECT_ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not [m for m in imported if m and m.split(".")[-1] == "conftest"], path

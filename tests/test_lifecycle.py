@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import re
 import signal
 import subprocess
-import tomllib
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -20,52 +18,18 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from shared.harness.client import http_client
-from shared.harness.targets import PROJECT_ROOT, Server, load_targets
-from tests.conftest import TARGETS, ServerPool, parametrize_targets
+from shared.harness.expected import expected, lifecycle_checks
+from shared.harness.tables import block, lifecycle_table, with_block
+from shared.harness.targets import PROJECT_ROOT, Server
+from tests.plugins.servers import ServerPool, parametrize_targets
 
-LIFECYCLE_PATH = PROJECT_ROOT / "shared" / "harness" / "lifecycle.toml"
-CHECKS = ("idle-ping", "dead-peer-dropped", "websocket-going-away", "in-flight-http")
 PING = {"WS_PING_INTERVAL": "1", "WS_PING_TIMEOUT": "1"}  # seconds, for these tests only
 SLACK = 5.0  # seconds on top of what the server was told: generous, so this never flakes
 OP_CLOSE, OP_PING = 0x8, 0x9
 
 
-def expected_failures() -> dict[str, dict[str, str]]:
-    data = tomllib.loads(LIFECYCLE_PATH.read_text(encoding="utf-8"))["expected-failures"]
-    for target, checks in data.items():
-        assert target in load_targets(), f"{LIFECYCLE_PATH}: unknown target {target!r}"
-        for check, reason in checks.items():
-            assert check in CHECKS, f"{LIFECYCLE_PATH}: {target}: unknown check {check!r}"
-            assert re.search(r"\.py:\d+", reason), (
-                f"{LIFECYCLE_PATH}: {target} {check}: no file:line"
-            )
-    return data
-
-
-EXPECTED_FAILURES = expected_failures()
-CHECK_OF = {
-    "test_idle_ping": "idle-ping",
-    "test_dead_peer": "dead-peer-dropped",
-    "test_websocket_going_away": "websocket-going-away",
-    "test_in_flight_http": "in-flight-http",
-}
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "target" not in metafunc.fixturenames:
-        return
-    check = CHECK_OF[metafunc.function.__name__]
-    known = {
-        target: checks[check] for target, checks in EXPECTED_FAILURES.items() if check in checks
-    }
-    parametrize_targets(metafunc, known, scope="module")
-
-
-def check_needs(check: str) -> set[str]:
-    """What the test of a check declares with @pytest.mark.needs."""
-    (test,) = (name for name, of in CHECK_OF.items() if of == check)
-    marks = getattr(globals()[test], "pytestmark", [])
-    return {need for mark in marks if mark.name == "needs" for need in mark.args}
+    parametrize_targets(metafunc, scope="module")
 
 
 def own_server(servers: ServerPool, target: str, instance: str) -> Server:
@@ -118,6 +82,7 @@ def pinging(servers: ServerPool, target: str) -> Iterator[Server]:
     server.stop()
 
 
+@pytest.mark.lifecycle("idle-ping")
 @pytest.mark.needs("websocket")
 def test_idle_ping(pinging: Server) -> None:
     """An idle websocket is pinged within the interval (1 s here)."""
@@ -132,6 +97,7 @@ def test_idle_ping(pinging: Server) -> None:
     assert asyncio.run(first_frame()) == OP_PING
 
 
+@pytest.mark.lifecycle("dead-peer-dropped")
 @pytest.mark.needs("websocket")
 def test_dead_peer(pinging: Server) -> None:
     """A peer that never answers a ping is dropped within interval + timeout."""
@@ -204,52 +170,49 @@ async def sigterm_with_work_open(server: Server, websocket: bool) -> Shutdown:
 @pytest.fixture(scope="module")
 def shutdown(servers: ServerPool, target: str) -> Iterator[Shutdown]:
     server = own_server(servers, target, "sigterm")
-    websocket = TARGETS[target].lacking(["websocket"]) is None
+    websocket = expected().lacking(target, ["websocket"]) is None
     try:
         yield asyncio.run(sigterm_with_work_open(server, websocket))
     finally:
         server.stop(timeout=2)  # it had its SIGTERM already
 
 
+@pytest.mark.lifecycle("websocket-going-away")
 @pytest.mark.needs("websocket")
 def test_websocket_going_away(shutdown: Shutdown) -> None:
     """On SIGTERM an open websocket receives close 1001."""
     assert shutdown.close_code == 1001, shutdown
 
 
+@pytest.mark.lifecycle("in-flight-http")
 def test_in_flight_http(shutdown: Shutdown) -> None:
     """On SIGTERM a request in its handler still gets its response."""
     assert shutdown.response == '200 {"slept": 1.5}', shutdown
 
 
 DOC = PROJECT_ROOT / "docs" / "lifecycle.md"
-TABLE_BEGIN, TABLE_END = "<!-- lifecycle-table:begin -->", "<!-- lifecycle-table:end -->"
+TABLE = "lifecycle-table"
 
 
-def cell(target: str, check: str) -> str:
-    if check in EXPECTED_FAILURES.get(target, {}):
-        return "no (see below)"
-    if lacked := sorted(check_needs(check) & set(TARGETS[target].lacks)):
-        return f"no (lacks {', '.join(lacked)})"
-    return "yes"
+def check_needs() -> dict[str, set[str]]:
+    """What the test of each check declares with @pytest.mark.needs, by the check's name."""
+    found: dict[str, set[str]] = {}
+    for test in (test_idle_ping, test_dead_peer, test_websocket_going_away, test_in_flight_http):
+        marks = getattr(test, "pytestmark", [])
+        (check,) = (mark.args[0] for mark in marks if mark.name == "lifecycle")
+        found[check] = {need for mark in marks if mark.name == "needs" for need in mark.args}
+    return found
 
 
-def lifecycle_table() -> str:
-    """The doc's table, from lifecycle.toml and the targets' `lacks` (strict xfails both)."""
-    rows = ["| target | " + " | ".join(CHECKS) + " |", "| --- |" + " --- |" * len(CHECKS)]
-    for target in load_targets():
-        rows.append(f"| `{target}` | " + " | ".join(cell(target, c) for c in CHECKS) + " |")
-    return "\n".join(rows)
-
-
-def test_readme_table_is_lifecycle_toml() -> None:
-    """LIFECYCLE_UPDATE_DOCS=1 rewrites the doc's table from shared/harness/lifecycle.toml."""
+def test_the_doc_s_table_is_the_registry_s() -> None:
+    """LIFECYCLE_UPDATE_DOCS=1 rewrites the doc's table from shared/harness/expected.toml."""
     text = DOC.read_text(encoding="utf-8")
-    before, found, rest = text.partition(TABLE_BEGIN)
-    current, found_end, after = rest.partition(TABLE_END)
-    assert found and found_end, f"docs/lifecycle.md has no {TABLE_BEGIN} ... {TABLE_END} block"
+    table = lifecycle_table(expected(), check_needs())
     if os.environ.get("LIFECYCLE_UPDATE_DOCS"):
-        table = lifecycle_table()
-        DOC.write_text(f"{before}{TABLE_BEGIN}\n{table}\n{TABLE_END}{after}", encoding="utf-8")
+        DOC.write_text(with_block(text, TABLE, table), encoding="utf-8")
         return
-    assert current.strip() == lifecycle_table(), "stale: rerun with LIFECYCLE_UPDATE_DOCS=1"
+    assert block(text, TABLE) == table, "stale: rerun with LIFECYCLE_UPDATE_DOCS=1"
+
+
+def test_every_check_has_its_test() -> None:
+    assert set(check_needs()) == set(lifecycle_checks())

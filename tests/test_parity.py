@@ -6,21 +6,20 @@ import pytest
 
 from shared.harness.client import run_http_case, run_ws_case
 from shared.spec import Case, HttpCase, spec
-from tests.conftest import Live, selected_targets, target_param
+from tests.plugins.servers import Live, selected_targets
 
 pytestmark = pytest.mark.parity
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`test_case[django-uvicorn-hello-2]`: target outside, then behaviour, then case number.
-    A strict xfail where the target lacks what the case needs, or the case declares it."""
+    What the case needs and its name mark it, for tests/plugins/expected.py."""
     params = [
-        target_param(
+        pytest.param(
             target,
             case,
-            needs=case.needs,
-            known=case.xfail.get(target),
             id=f"{target}-{behaviour.case_id(index)}",
+            marks=[pytest.mark.needs(*case.needs), pytest.mark.spec_case(behaviour.id, case.name)],
         )
         for target in selected_targets(metafunc.config)
         for behaviour in spec().behaviours

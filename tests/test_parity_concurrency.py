@@ -19,39 +19,18 @@ from aiohttp_app.main import create_app
 from shared.harness.client import http_client
 from shared.harness.targets import Server
 from shared.runtime.concurrency import EVENT_BACKLOG
-from tests.conftest import Live, ServerPool, parametrize_targets, selected_targets
+from tests.plugins.servers import Live, ServerPool, parametrize_targets, selected_targets
 
 TIMEOUT = 10.0  # seconds for anything that should take a fraction of that: a hang still fails
 KEEPALIVE_WAIT = 20.0  # the suite sets SSE_KEEPALIVE_SECONDS=0.5; a server elsewhere has 15
 UNAWAITED = "RuntimeWarning: coroutine 'sleep' was never awaited"
 
 
-# A known difference of one target in one test: a strict xfail, as in the spec's cases.
-EXPECTED_FAILURES = {
-    ("test_missing_await_warns_in_the_server_log", "django-daphne"): (
-        "daphne discards Python warnings: Twisted's log beginner takes over"
-        " warnings.showwarning, and at verbosity 1 (the default) daphne sends the Twisted log"
-        " nowhere (daphne 4.2.3, daphne/server.py:113-117)"
-    ),
-    ("test_sigterm_with_an_event_stream_open", "django-uvicorn"): (
-        "uvicorn waits for open connections to finish, with no limit unless"
-        " --timeout-graceful-shutdown is set, and Django has no shutdown hook to end the stream"
-        " (uvicorn 0.54, uvicorn/server.py:296-300)"
-    ),
-    ("test_sigterm_with_an_event_stream_open", "django-hypercorn"): (
-        "hypercorn waits in server.wait_closed() until every connection has closed, before its"
-        " graceful_timeout applies, and Django has no shutdown hook to end the stream"
-        " (hypercorn 0.18, hypercorn/asyncio/run.py:164-166)"
-    ),
-}
 SHUTDOWN_WITHIN = 5.0  # seconds a server gets to exit after SIGTERM before it is killed
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    name = metafunc.function.__name__
-    parametrize_targets(
-        metafunc, {t: why for (test, t), why in EXPECTED_FAILURES.items() if test == name}
-    )
+    parametrize_targets(metafunc)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from shared.runtime.data import UPLOAD_MAX_BYTES
-from tests.conftest import TEST_DATABASE_POOL_SIZE, Live, parametrize_targets
 from tests.databases import server_url
+from tests.plugins.servers import TEST_DATABASE_POOL_SIZE, Live, parametrize_targets
 
 UUID_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

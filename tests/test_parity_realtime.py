@@ -23,7 +23,7 @@ from compare.bench.system import cpu_times, process_tree
 from shared.harness.client import origin_of
 from shared.harness.targets import Server
 from shared.runtime.errors import error_body
-from tests.conftest import REDIS_PREFIX, TARGETS, Live, ServerPool, parametrize_targets
+from tests.plugins.servers import REDIS_PREFIX, TARGETS, Live, ServerPool, parametrize_targets
 
 TIMEOUT = 30.0  # seconds for one frame to come: generous, a hang still fails
 MEMBER_ID = re.compile(r"[0-9a-f]{16}")
@@ -40,20 +40,6 @@ JOIN_WITHIN = 60.0
 HANG_WITHIN = 300.0
 MESSAGE_WITHIN = 30.0
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-# The spec's cases of this limit carry the same declaration (40-realtime.toml).
-NO_1009_ON_DAPHNE = (
-    "daphne's websocket layer, autobahn, lets an application close only with 1000 or 3000-4999:"
-    " sendClose raises for 1009 (autobahn 26.10.2, autobahn/websocket/protocol.py:2323, called by"
-    " daphne/ws_protocol.py:268), so the connection ends with 1011"
-)
-CHANNELS_CROWD = (
-    "Channels delivers a group event by one dispatch per member, each first closing old database"
-    " connections in a thread (channels 4.3.2, channels/consumer.py:73); its in-memory layer"
-    " scans every waiting channel and every group member on each receive (_clean_expired,"
-    " channels/layers.py:291 and 318) and drops an event for a member with 100 waiting"
-    " (group_send ignores ChannelFull, channels/layers.py:402): the 500,500 join frames of 1,000"
-    " members take minutes"
-)
 
 
 def raise_open_file_limit(needed: int) -> None:
@@ -72,19 +58,9 @@ pytestmark = pytest.mark.needs("websocket")  # every test here is a chat over we
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test on every selected target; a known difference as a strict xfail."""
+    """Every test on every selected target (its known differences: expected.toml)."""
     # Module scope: the two Redis-backed servers of a target serve all its tests.
-    parametrize_targets(metafunc, getattr(metafunc.function, "xfail_on", {}), scope="module")
-
-
-def xfail_on(**reasons: str) -> Any:
-    """Declares targets on which a test is a strict expected failure, with the reason."""
-
-    def declare(test: Any) -> Any:
-        test.xfail_on = {name.replace("_", "-"): reason for name, reason in reasons.items()}
-        return test
-
-    return declare
+    parametrize_targets(metafunc, scope="module")
 
 
 def new_room() -> str:
@@ -153,7 +129,6 @@ async def test_two_members_see_each_other(live: Live) -> None:
 
 
 @pytest.mark.behaviour("chat")
-@xfail_on(django_daphne=NO_1009_ON_DAPHNE)
 async def test_a_member_closed_for_a_big_message_leaves(live: Live) -> None:
     room = new_room()
     async with member(live.ws_url, room) as a:
@@ -168,7 +143,6 @@ async def test_a_member_closed_for_a_big_message_leaves(live: Live) -> None:
 
 
 @pytest.mark.behaviour("chat")
-@xfail_on(django_daphne=NO_1009_ON_DAPHNE)
 async def test_a_compressed_message_over_64_kib_closes_with_1009(live: Live) -> None:
     """With permessage-deflate, where the server takes it: aiohttp tests a compressed message's
     size after inflating it, with `>` where a plain one gets `>=` (realtime/websockets.py)."""
@@ -360,11 +334,6 @@ def crowd_server(servers: ServerPool, target: str) -> Iterator[tuple[str, bool, 
         server.stop(timeout=5)
 
 
-@xfail_on(
-    django_daphne=CHANNELS_CROWD,
-    django_uvicorn=CHANNELS_CROWD,
-    django_hypercorn=CHANNELS_CROWD,
-)
 @pytest.mark.behaviour("chat")
 async def test_a_thousand_members_all_get_one_message(
     crowd_server: tuple[str, bool, int | None], target: str, record_property: pytest.RecordProperty

@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.harness.expected import expected
 from shared.harness.targets import Server, Target, load_targets
 from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import NEEDS, spec
-from tests.conftest import TARGETS, pytest_itemcollected, target_param
+from tests.plugins.expected import pytest_itemcollected
+from tests.plugins.servers import TARGETS
 
 PYTHON = sys.executable
 # A server that answers any path (404 is an answer) and a companion that runs until stopped.
@@ -40,53 +42,15 @@ def test_the_registry_reads_companions(tmp_path: Path) -> None:
     assert targets["two"].companions == ()
 
 
-LACKS = (
-    '[one]\napp = "django"\nserver = "s"\ncommand = ["x"]\n'
-    'lacks.streaming = "buffered (a/b.py:12)"\nlacks.websocket = "no upgrade (c.py:3-4)"\n'
-)
-
-
-def test_the_registry_reads_lacks_in_the_order_of_needs(tmp_path: Path) -> None:
+def test_lacks_is_declared_in_the_registry_of_expected_differences(tmp_path: Path) -> None:
     path = tmp_path / "targets.toml"
-    path.write_text(LACKS + '[two]\napp = "aiohttp"\nserver = "s"\ncommand = ["y"]\n')
-    one, two = load_targets(path).values()
-    assert list(one.lacks) == ["websocket", "streaming"]
-    assert one.lacking(["overlap"]) is None
-    assert one.lacking(["streaming"]) == "buffered (a/b.py:12)"
-    assert one.lacking(["streaming", "websocket"]) == "no upgrade (c.py:3-4); buffered (a/b.py:12)"
-    assert two.lacks == {} and two.lacking(["websocket", "streaming"]) is None
-
-
-@pytest.mark.parametrize(
-    ("line", "problem"),
-    [
-        ('lacks.threads = "none here (x.py:1)"', "lacks.threads: unknown need"),
-        ('lacks.overlap = "one at a time"', "lacks.overlap: the reason must say why, with a file"),
-        ("lacks.overlap = 3", "lacks.overlap: the reason must say why"),
-        ('lacks = "everything"', "lacks must be a table"),
-    ],
-)
-def test_a_malformed_lacks_names_file_target_and_field(
-    tmp_path: Path, line: str, problem: str
-) -> None:
-    path = tmp_path / "targets.toml"
-    path.write_text(f'[one]\napp = "django"\nserver = "s"\ncommand = ["x"]\n{line}\n')
-    with pytest.raises(ValueError, match=re.escape(f"{path}: target 'one': {problem}")):
+    path.write_text(
+        '[one]\napp = "django"\nserver = "s"\ncommand = ["x"]\nlacks.overlap = "x.py:1"\n'
+    )
+    with pytest.raises(
+        ValueError, match=r"target 'one': `lacks` is declared in shared/harness/expected"
+    ):
         load_targets(path)
-
-
-def test_a_lacking_target_makes_a_strict_xfail_with_its_reason() -> None:
-    target = next(name for name, found in TARGETS.items() if "websocket" in found.lacks)
-    marks = target_param(target, needs=["websocket"], known="a known difference", id="x").marks
-    assert [(mark.name, mark.kwargs) for mark in marks] == [
-        ("xfail", {"reason": TARGETS[target].lacks["websocket"], "strict": True}),
-        ("lacking", {}),
-    ]
-    known = target_param(target, needs=[], known="a known difference", id="x").marks
-    assert [(mark.name, mark.kwargs) for mark in known] == [
-        ("xfail", {"reason": "a known difference", "strict": True})
-    ]
-    assert not target_param(target, id="x").marks
 
 
 def test_an_unknown_need_in_a_marker_stops_the_run() -> None:
@@ -102,7 +66,7 @@ def test_an_unknown_need_in_a_marker_stops_the_run() -> None:
 
 def test_the_project_s_lacks_are_declared_where_they_are_tested() -> None:
     """Each need some target lacks is needed by a case of the spec or a test's marker."""
-    lacked = {need for found in TARGETS.values() for need in found.lacks}
+    lacked = {need for name in TARGETS for need in expected().lacks(name)}
     by_cases = {need for b in spec().behaviours for case in b.cases for need in case.needs}
     marked = set(re.findall(r'needs\(((?:"[a-z-]+"(?:, )?)+)\)', suite_source()))
     by_markers = {need for group in marked for need in re.findall(r'"([a-z-]+)"', group)}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compare.bench import report as bench_report
 from compare.bench.config import BENCH_PATH
 from compare.bench.load import HttpLoad, Wrk, WrkNotFound
 from compare.bench.runner import now, rotate, write_json
@@ -153,20 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only the py-spy profiles, merged into --out (an earlier run's results)",
     )
     parser.add_argument("--note", default="")
-    parser.add_argument(
-        "--doc",
-        action="store_true",
-        help=f"no run: rewrite the table of {DOC.relative_to(PROJECT_ROOT)} from --out",
-    )
     args = parser.parse_args(argv)
-    if args.doc:
-        results = json.loads(args.out.read_text(encoding="utf-8"))
-        text = bench_report.replace_block(
-            DOC.read_text(encoding="utf-8"), doc_block(results), DOC_BEGIN, DOC_END
-        )
-        DOC.write_text(text, encoding="utf-8")
-        print(f"rewrote the table of {DOC.relative_to(PROJECT_ROOT)} from {args.out}")
-        return 0
     study, commands, variants = load_study()
     if args.only:
         variants = [v for v in variants if any(text in v.id for text in args.only)]

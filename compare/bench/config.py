@@ -67,7 +67,7 @@ class Scenario:
 
     @property
     def needs(self) -> frozenset[str]:
-        """What a target must have (the `lacks` of its registry entry) for it to be measured."""
+        """What a target must have (what it lacks: expected.toml) for it to be measured."""
         if self.kind in ("ws-echo", "chat"):
             return frozenset({"websocket"})
         return frozenset({"overlap"}) if self.concurrency > 1 else frozenset()

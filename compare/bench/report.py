@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -360,20 +359,6 @@ def results_block(results: Mapping[str, Any], source: str) -> str:
         BLOCK_END,
     ]
     return "\n\n".join(p for p in parts if p)
-
-
-def replace_block(text: str, block: str, begin: str = BLOCK_BEGIN, end: str = BLOCK_END) -> str:
-    """`text` with its block from `begin` to `end` (markers included) replaced by `block`."""
-    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
-    if not pattern.search(text):
-        raise ValueError(f"no {begin} … {end} block")
-    return pattern.sub(lambda _: block, text, count=1)
-
-
-def current_block(text: str, begin: str = BLOCK_BEGIN, end: str = BLOCK_END) -> str | None:
-    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
-    found = pattern.search(text)
-    return found[0] if found else None
 
 
 def terminal(results: Mapping[str, Any], width: int = 120) -> str:

@@ -32,6 +32,7 @@ from compare.bench.system import (
     versions,
 )
 from shared.harness.client import check_response, request_kwargs, saved_values
+from shared.harness.expected import expected as known_differences
 from shared.harness.targets import Server, Target
 from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import HttpExpect, HttpStep, Spec, substitute
@@ -95,7 +96,7 @@ class Item:
 
     @property
     def needs(self) -> frozenset[str]:
-        """What a subject must have (the `lacks` of its registry entry) for it to be measured."""
+        """What a subject must have (what it lacks: expected.toml) for it to be measured."""
         if self.main is not None:
             return self.main.needs
         assert self.scenario is not None
@@ -321,9 +322,11 @@ class Run:
                     if not subject.serves(item):
                         continue
                     key = (item.id, subject.name)
-                    if lacking := sorted(set(subject.target.lacks) & item.needs):
+                    lacks = known_differences().lacks(subject.target.name)
+                    if lacking := [need for need in lacks if need in item.needs]:
                         self.prepared[key] = NotAvailable(
-                            f"{subject.name} lacks {', '.join(lacking)} (its target registry entry)"
+                            f"{subject.name} lacks {', '.join(lacking)}"
+                            " (shared/harness/expected.toml)"
                         )
                         continue
                     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -12,7 +11,7 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +20,6 @@ from typing import IO, Literal, Self, cast
 import redis
 
 from shared.runtime.validation import WS_MAX_MESSAGE_BYTES, ws_ping_settings
-from shared.spec import NEEDS, Need
 
 TARGETS_PATH = Path(__file__).with_name("targets.toml")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +42,6 @@ class Target:
     # task worker): started after `prepare`, before the server; stopped after it.
     companions: tuple[tuple[str, ...], ...] = ()
     ready_path: str = READY_PATH  # the server is ready once this path answers at all
-    # What it cannot do (shared.spec.NEEDS), with the reason: a test that needs it is a strict
-    # xfail on this target.
-    lacks: Mapping[Need, str] = field(default_factory=dict)
     # Services it cannot run without (SERVICES): without them its tests are reported as not run.
     requires: tuple[str, ...] = ()
 
@@ -69,11 +64,6 @@ class Target:
         finally:
             client.close()
         return None
-
-    def lacking(self, needs: Iterable[str]) -> str | None:
-        """Why a test with these needs fails here: the reasons of what it lacks, or None."""
-        wanted = set(needs)
-        return "; ".join(why for need, why in self.lacks.items() if need in wanted) or None
 
     def fill(
         self, argv: tuple[str, ...], host: str, port: int, env: Mapping[str, str]
@@ -103,11 +93,14 @@ def load_targets(path: Path = TARGETS_PATH) -> dict[str, Target]:
                 prepare=tuple(tuple(argv) for argv in entry.get("prepare", ())),
                 env=dict(entry.get("env", {})),
                 companions=tuple(tuple(argv) for argv in entry.get("companions", ())),
-                lacks=_lacks(path, name, entry.get("lacks", {})),
                 requires=tuple(entry.get("requires", ())),
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: target {name!r}: bad or missing field {error}") from None
+        if "lacks" in entry:
+            raise ValueError(
+                f"{path}: target {name!r}: `lacks` is declared in shared/harness/expected.toml"
+            )
         if targets[name].app not in ("aiohttp", "django"):
             raise ValueError(f"{path}: target {name!r}: app must be 'aiohttp' or 'django'")
         if unknown := set(targets[name].requires) - set(SERVICES):
@@ -115,19 +108,6 @@ def load_targets(path: Path = TARGETS_PATH) -> dict[str, Target]:
                 f"{path}: target {name!r}: requires {sorted(unknown)}; known: {SERVICES}"
             )
     return targets
-
-
-def _lacks(path: Path, name: str, table: Mapping[str, object]) -> dict[Need, str]:
-    """`lacks.<need> = "reason"`, in NEEDS's order; a reason names a source file and line."""
-    if not isinstance(table, Mapping):
-        raise ValueError(f"{path}: target {name!r}: lacks must be a table of reasons")
-    for need, reason in table.items():
-        where = f"{path}: target {name!r}: lacks.{need}"
-        if need not in NEEDS:
-            raise ValueError(f"{where}: unknown need; known: {list(NEEDS)}")
-        if not isinstance(reason, str) or not re.search(r"\.py:\d+", reason):
-            raise ValueError(f"{where}: the reason must say why, with a file.py:line")
-    return {need: cast(str, table[need]) for need in NEEDS if need in table}
 
 
 def redis_url() -> str:

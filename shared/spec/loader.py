@@ -122,10 +122,8 @@ def _decode(path: Path, text: str) -> tuple[SpecFile, set[tuple[int, int]]]:
 class _Checker:
     """The cross-field checks msgspec cannot make, raising SpecError naming the field."""
 
-    def __init__(
-        self, path: Path, errors: Mapping[str, ErrorDef], targets: frozenset[str] | None
-    ) -> None:
-        self.path, self.errors, self.targets = path, errors, targets
+    def __init__(self, path: Path, errors: Mapping[str, ErrorDef]) -> None:
+        self.path, self.errors = path, errors
         self.where = "file"
 
     def fail(self, field: str, problem: str) -> SpecError:
@@ -140,7 +138,6 @@ class _Checker:
         self.implementations(behaviour.implementations)
         for index, case in enumerate(behaviour.cases):
             self.where = f"{where}, case {index + 1}"
-            self.xfail(case.xfail)
             if isinstance(case, WsCase):
                 self.ws_case(case)
             else:
@@ -161,13 +158,6 @@ class _Checker:
                         f"implementations.{app}[{i}]",
                         f"must be '{app}_app.<module>:<qualname>' or 'shared.<module>:<qualname>'",
                     )
-
-    def xfail(self, xfail: Mapping[str, str]) -> None:
-        for target, reason in xfail.items():
-            if self.targets is not None and target not in self.targets:
-                raise self.fail(f"xfail.{target}", f"unknown target; known: {sorted(self.targets)}")
-            if len(reason.strip()) < 10:
-                raise self.fail(f"xfail.{target}", "needs a reason that says why")
 
     def error(self, code: str, field: str) -> ErrorDef:
         if code not in self.errors:
@@ -228,9 +218,7 @@ class _Checker:
 
 
 def parse_files(
-    files: Sequence[tuple[Path, str]],
-    targets: frozenset[str] | None = None,
-    errors: Mapping[str, ErrorDef] | None = None,
+    files: Sequence[tuple[Path, str]], errors: Mapping[str, ErrorDef] | None = None
 ) -> Spec:
     """Parse spec files given as (path, text); their cases name codes of `errors` (by default
     the catalogue, shared/runtime/errors.toml)."""
@@ -238,7 +226,7 @@ def parse_files(
     behaviours: list[Behaviour] = []
     for path, text in files:
         decoded, shorthand = _decode(path, text)
-        checker = _Checker(path, errors, targets)
+        checker = _Checker(path, errors)
         for index, behaviour in enumerate(decoded.behaviour):
             one_request = {case for b, case in shorthand if b == index}
             where = f"behaviour {behaviour.id!r}" if behaviour.id else f"behaviour[{index}]"
@@ -265,14 +253,9 @@ def _with_needs(behaviour: Behaviour, path: Path) -> Behaviour:
     return msgspec.structs.replace(behaviour, cases=tuple(cases), source=path)
 
 
-def parse(
-    path: Path,
-    text: str,
-    targets: frozenset[str] | None = None,
-    errors: Mapping[str, ErrorDef] | None = None,
-) -> Spec:
-    """Parse one spec file's text; `targets` are the names an `xfail` may use."""
-    return parse_files([(path, text)], targets, errors)
+def parse(path: Path, text: str, errors: Mapping[str, ErrorDef] | None = None) -> Spec:
+    """Parse one spec file's text."""
+    return parse_files([(path, text)], errors)
 
 
 def spec_files(path: Path = SPEC_DIR) -> list[Path]:
@@ -280,15 +263,10 @@ def spec_files(path: Path = SPEC_DIR) -> list[Path]:
     return sorted(path.glob("*.toml")) if path.is_dir() else [path]
 
 
-def load(
-    path: Path = SPEC_DIR,
-    targets: frozenset[str] | None = None,
-    errors: Mapping[str, ErrorDef] | None = None,
-) -> Spec:
-    """Load and check a spec (by default the project's own, shared/spec/behaviours/*.toml);
-    `targets`, if given, are the names an `xfail` may use."""
+def load(path: Path = SPEC_DIR, errors: Mapping[str, ErrorDef] | None = None) -> Spec:
+    """Load and check a spec (by default the project's own, shared/spec/behaviours/*.toml)."""
     files = [(f, f.read_text(encoding="utf-8")) for f in spec_files(path)]
-    return parse_files(files, targets, errors)
+    return parse_files(files, errors)
 
 
 @cache

@@ -29,8 +29,8 @@ STEP_KINDS: tuple[StepKind, ...] = (
 )  # fmt: skip
 
 # What a test may need of its target beyond requests answered one by one. A target that lacks
-# one declares it in shared/harness/targets.toml (`lacks.<need> = "reason"`), and every case or
-# test that needs it is a strict xfail there, with that reason.
+# one declares it in shared/harness/expected.toml (`what = { lacks = "need" }`), and every case
+# or test that needs it is a strict xfail there, with that reason.
 type Need = Literal["websocket", "overlap", "streaming", "process-loop"]
 NEEDS: Mapping[Need, str] = {
     "websocket": "websocket connections (every websocket case but a refused handshake)",
@@ -302,7 +302,6 @@ class HttpCase(Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"
     kind: ClassVar[Literal["http"]] = "http"
     name: str
     steps: Annotated[tuple[HttpStep, ...], Meta(min_length=1)]
-    xfail: Mapping[str, str] = {}
     needs: frozenset[Need] = frozenset()  # its own and its behaviour's
 
     # The first step, for readers of one-request cases.
@@ -341,7 +340,6 @@ class WsCase(Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", 
     path: UrlPath = field(name="websocket")
     steps: Annotated[tuple[WsStep, ...], Meta(min_length=1)]
     sent_headers: Mapping[str, str | bool] = field(default={}, name="headers")  # false: omit it
-    xfail: Mapping[str, str] = {}
     needs: frozenset[Need] = frozenset()  # websocket, unless only refused; and any declared
 
     @property

@@ -126,7 +126,7 @@ class Recorder:
                 lines = (report.longreprtext or "").strip().splitlines()
                 test.message = "\n".join(lines[-MESSAGE_LINES:])
         elif report.when == "call":
-            outcome = "xpassed" if xfailed else "passed"
+            outcome = "passed"  # a timing-dependent difference that passed (a strict one fails)
         if outcome is not None and (test.outcome in (None, "passed") or outcome == "failed"):
             test.outcome = outcome
 
@@ -199,7 +199,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if option == "":
         return
     urls: dict[str, str] = {}
-    for item in config.getoption("target_url", default=[]):  # NAME=URL, checked by conftest.py
+    for item in config.getoption(
+        "target_url", default=[]
+    ):  # NAME=URL, checked by plugins/servers.py
         name, _, url = item.partition("=")
         urls[name] = url
     path = Path(option) if option else default_report_path()

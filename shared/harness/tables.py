@@ -1,0 +1,139 @@
+"""The docs' tables of expected differences, as markdown rendered from the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from shared.harness.expected import Registry, What, lifecycle_checks
+from shared.harness.targets import load_targets
+from shared.spec import NEEDS, Spec
+
+# A table lives in a document between `<!-- name:begin -->` and `<!-- name:end -->`.
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def block(text: str, name: str) -> str:
+    """The table between the markers `name` in `text`; a ValueError if they are missing."""
+    begin, end = markers(name)
+    _, found, rest = text.partition(begin)
+    current, found_end, _ = rest.partition(end)
+    if not (found and found_end):
+        raise ValueError(f"no {begin} ... {end} block")
+    return current.strip()
+
+
+def with_block(text: str, name: str, table: str) -> str:
+    """`text` with the table between the markers `name` replaced by `table`."""
+    begin, end = markers(name)
+    block(text, name)
+    before, _, rest = text.partition(begin)
+    return f"{before}{begin}\n{table}\n{end}{rest.partition(end)[2]}"
+
+
+def code(names: Iterable[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def case_key(case: str) -> tuple[int, ...]:
+    """An Autobahn case id's sort key: 7.9.5 after 7.1.10."""
+    return tuple(int(part) for part in case.split("."))
+
+
+def needed_by(spec: Spec, need: str) -> str:
+    """The spec's cases that need `need`: a behaviour's id where all its cases do."""
+    found: list[str] = []
+    for behaviour in spec.behaviours:
+        ids = [behaviour.case_id(i) for i, c in enumerate(behaviour.cases) if need in c.needs]
+        if ids and len(ids) == len(behaviour.cases):
+            found.append(f"`{behaviour.id}` (every case)")
+        elif ids:
+            numbers = ", ".join(case_id.removeprefix(f"{behaviour.id}-") for case_id in ids)
+            found.append(f"`{behaviour.id}` (case{'s' if len(ids) > 1 else ''} {numbers})")
+    return ", ".join(found) or "no spec case"
+
+
+def lacks_table(registry: Registry, spec: Spec) -> str:
+    """What each target lacks: the spec's cases that need it, the tests marked with it, why."""
+    rows = ["| need | target | what needs it | why |", "| --- | --- | --- | --- |"]
+    for need in NEEDS:
+        for entry in registry.of("lacks"):
+            if entry.what.lacks == need:
+                rows.append(
+                    f"| `{need}` | {code(entry.targets)} | {needed_by(spec, need)}, and every test"
+                    f' marked `@pytest.mark.needs("{need}")` | {entry.why} |'
+                )
+    return "\n".join(rows)
+
+
+def describe(what: What, spec: Spec) -> str:
+    if what.behaviour is not None and what.case is not None:
+        behaviour = spec.behaviour(what.behaviour)
+        index = [case.name for case in behaviour.cases].index(what.case)
+        return f"`{behaviour.case_id(index)}` ({what.case})"
+    return f"`{what.test}`"
+
+
+def differences_table(registry: Registry, spec: Spec) -> str:
+    """The spec cases and tests declared to differ; entries alike but for `what` share a row."""
+    rows: dict[tuple[tuple[str, ...], str, str], list[str]] = {}
+    for entry in registry.of("behaviour+case") + registry.of("test"):
+        rows.setdefault((entry.targets, entry.kind, entry.why), []).append(
+            describe(entry.what, spec)
+        )
+    lines = ["| what | target | kind | why |", "| --- | --- | --- | --- |"]
+    for (targets, kind, why), whats in rows.items():
+        lines.append(f"| {'<br>'.join(whats)} | {code(targets)} | {kind} | {why} |")
+    lacking = registry.of("lacks")
+    if lacking:
+        needs = code(entry.what.lacks or "" for entry in lacking)
+        targets = code(dict.fromkeys(t for entry in lacking for t in entry.targets))
+        lines.append(
+            f"| every case and test that needs {needs} | {targets} | strict"
+            ' | declared once, for the target: see "What a target lacks" above |'
+        )
+    return "\n".join(lines)
+
+
+def lifecycle_cell(registry: Registry, target: str, check: str, needs: Iterable[str]) -> str:
+    if (entry := registry.on(What(lifecycle=check), target)) is not None:
+        return "no (see below)" if entry.strict else "either, by timing (see below)"
+    if lacked := [need for need in registry.lacks(target) if need in set(needs)]:
+        return f"no (lacks {', '.join(lacked)})"
+    return "yes"
+
+
+def lifecycle_table(registry: Registry, needs: Mapping[str, Iterable[str]]) -> str:
+    """Each target by each lifecycle check; `needs` says what each check's test needs."""
+    checks = list(lifecycle_checks())
+    rows = ["| target | " + " | ".join(checks) + " |", "| --- |" + " --- |" * len(checks)]
+    for target in load_targets():
+        cells = [lifecycle_cell(registry, target, check, needs.get(check, ())) for check in checks]
+        rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def conformance_table(registry: Registry, results: Mapping[str, Mapping[str, bool]]) -> str:
+    """A run of Autobahn's cases (`results`: target -> case -> passed) and what is declared."""
+    targets = load_targets()
+    rows = [
+        "| target | server | cases | passed (OK, NON-STRICT, INFORMATIONAL) | expected failures"
+        " | either, by timing |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in sorted(results, key=list(targets).index):
+        declared = registry.autobahn(name)
+        either = sorted((c for c, e in declared.items() if not e.strict), key=case_key)
+        counted = {case: ok for case, ok in results[name].items() if case not in either}
+        expected = code(sorted((c for c, e in declared.items() if e.strict), key=case_key))
+        if registry.lacking(name, ["websocket"]):
+            # What passes there is what Autobahn counts as passed without a websocket at all.
+            failing = sum(not ok for ok in counted.values())
+            expected = f"the other {failing}: it lacks websocket"
+        rows.append(
+            f"| `{name}` | {targets[name].server} | {len(results[name])}"
+            f" | {sum(counted.values())} | {expected or 'none'} | {code(either) or 'none'} |"
+        )
+    return "\n".join(rows)
