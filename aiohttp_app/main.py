@@ -24,7 +24,7 @@ from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 
 async def close_websockets(app: web.Application) -> None:
-    for ws in set(app[websockets]):
+    for ws in app[websockets].copy():  # closing one takes it out of the set
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutdown")
 
 

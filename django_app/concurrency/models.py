@@ -1,6 +1,9 @@
 """The tables of part 3: the heartbeat's ticks and the queue of background jobs (Django's Tasks)."""
 
+from __future__ import annotations  # TaskResult[...]: generic in django-stubs only
+
 import uuid
+from typing import Any
 
 from django.db import models
 from django.tasks import TaskResult, TaskResultStatus
@@ -49,10 +52,10 @@ class Job(models.Model):
     def __str__(self) -> str:
         return f"{self.task_path} {self.id} ({self.status})"
 
-    def to_result(self, backend: str) -> TaskResult:
+    def to_result(self, backend: str) -> TaskResult[Any, Any]:
         """The row as the TaskResult Django's Tasks API hands out."""
         errors = [TaskError(exception_class_path=self.error_class, traceback=self.traceback)]
-        result = TaskResult(
+        result: TaskResult[Any, Any] = TaskResult(
             task=import_string(self.task_path),
             id=self.id,
             status=TaskResultStatus(self.status),

@@ -1,7 +1,10 @@
 """Background work with Django's Tasks framework: the task, and how a job looks in the API."""
 
+from __future__ import annotations  # TaskResult[...]: generic in django-stubs only
+
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
 from django.tasks import TaskResult, TaskResultStatus, task
 
@@ -21,5 +24,5 @@ async def run_job(seconds: float) -> float:
     return seconds
 
 
-def job_json(result: TaskResult) -> dict[str, str | float]:
+def job_json(result: TaskResult[Any, Any]) -> dict[str, str | float]:
     return {"id": result.id, "status": STATUSES[result.status], "seconds": result.kwargs["seconds"]}

@@ -19,9 +19,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # A foreign Origin gets 403 before any route; the routes part by part, as in urls.py;
-        # then a 404 for any other path, where URLRouter would raise.
+        # then a 404 for any other path, where URLRouter would raise. (types-channels' URLRouter
+        # takes a pattern type of its own, which django-stubs' path() and re_path() never return.)
         "websocket": AllowedHostsOriginValidator(
-            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])
+            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])  # type: ignore[list-item, arg-type]
         ),
         # Startup and shutdown, from the servers that send them (uvicorn, hypercorn; not daphne).
         "lifespan": lifespan,

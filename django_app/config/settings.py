@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -75,7 +76,7 @@ DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / '
 # PostgreSQL: a pool of at most DATABASE_POOL_SIZE connections (default 15), not one per
 # concurrent request. aiohttp_app/data/db.py sizes its SQLAlchemy pools the same.
 # Options in the URL's query string (?timeout=5) win over these.
-DATABASE_OPTIONS = {
+DATABASE_OPTIONS: dict[str, dict[str, Any]] = {
     "django.db.backends.sqlite3": {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
