@@ -31,7 +31,8 @@ OP_CLOSE, OP_PING = 0x8, 0x9
 
 
 def expected_failures() -> dict[str, dict[str, str]]:
-    data = tomllib.loads(LIFECYCLE_PATH.read_text(encoding="utf-8"))["expected-failures"]
+    text = LIFECYCLE_PATH.read_text(encoding="utf-8")
+    data: dict[str, dict[str, str]] = tomllib.loads(text)["expected-failures"]
     for target, checks in data.items():
         assert target in load_targets(), f"{LIFECYCLE_PATH}: unknown target {target!r}"
         for check, reason in checks.items():

@@ -22,7 +22,7 @@ application = ProtocolTypeRouter(
         # then a 404 for any other path, where URLRouter would raise. (types-channels' URLRouter
         # takes a pattern type of its own, which django-stubs' path() and re_path() never return.)
         "websocket": AllowedHostsOriginValidator(
-            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])  # type: ignore[list-item, arg-type]
+            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])  # type: ignore[list-item, arg-type]  # see above
         ),
         # Startup and shutdown, from the servers that send them (uvicorn, hypercorn; not daphne).
         "lifespan": lifespan,
