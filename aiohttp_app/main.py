@@ -6,7 +6,7 @@ from aiohttp import WSCloseCode, web
 
 from aiohttp_app import basics, concurrency, data, realtime
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
-from aiohttp_app.basics.websockets import websockets
+from aiohttp_app.basics.websockets import open_websockets
 from aiohttp_app.concurrency.heartbeat import heartbeat_task
 from aiohttp_app.concurrency.jobs import background_jobs
 from aiohttp_app.concurrency.middlewares import (
@@ -24,7 +24,7 @@ from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 
 async def close_websockets(app: web.Application) -> None:
-    for ws in app[websockets].copy():  # closing one takes it out of the set
+    for ws in app[open_websockets].copy():  # closing one takes it out of the set
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutdown")
 
 
@@ -41,7 +41,7 @@ def create_app() -> web.Application:
         client_max_size=JSON_BODY_MAX_BYTES,
     )
     app[settings] = from_env()
-    app[websockets] = weakref.WeakSet()
+    app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.
