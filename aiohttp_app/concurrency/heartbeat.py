@@ -89,7 +89,7 @@ async def tick(heartbeat: Heartbeat, interval: float) -> None:
         await heartbeat.tick(datetime.now(UTC))
 
 
-async def heartbeat_task(app: web.Application) -> AsyncIterator[None]:
+async def heartbeat_context(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(tick(app[beat], app[settings].heartbeat_seconds))
     yield
     task.cancel()

@@ -55,7 +55,7 @@ async def start_job(app: web.Application, seconds: float) -> Job:
     return job
 
 
-async def background_jobs(app: web.Application) -> AsyncIterator[None]:
+async def jobs_context(app: web.Application) -> AsyncIterator[None]:
     app[job_tasks] = set()
     yield
     running = app[job_tasks].copy()

@@ -11,7 +11,7 @@ from shared.runtime.errors import ApiError
 upstream = web.AppKey("upstream", ClientSession)
 
 
-async def upstream_session(app: web.Application) -> AsyncIterator[None]:
+async def upstream_context(app: web.Application) -> AsyncIterator[None]:
     # total= bounds the whole call; httpx's timeout bounds each step (connect, each read).
     timeout = ClientTimeout(total=app[settings].upstream_timeout)
     async with ClientSession(app[settings].upstream_url, timeout=timeout) as session:

@@ -75,7 +75,7 @@ async def create_schema_once(database_url: str) -> None:
     await engine.dispose()
 
 
-async def database(app: web.Application) -> AsyncIterator[None]:
+async def database_context(app: web.Application) -> AsyncIterator[None]:
     """The engines for the app's lifetime. The schema is created here if it is missing."""
     async_url = with_driver(app[settings].database_url, ASYNC_DRIVERS)
     sync_url = with_driver(app[settings].database_url, SYNC_DRIVERS)
