@@ -33,7 +33,7 @@ async def not_found(
     await refuse(scope, send, ApiError("not_found"))
 
 
-class OriginValidator(channels_security.OriginValidator):
+class OriginMiddleware(channels_security.OriginValidator):
     """Channels' OriginValidator, refusing with the JSON body; its own refusal is a bare close."""
 
     async def __call__(
@@ -49,8 +49,9 @@ class OriginValidator(channels_security.OriginValidator):
         await refuse(scope, send, ApiError("forbidden_origin"))
 
 
-def AllowedHostsOriginValidator(application: ASGI3Application) -> OriginValidator:
-    """Channels' factory of this name (ALLOWED_HOSTS are the allowed origins' hosts), with the
-    validator above."""
+def origin_middleware(application: ASGI3Application) -> OriginMiddleware:
+    """Every websocket handshake's Origin checked before any route, as aiohttp_app's
+    origin_middleware: Channels' AllowedHostsOriginValidator (ALLOWED_HOSTS are the allowed
+    origins' hosts), with the middleware above."""
     allowed = channels_security.AllowedHostsOriginValidator(application).allowed_origins
-    return OriginValidator(application, allowed)
+    return OriginMiddleware(application, allowed)

@@ -19,7 +19,7 @@ def env_list(name: str, default: str) -> list[str]:
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-dev-only-set-DJANGO_SECRET_KEY")
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 # ALLOWED_HOSTS (DJANGO_ALLOWED_HOSTS first) also names the Origins a websocket may come from
-# (AllowedHostsOriginValidator in asgi.py); aiohttp_app reads ALLOWED_HOSTS the same way.
+# (origin_middleware in asgi.py); aiohttp_app reads ALLOWED_HOSTS the same way.
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 )
