@@ -47,7 +47,7 @@ ASGI_APPLICATION = "django_app.config.asgi.application"
 # jobs go through Django's Tasks to a queue in the database that `python -m django_app worker`
 # runs; the heartbeat ticks in `python -m django_app heartbeat`.
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8083")
-UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))
+UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))  # one whole call, in seconds
 SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15"))
 HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "1"))
 TASKS = {"default": {"BACKEND": "django_app.concurrency.backends.DatabaseBackend"}}
