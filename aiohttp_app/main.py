@@ -6,17 +6,17 @@ from aiohttp import WSCloseCode, web
 
 from aiohttp_app import basics, concurrency, data, realtime
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
-from aiohttp_app.basics.websockets import websockets
-from aiohttp_app.concurrency.heartbeat import heartbeat_task
-from aiohttp_app.concurrency.jobs import background_jobs
+from aiohttp_app.basics.websockets import open_websockets
+from aiohttp_app.concurrency.heartbeat import heartbeat_context
+from aiohttp_app.concurrency.jobs import jobs_context
 from aiohttp_app.concurrency.middlewares import (
     request_id_middleware,
     send_request_headers,
     server_timing_middleware,
 )
-from aiohttp_app.concurrency.state import close_event_streams, shared_state
-from aiohttp_app.concurrency.upstream import upstream_session
-from aiohttp_app.data.db import database
+from aiohttp_app.concurrency.state import close_event_streams, state_context
+from aiohttp_app.concurrency.upstream import upstream_context
+from aiohttp_app.data.db import database_context
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
@@ -24,7 +24,7 @@ from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 
 async def close_websockets(app: web.Application) -> None:
-    for ws in set(app[websockets]):
+    for ws in app[open_websockets].copy():  # closing one takes it out of the set
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutdown")
 
 
@@ -41,7 +41,7 @@ def create_app() -> web.Application:
         client_max_size=JSON_BODY_MAX_BYTES,
     )
     app[settings] = from_env()
-    app[websockets] = weakref.WeakSet()
+    app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.
@@ -49,9 +49,18 @@ def create_app() -> web.Application:
     concurrency.routes.setup_routes(app)
     realtime.routes.setup_routes(app)
     basics.routes.setup_routes(app)
-    app.cleanup_ctx.append(database)
-    app.cleanup_ctx.append(rooms_context)
-    app.cleanup_ctx.extend([shared_state, upstream_session, background_jobs, heartbeat_task])
+    # Each part's resources for the app's lifetime, one `<what it sets up>_context` each: set up
+    # in this order at start-up, cleaned up in the reverse order at shutdown.
+    app.cleanup_ctx.extend(
+        [
+            database_context,
+            rooms_context,
+            state_context,
+            upstream_context,
+            jobs_context,
+            heartbeat_context,
+        ]
+    )
     app.on_shutdown.append(close_websockets)
     app.on_shutdown.append(close_event_streams)
     return app

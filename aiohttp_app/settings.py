@@ -22,8 +22,8 @@ class Settings:
     allowed_hosts: tuple[str, ...]
     redis_url: str  # empty: chat rooms live in this process only
     redis_prefix: str
-    # The concurrency part: where /fanout's upstream is and how long to wait for it, the seconds
-    # between SSE keep-alive comments and between heartbeat ticks.
+    # The concurrency part: where /fanout's upstream is and the most one call to it may take,
+    # the seconds between SSE keep-alive comments and between heartbeat ticks.
     upstream_url: str
     upstream_timeout: float
     sse_keepalive_seconds: float

@@ -209,8 +209,8 @@ def cell(report: Report, behaviour: Behaviour, target: str) -> Cell:
     """The cases' and other tests' outcomes; the kind is the worst of both."""
     results = [report.result(target, behaviour, i) for i in range(len(behaviour.cases))]
     tests = report.tests(target, behaviour)
-    counts = Counter(result.outcome if result else "not run" for result in results)
-    test_counts = Counter(result.outcome for result in tests)
+    counts: Counter[str] = Counter(result.outcome if result else "not run" for result in results)
+    test_counts: Counter[str] = Counter(result.outcome for result in tests)
     notes = tuple(
         result
         for result in (*results, *tests)

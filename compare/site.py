@@ -385,7 +385,8 @@ def bench_config(the_spec: Spec) -> BenchConfig | None:
 
 
 def stylesheet() -> str:
-    return CSS + "\n" + HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs(".highlight") + "\n"
+    highlighting: str = HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs(".highlight")
+    return CSS + "\n" + highlighting + "\n"
 
 
 def build(

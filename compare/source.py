@@ -6,6 +6,7 @@ import ast
 import importlib
 import inspect
 import os
+import re
 import textwrap
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,9 @@ SKIPPED_DIRS = frozenset({"migrations", "__pycache__"})
 # ASGI application, settings): a reference from any other module (a view using a model) is a
 # use, not a route line.
 WIRING_MODULES = frozenset({"routes", "urls", "routing", "main", "asgi", "settings", "apps"})
+# A route line is shown as the registration it is: without the type checker's pragma (and the
+# reason after it), which a Channels route carries (django-stubs' path() takes views only).
+TYPE_IGNORE = re.compile(r"\s+# type: ignore\[.*$")
 
 
 class SourceError(LookupError):
@@ -219,17 +223,20 @@ def route_lines(module_name: str, name: str) -> tuple[RouteLine, ...]:
         hits: set[int] = set()
         for node in ast.walk(tree):
             match node:
-                case ast.Attribute(value=ast.Name(id=alias), attr=attr) if (
-                    alias in module_aliases and attr == name
+                case ast.Attribute(value=ast.Name(id=used), attr=attr) if (
+                    used in module_aliases and attr == name
                 ):
                     hits.add(node.lineno)
-                case ast.Name(id=alias, ctx=ast.Load()) if alias in name_aliases:
+                case ast.Name(id=used, ctx=ast.Load()) if used in name_aliases:
                     hits.add(node.lineno)
                 case ast.Constant(value=str(value)) if value == dotted:
                     hits.add(node.lineno)
         lines = text.splitlines()
         path = _display_path(file, other)
-        found.extend(RouteLine(path, lineno, lines[lineno - 1].strip()) for lineno in sorted(hits))
+        found.extend(
+            RouteLine(path, lineno, TYPE_IGNORE.sub("", lines[lineno - 1].strip()))
+            for lineno in sorted(hits)
+        )
     return tuple(found)
 
 

@@ -1,55 +1,57 @@
 """Websocket handshakes refused (403, 404), with the JSON body where the server can send one."""
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import cast
 from urllib.parse import urlparse
 
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 from channels.security import websocket as channels_security
 
 from shared.runtime.errors import ApiError
 
-type Scope = MutableMapping[str, Any]
-type Receive = Callable[[], Awaitable[dict[str, Any]]]
-type Send = Callable[[dict[str, Any]], Awaitable[None]]
-type ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-
-async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
+async def refuse(scope: WebSocketScope, send: ASGISendCallable, error: ApiError) -> None:
     """Refuse a handshake with the error's status and JSON body (the websocket.http.response
     extension), or, where the server lacks the extension, with a close: it then answers 403."""
-    if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close"})
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": 1000, "reason": ""})
         return
     body = json.dumps(error.body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send(
         {"type": "websocket.http.response.start", "status": error.status, "headers": headers}
     )
-    await send({"type": "websocket.http.response.body", "body": body})
+    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
 
 
-async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+async def not_found(
+    scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
     """The last websocket route: a handshake no other route takes gets 404, not URLRouter's
     ValueError (a 500)."""
     await receive()  # websocket.connect: the handshake is answered after it
     await refuse(scope, send, ApiError("not_found"))
 
 
-class OriginValidator(channels_security.OriginValidator):
+class OriginMiddleware(channels_security.OriginValidator):
     """Channels' OriginValidator, refusing with the JSON body; its own refusal is a bare close."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(
+        self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         origins = [value for name, value in scope["headers"] if name == b"origin"]
         origin = urlparse(origins[-1].decode("latin1")) if origins else None
         if self.valid_origin(origin):
-            return await self.application(scope, receive, send)
+            # types-channels allows an ASGI 2 application here; Channels calls it as ASGI 3.
+            application = cast(ASGI3Application, self.application)
+            return await application(scope, receive, send)
         await receive()  # websocket.connect: the handshake is answered after it
         await refuse(scope, send, ApiError("forbidden_origin"))
 
 
-def AllowedHostsOriginValidator(application: ASGIApp) -> OriginValidator:
-    """Channels' factory of this name (ALLOWED_HOSTS are the allowed origins' hosts), with the
-    validator above."""
+def origin_middleware(application: ASGI3Application) -> OriginMiddleware:
+    """Every websocket handshake's Origin checked before any route, as aiohttp_app's
+    origin_middleware: Channels' AllowedHostsOriginValidator (ALLOWED_HOSTS are the allowed
+    origins' hosts), with the middleware above."""
     allowed = channels_security.AllowedHostsOriginValidator(application).allowed_origins
-    return OriginValidator(application, allowed)
+    return OriginMiddleware(application, allowed)

@@ -106,11 +106,11 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
         page.close()
 
 
-def screenshot(page: Page, name: str, clip: dict[str, float] | None = None) -> Path:
+def screenshot(page: Page, name: str, clip: FloatRect | None = None) -> Path:
     """A full-page screenshot (or the `clip` of it) into var/screenshots/NAME.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, clip=clip)  # type: ignore[arg-type]
+    page.screenshot(path=str(path), full_page=True, clip=clip)
     return path
 
 
@@ -167,7 +167,12 @@ def test_code_panes_side_by_side_when_wide_and_stacked_when_narrow(
     if width == WIDE:
         notes = page.locator(".notes").bounding_box()
         assert notes is not None
-        clip = {"x": 0, "y": 0, "width": width, "height": notes["y"] + notes["height"] + 16}
+        clip: FloatRect = {
+            "x": 0,
+            "y": 0,
+            "width": width,
+            "height": notes["y"] + notes["height"] + 16,
+        }
         shot = screenshot(page, "ws-echo-readme", clip=clip)
         if UPDATE:
             README_SHOT.parent.mkdir(exist_ok=True)

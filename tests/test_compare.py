@@ -20,7 +20,7 @@ import pytest
 
 from compare import UnknownBehaviour, find_behaviour
 from compare.__main__ import main
-from compare.report import Report, Result, Run, load, merge, save
+from compare.report import Outcome, Report, Result, Run, load, merge, save
 from compare.site import build
 from compare.source import SourceError, implementations, resolve
 from compare.terminal import SIDE_BY_SIDE_MIN, use_color, visible_width
@@ -37,15 +37,23 @@ def show(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return capsys.readouterr().out
 
 
-def result(target: str, behaviour: Behaviour, index: int, outcome: str, **extra: str) -> Result:
+def result(
+    target: str,
+    behaviour: Behaviour,
+    index: int,
+    outcome: Outcome,
+    reason: str = "",
+    message: str = "",
+) -> Result:
     return Result(
         target=target,
         behaviour=behaviour.id,
         case=index + 1,
         name=behaviour.cases[index].name,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
+        reason=reason,
+        message=message,
         ran_at="2030-01-02T03:04:05Z",
-        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -376,7 +384,9 @@ def test_make_run_serves_the_site_and_stops_cleanly_on_ctrl_c() -> None:
 def bench_results() -> dict[str, object]:
     """A small results JSON of `python -m compare bench`: json and ws-echo-1, two rounds."""
 
-    def measured(item: str, kind: str, subject: str, round_: int, value: float) -> dict:
+    def measured(
+        item: str, kind: str, subject: str, round_: int, value: float
+    ) -> dict[str, object]:
         metric = "rps" if kind == "http" else "msgs_per_s"
         return {
             "item": item, "behaviour": item.removesuffix("-1"), "kind": kind, "subject": subject,
@@ -492,7 +502,7 @@ def test_the_cases_table_shows_every_step_of_every_case_in_order(
             expected = sent + [f"close {step.code}" for step in case.steps if step.code]
         for text in expected:
             assert text in block, f"{case.name}: {text!r} not shown"
-        positions = []
+        positions: list[int] = []
         for text in sent:
             positions.append(block.index(text, positions[-1] + 1 if positions else 0))
         assert positions == sorted(positions), f"{case.name}: steps out of order"
@@ -603,17 +613,19 @@ def test_resolve_follows_functools_decorators_and_django_tasks(
     assert cubed.start == 18 and cubed.code.startswith("# Both.\n@logged\n@functools.cache\n")
 
 
-def other_result(target: str, behaviour: str, test: str, outcome: str, **extra: str) -> Result:
+def other_result(
+    target: str, behaviour: str, test: str, outcome: Outcome, message: str = ""
+) -> Result:
     """A result of a test outside the spec's cases."""
     return Result(
         target=target,
         behaviour=behaviour,
         case=0,
         name=test.partition("::")[2],
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
+        message=message,
         ran_at="2030-01-02T03:04:05Z",
         test=test,
-        **extra,  # type: ignore[arg-type]
     )
 
 

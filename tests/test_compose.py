@@ -47,7 +47,8 @@ def services() -> dict[str, Any]:
     """The services of the resolved Compose model, as `docker compose config` prints it."""
     result = compose("config", "--format", "json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["services"]
+    services: dict[str, Any] = json.loads(result.stdout)["services"]
+    return services
 
 
 def unescape(argv: list[str]) -> list[str]:

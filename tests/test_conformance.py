@@ -76,7 +76,8 @@ def autobahn(
     assert done.returncode == 0 and index.exists(), (
         f"wstest exited with {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
-    return json.loads(index.read_text(encoding="utf-8"))
+    report: dict[str, dict[str, dict[str, Any]]] = json.loads(index.read_text(encoding="utf-8"))
+    return report
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,5 +1,6 @@
 """Seed 000's sync_to_async example on the real model: why it raises, and the ways that work."""
 
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ async def test_file_response_reads_a_whole_file_before_sending_under_asgi(tmp_pa
     with path.open("rb") as source:
         response = FileResponse(source)
         chunks = aiter(response)  # what Django's ASGI handler iterates
+        assert isinstance(chunks, AsyncGenerator)  # django-stubs says AsyncIterator: no aclose()
         with pytest.warns(Warning, match="must consume synchronous iterators"):
             first = await anext(chunks)
         # One small block has been handed over, but the whole file has been read already.

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,7 @@ REGISTRY = Registry(
 )
 
 
-def kinds(found: list[pytest.MarkDecorator]) -> list[tuple[str, dict[str, object]]]:
+def kinds(found: list[pytest.MarkDecorator]) -> list[tuple[str, Mapping[str, object]]]:
     return [(mark.name, mark.kwargs) for mark in found]
 
 

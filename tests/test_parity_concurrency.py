@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -71,11 +71,13 @@ async def next_event(lines: AsyncIterator[str]) -> dict[str, str]:
             return fields
 
 
-async def eventually[T](check: Callable[[], Any], done: Callable[[T], bool], what: str) -> T:
+async def eventually[T](
+    check: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str
+) -> T:
     """Poll `check` (a coroutine function) until `done` holds for its value, or fail."""
     deadline = time.monotonic() + TIMEOUT
     while True:
-        value: T = await check()
+        value = await check()
         if done(value):
             return value
         assert time.monotonic() < deadline, f"{what}: still {value!r} after {TIMEOUT} s"
@@ -164,7 +166,8 @@ async def test_stream_client_that_goes_away_stops_the_generator(
     # Leaving the block before the end of the body closes the connection.
 
     async def record() -> dict[str, Any]:
-        return (await client.get(f"/streams/{request_id}")).json()  # type: ignore[no-any-return]
+        found: dict[str, Any] = (await client.get(f"/streams/{request_id}")).json()
+        return found
 
     found = await eventually(record, lambda r: r["state"] != "streaming", "the stream's record")
     # The generator's `finally` ran before its last line: the server stopped it.
@@ -294,7 +297,8 @@ async def test_background_job_goes_from_pending_to_running_to_done(
 @pytest.mark.parity
 async def test_heartbeat_ticks_grow(client: httpx.AsyncClient) -> None:
     async def beat() -> dict[str, Any]:
-        return (await client.get("/heartbeat")).json()  # type: ignore[no-any-return]
+        beat: dict[str, Any] = (await client.get("/heartbeat")).json()
+        return beat
 
     first = await eventually(beat, lambda b: b["ticks"] > 0, "the first tick")
     second = await eventually(beat, lambda b: b["ticks"] > first["ticks"], "the next tick")

@@ -336,7 +336,9 @@ def crowd_server(servers: ServerPool, target: str) -> Iterator[tuple[str, bool, 
 
 @pytest.mark.behaviour("chat")
 async def test_a_thousand_members_all_get_one_message(
-    crowd_server: tuple[str, bool, int | None], target: str, record_property: pytest.RecordProperty
+    crowd_server: tuple[str, bool, int | None],
+    target: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """1,000 members in one room of one process: each gets the last join and the one message,
     once: nothing lost, within generous bounds."""

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
 import pytest
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.security.websocket import OriginValidator
 from redis.asyncio import Redis, RedisError
 
@@ -156,10 +157,15 @@ ORIGINS = [
 ]
 
 
+async def never_called(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """The application a validator wraps: valid_origin() alone never calls it."""
+    raise AssertionError("called")
+
+
 @pytest.mark.parametrize("allowed", [ALLOWED, ["*"], ["localhost", "*"], []], ids=repr)
 @pytest.mark.parametrize("origin", ORIGINS, ids=repr)
 def test_the_origin_rule_is_channels_rule(origin: str | None, allowed: list[str]) -> None:
     """aiohttp's check, by hand, agrees with Channels' OriginValidator on ALLOWED_HOSTS values."""
-    validator = OriginValidator(application=None, allowed_origins=allowed)
+    validator = OriginValidator(application=never_called, allowed_origins=allowed)
     parsed = urlparse(origin) if origin is not None else None
     assert origin_allowed(origin, allowed) is validator.valid_origin(parsed)

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from channels.routing import URLRouter
+from channels.security.websocket import OriginValidator
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from aiohttp_app.main import create_app
@@ -37,11 +39,14 @@ def walk(patterns: Sequence[URLPattern | URLResolver]) -> Iterator[URLPattern]:
             yield pattern
 
 
-def websocket_urlpatterns() -> list[URLPattern | URLResolver]:
+def websocket_urlpatterns() -> list[URLPattern]:
     from django_app.config.asgi import application
 
-    router = application.application_mapping["websocket"].application  # inside OriginValidator
-    return router.routes
+    validator = application.application_mapping["websocket"]
+    assert isinstance(validator, OriginValidator)  # django_app.handshakes' subclass of it
+    router = validator.application
+    assert isinstance(router, URLRouter)
+    return [route for route in router.routes if isinstance(route, URLPattern)]
 
 
 def consumer_to_handler(name: str) -> str:
@@ -63,10 +68,10 @@ def test_each_part_exists_in_both_apps() -> None:
 
 
 def test_routes_have_the_same_names_in_the_same_order() -> None:
-    aiohttp_names = [r.name for r in create_app().router.resources() if r.name]
-    http_names = [p.name for p in walk(get_resolver().url_patterns)]
+    aiohttp_names = [name for r in create_app().router.resources() if (name := r.name)]
+    http_names = [str(p.name) for p in walk(get_resolver().url_patterns)]
     # Unnamed: config/asgi.py's last websocket route, the 404 for any other path.
-    ws_names = [p.name for p in walk(websocket_urlpatterns()) if p.name]
+    ws_names = [name for p in walk(websocket_urlpatterns()) if (name := p.name)]
     assert sorted(aiohttp_names) == sorted(http_names + ws_names)
     assert [name for name in aiohttp_names if name in http_names] == http_names
     assert [name for name in aiohttp_names if name in ws_names] == ws_names

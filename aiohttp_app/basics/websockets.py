@@ -7,7 +7,7 @@ from aiohttp import web
 from aiohttp_app.settings import settings
 from shared.runtime.validation import WS_MAX_MESSAGE_BYTES
 
-websockets = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+open_websockets = web.AppKey("open_websockets", weakref.WeakSet[web.WebSocketResponse])
 
 # aiohttp refuses a message of exactly max_msg_size bytes (`>=` in aiohttp/_websocket/reader_py.py);
 # daphne, uvicorn and hypercorn accept their limit itself. One byte more makes them agree.
@@ -19,7 +19,7 @@ async def echo(request: web.Request) -> web.WebSocketResponse:
         max_msg_size=MAX_MSG_SIZE, heartbeat=request.app[settings].ws_ping_interval
     )
     await ws.prepare(request)
-    request.app[websockets].add(ws)
+    request.app[open_websockets].add(ws)
     try:
         async for msg in ws:
             if msg.type is web.WSMsgType.TEXT:
@@ -27,7 +27,7 @@ async def echo(request: web.Request) -> web.WebSocketResponse:
             elif msg.type is web.WSMsgType.BINARY:
                 await ws.send_bytes(msg.data)
     finally:
-        request.app[websockets].discard(ws)
+        request.app[open_websockets].discard(ws)
     return ws
 
 
@@ -36,7 +36,7 @@ async def greet(request: web.Request) -> web.WebSocketResponse:
         max_msg_size=MAX_MSG_SIZE, heartbeat=request.app[settings].ws_ping_interval
     )
     await ws.prepare(request)
-    request.app[websockets].add(ws)
+    request.app[open_websockets].add(ws)
     try:
         async for msg in ws:
             if msg.type is web.WSMsgType.TEXT:
@@ -44,5 +44,5 @@ async def greet(request: web.Request) -> web.WebSocketResponse:
             elif msg.type is web.WSMsgType.BINARY:
                 await ws.send_bytes(msg.data)
     finally:
-        request.app[websockets].discard(ws)
+        request.app[open_websockets].discard(ws)
     return ws

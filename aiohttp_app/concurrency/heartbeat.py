@@ -13,7 +13,7 @@ from aiohttp import web
 from redis.asyncio import Redis, RedisError
 
 from aiohttp_app.settings import settings
-from shared.runtime.redis_state import STATE_TTL_SECONDS
+from shared.runtime.redis_state import STATE_TTL_SECONDS, text
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class RedisHeartbeat(Heartbeat):
         self._tick = redis.register_script(TICK)
 
     async def tick(self, now: datetime) -> None:
-        args = [self.holder, self.lock_ms, now.isoformat(), STATE_TTL_SECONDS]
+        args: list[str | int] = [self.holder, self.lock_ms, now.isoformat(), STATE_TTL_SECONDS]
         try:
             await self._tick(keys=self.keys, args=args)
         except RedisError:
@@ -74,7 +74,7 @@ class RedisHeartbeat(Heartbeat):
 
     async def read(self) -> Beat:
         ticks, last = await self.redis.hmget(self.keys[1], ["ticks", "last"])
-        return Beat(int(ticks or 0), datetime.fromisoformat(last.decode()) if last else None)
+        return Beat(int(ticks or 0), datetime.fromisoformat(text(last)) if last else None)
 
 
 beat = web.AppKey("beat", Heartbeat)
@@ -89,7 +89,7 @@ async def tick(heartbeat: Heartbeat, interval: float) -> None:
         await heartbeat.tick(datetime.now(UTC))
 
 
-async def heartbeat_task(app: web.Application) -> AsyncIterator[None]:
+async def heartbeat_context(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(tick(app[beat], app[settings].heartbeat_seconds))
     yield
     task.cancel()

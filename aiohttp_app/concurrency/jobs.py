@@ -55,10 +55,10 @@ async def start_job(app: web.Application, seconds: float) -> Job:
     return job
 
 
-async def background_jobs(app: web.Application) -> AsyncIterator[None]:
+async def jobs_context(app: web.Application) -> AsyncIterator[None]:
     app[job_tasks] = set()
     yield
-    running = list(app[job_tasks])
+    running = app[job_tasks].copy()
     for task in running:
         task.cancel()
     await asyncio.gather(*running, return_exceptions=True)

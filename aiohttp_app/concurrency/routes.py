@@ -16,7 +16,9 @@ def setup_routes(app: web.Application) -> None:
             web.get("/events/poll", views.poll, name="event-poll"),
             web.get("/middleware/order", views.middleware_order, name="middleware-order"),
             web.get("/pitfalls/blocking", views.blocking, name="pitfall-blocking"),
-            web.get("/pitfalls/missing-await", views.missing_await, name="pitfall-unawaited"),
+            # The behaviour's id, but for one underscore: aiohttp refuses a route name with a
+            # Python keyword (`await`) between its dashes.
+            web.get("/pitfalls/missing-await", views.missing_await, name="pitfall-missing_await"),
             web.view("/jobs", views.JobsView, name="jobs"),
             web.get("/jobs/{job_id}", views.job, name="job"),
             web.get("/heartbeat", views.heartbeat, name="heartbeat"),

@@ -14,7 +14,7 @@ events = web.AppKey("events", EventLog)
 streams = web.AppKey("streams", Records[StreamRecord])
 
 
-async def shared_state(app: web.Application) -> AsyncIterator[None]:
+async def state_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the event log, the stream and job records, the ticks. Each worker of a
     multi-process server (gunicorn) would otherwise answer from its own, so with REDIS_URL they
     live in Redis; django_app/concurrency/state.py makes the same choice in module globals."""

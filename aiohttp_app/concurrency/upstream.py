@@ -11,8 +11,8 @@ from shared.runtime.errors import ApiError
 upstream = web.AppKey("upstream", ClientSession)
 
 
-async def upstream_session(app: web.Application) -> AsyncIterator[None]:
-    # total= bounds the whole call; httpx's timeout bounds each step (connect, each read).
+async def upstream_context(app: web.Application) -> AsyncIterator[None]:
+    # UPSTREAM_TIMEOUT bounds the whole call, connection and body (django_app: asyncio.timeout).
     timeout = ClientTimeout(total=app[settings].upstream_timeout)
     async with ClientSession(app[settings].upstream_url, timeout=timeout) as session:
         app[upstream] = session

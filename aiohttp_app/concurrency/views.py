@@ -117,7 +117,7 @@ async def blocking(request: web.Request) -> web.Response:
 async def missing_await(request: web.Request) -> web.Response:
     # THE BUG: without `await`, this only creates a coroutine, which is dropped at once: nothing
     # sleeps, the handler answers now, and Python warns "coroutine 'sleep' was never awaited".
-    asyncio.sleep(1)
+    asyncio.sleep(1)  # type: ignore[unused-coroutine]  # the pitfall itself, on purpose
     return web.json_response({"status": "done"})
 
 

@@ -75,7 +75,7 @@ async def create_schema_once(database_url: str) -> None:
     await engine.dispose()
 
 
-async def database(app: web.Application) -> AsyncIterator[None]:
+async def database_context(app: web.Application) -> AsyncIterator[None]:
     """The engines for the app's lifetime. The schema is created here if it is missing."""
     async_url = with_driver(app[settings].database_url, ASYNC_DRIVERS)
     sync_url = with_driver(app[settings].database_url, SYNC_DRIVERS)
@@ -94,7 +94,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
 
 async def get_or_create_counter(session: AsyncSession, name: str) -> Counter:
     """Django's aget_or_create(name=name): INSERT ... ON CONFLICT DO NOTHING, then SELECT."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
         insert(Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"])
     )

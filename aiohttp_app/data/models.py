@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,7 +28,7 @@ class Base(DeclarativeBase):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)  # (constraints..., options)
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -46,7 +46,7 @@ class Item(Base):
 
 class Counter(Base):
     __tablename__ = "counters"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)  # (constraints..., options)
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

@@ -4,7 +4,7 @@ import secrets
 
 from aiohttp import WSCloseCode, web
 
-from aiohttp_app.basics.websockets import websockets
+from aiohttp_app.basics.websockets import open_websockets
 from aiohttp_app.realtime.rooms import chat_rooms
 from aiohttp_app.settings import settings
 from shared.runtime.errors import ApiError
@@ -26,7 +26,7 @@ async def chat(request: web.Request) -> web.WebSocketResponse:
         heartbeat=request.app[settings].ws_ping_interval,
     )
     await ws.prepare(request)
-    request.app[websockets].add(ws)
+    request.app[open_websockets].add(ws)
     rooms = request.app[chat_rooms]
     member = secrets.token_hex(8)
     try:
@@ -46,5 +46,5 @@ async def chat(request: web.Request) -> web.WebSocketResponse:
             await rooms.publish(room, event)
     finally:
         await rooms.leave(room, member, ws)
-        request.app[websockets].discard(ws)
+        request.app[open_websockets].discard(ws)
     return ws

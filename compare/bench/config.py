@@ -140,10 +140,10 @@ def _main_case(path: Path, spec: Spec, behaviour: str, entry: Mapping[str, Any])
             raise _fail(
                 path, f"{where}.case", f"no HTTP case {entry['case']!r} ({error})"
             ) from None
-        step = int(entry.get("step", len(case.steps)))
-        if not 1 <= step <= len(case.steps):
+        count = int(entry.get("step", len(case.steps)))
+        if not 1 <= count <= len(case.steps):
             raise _fail(path, f"{where}.step", f"{entry['case']} has {len(case.steps)} steps")
-        steps = case.steps[:step]
+        steps = case.steps[:count]
         if "query" in entry:
             last = steps[-1]
             # Another query means another answer: only its status is checked then.
@@ -203,9 +203,9 @@ def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
         if behaviour not in known_ids:
             raise _fail(path, f"main.{behaviour}", "no such behaviour in the spec")
         main[behaviour] = _main_case(path, spec, behaviour, entry)
-        for scenario in main[behaviour].scenarios:
-            if scenario not in scenarios:
-                raise _fail(path, f"main.{behaviour}.scenarios", f"no scenario {scenario!r}")
+        for scenario_id in main[behaviour].scenarios:
+            if scenario_id not in scenarios:
+                raise _fail(path, f"main.{behaviour}.scenarios", f"no scenario {scenario_id!r}")
     for scenario in scenarios.values():
         if scenario.behaviour not in known_ids:
             raise _fail(path, f"scenario {scenario.id!r}.behaviour", "no such behaviour")

@@ -59,7 +59,7 @@ class Row:
 def error_count(errors: object) -> int:
     if isinstance(errors, Mapping):
         return sum(int(v) for v in errors.values())
-    return int(errors or 0)  # type: ignore[call-overload]
+    return int(errors) if isinstance(errors, int | float | str) else 0
 
 
 def rows(results: Mapping[str, Any]) -> list[Row]:
@@ -387,4 +387,5 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
 
 
 def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return results

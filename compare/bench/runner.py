@@ -133,8 +133,7 @@ def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item
     else:
         wanted = []
         for behaviour in chosen:
-            for scenario in config.main[behaviour].scenarios:
-                wanted.append(scenario)
+            wanted += config.main[behaviour].scenarios
             wanted += [s.id for s in config.scenarios.values() if s.behaviour == behaviour]
     for scenario_id in dict.fromkeys(wanted):
         if scenario_id not in config.scenarios:
@@ -368,9 +367,9 @@ class Run:
         try:
             if item.kind in ("http", "latency"):
                 load = prepared if isinstance(prepared, HttpLoad) else self.scenario_load(item)
-                connections = (
-                    settings.connections if item.kind == "http" else item.scenario.concurrency  # type: ignore[union-attr]
-                )
+                connections = settings.connections
+                if item.kind == "latency" and item.scenario is not None:
+                    connections = item.scenario.concurrency
                 if settings.warmup > 0:
                     self.generator.run(
                         base_url, load, connections, settings.warmup, settings.timeout

@@ -1,7 +1,7 @@
-"""The app config of the behaviours app."""
+"""The app config of part 1, the basics."""
 
 from django.apps import AppConfig
 
 
-class BehavioursConfig(AppConfig):
+class BasicsConfig(AppConfig):
     name = "django_app.basics"

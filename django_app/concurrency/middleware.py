@@ -2,11 +2,20 @@
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from shared.runtime.validation import parse_request_id
+
+
+class TracedRequest(HttpRequest):
+    """A request past RequestIdMiddleware, with what the middlewares set on it (aiohttp_app's
+    RequestKeys): the views that read them take one."""
+
+    request_id: str
+    passed_middleware: list[str]  # the middlewares the request went through, in order
 
 
 class RequestIdMiddleware:
@@ -21,10 +30,11 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        request.request_id = parse_request_id(request.headers.get("X-Request-ID"))
-        request.passed_middleware = ["request_id"]
-        response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id
+        traced = cast(TracedRequest, request)  # what the next two lines make it
+        traced.request_id = parse_request_id(request.headers.get("X-Request-ID"))
+        traced.passed_middleware = ["request_id"]
+        response = self.get_response(traced)
+        response["X-Request-ID"] = traced.request_id
         return response
 
 
@@ -34,12 +44,14 @@ class ServerTimingMiddleware:
     async_capable = True
     sync_capable = False
 
-    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+    def __init__(
+        self, get_response: Callable[[TracedRequest], Awaitable[HttpResponseBase]]
+    ) -> None:
         self.get_response = get_response
         if iscoroutinefunction(self.get_response):
             markcoroutinefunction(self)
 
-    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+    async def __call__(self, request: TracedRequest) -> HttpResponseBase:
         started = time.perf_counter()
         request.passed_middleware.append("server_timing")
         response = await self.get_response(request)

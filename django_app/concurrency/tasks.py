@@ -1,8 +1,11 @@
 """Background work with Django's Tasks framework: the task, and how a job looks in the API."""
 
+from __future__ import annotations  # TaskResult[...]: generic in django-stubs only
+
 import asyncio
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from django.tasks import TaskResult, TaskResultStatus, task
 
@@ -22,7 +25,7 @@ async def run_job(seconds: float) -> float:
     return seconds
 
 
-def job_json(result: TaskResult) -> dict[str, str | float]:
+def job_json(result: TaskResult[Any, Any]) -> dict[str, str | float]:
     # django-tasks-db gives a job's UUID in its dashed form; aiohttp's job ids are 32 hex digits.
     job_id = uuid.UUID(result.id).hex
     return {"id": job_id, "status": STATUSES[result.status], "seconds": result.kwargs["seconds"]}

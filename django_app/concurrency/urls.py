@@ -13,7 +13,8 @@ urlpatterns = [
     path("events/poll", views.poll, name="event-poll"),
     path("middleware/order", views.middleware_order, name="middleware-order"),
     path("pitfalls/blocking", views.blocking, name="pitfall-blocking"),
-    path("pitfalls/missing-await", views.missing_await, name="pitfall-unawaited"),
+    # The behaviour's id, but for one underscore, as aiohttp_app's (which refuses `await`).
+    path("pitfalls/missing-await", views.missing_await, name="pitfall-missing_await"),
     path("jobs", views.JobsView.as_view(), name="jobs"),
     path("jobs/<str:job_id>", views.job, name="job"),
     path("heartbeat", views.heartbeat, name="heartbeat"),

@@ -11,6 +11,7 @@ from django.views import View
 from django.views.decorators.http import require_safe
 
 from django_app.bodies import read_json
+from django_app.concurrency.middleware import TracedRequest
 from django_app.concurrency.models import Heartbeat
 from django_app.concurrency.state import events, streams
 from django_app.concurrency.tasks import job_json, run_job
@@ -45,7 +46,7 @@ async def fanout(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-async def stream(request: HttpRequest) -> StreamingHttpResponse:
+async def stream(request: TracedRequest) -> StreamingHttpResponse:
     chunks = parse_int(request.GET.get("chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
     interval = parse_seconds(request.GET.get("interval", "0"), "interval", STREAM_MAX_INTERVAL)
     record = StreamRecord(request.request_id, chunks)
@@ -92,7 +93,7 @@ async def poll(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-async def middleware_order(request: HttpRequest) -> JsonResponse:
+async def middleware_order(request: TracedRequest) -> JsonResponse:
     return JsonResponse({"order": request.passed_middleware})
 
 
@@ -108,7 +109,7 @@ async def blocking(request: HttpRequest) -> JsonResponse:
 async def missing_await(request: HttpRequest) -> JsonResponse:
     # THE BUG: without `await`, this only creates a coroutine, which is dropped at once: nothing
     # sleeps, the view answers now, and Python warns "coroutine 'sleep' was never awaited".
-    asyncio.sleep(1)
+    asyncio.sleep(1)  # type: ignore[unused-coroutine]  # the pitfall itself, on purpose
     return JsonResponse({"status": "done"})
 
 

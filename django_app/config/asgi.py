@@ -12,16 +12,17 @@ django_asgi_app = get_asgi_application()
 
 from django_app.basics.routing import websocket_urlpatterns as basics_ws  # noqa: E402
 from django_app.concurrency.lifespan import lifespan  # noqa: E402
-from django_app.handshakes import AllowedHostsOriginValidator, not_found  # noqa: E402
+from django_app.handshakes import not_found, origin_middleware  # noqa: E402
 from django_app.realtime.routing import websocket_urlpatterns as realtime_ws  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # A foreign Origin gets 403 before any route; the routes part by part, as in urls.py;
-        # then a 404 for any other path, where URLRouter would raise.
-        "websocket": AllowedHostsOriginValidator(
-            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])
+        # then a 404 for any other path, where URLRouter would raise. (types-channels' URLRouter
+        # takes a pattern type of its own, which django-stubs' path() and re_path() never return.)
+        "websocket": origin_middleware(
+            URLRouter([*realtime_ws, *basics_ws, re_path(r"", not_found)])  # type: ignore[list-item, arg-type]  # see above
         ),
         # Startup and shutdown, from the servers that send them (uvicorn, hypercorn; not daphne).
         "lifespan": lifespan,

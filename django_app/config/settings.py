@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -18,7 +19,7 @@ def env_list(name: str, default: str) -> list[str]:
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-dev-only-set-DJANGO_SECRET_KEY")
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 # ALLOWED_HOSTS (DJANGO_ALLOWED_HOSTS first) also names the Origins a websocket may come from
-# (AllowedHostsOriginValidator in asgi.py); aiohttp_app reads ALLOWED_HOSTS the same way.
+# (origin_middleware in asgi.py); aiohttp_app reads ALLOWED_HOSTS the same way.
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 )
@@ -47,7 +48,7 @@ ASGI_APPLICATION = "django_app.config.asgi.application"
 # jobs go through Django's Tasks to django-tasks-db's queue in the database, which
 # `python -m django_app db_worker` runs; the heartbeat ticks in `python -m django_app heartbeat`.
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8083")
-UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))
+UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))  # one whole call, in seconds
 SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15"))
 HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "1"))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -76,7 +77,7 @@ DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / '
 # PostgreSQL: a pool of at most DATABASE_POOL_SIZE connections (default 15), not one per
 # concurrent request. aiohttp_app/data/db.py sizes its SQLAlchemy pools the same.
 # Options in the URL's query string (?timeout=5) win over these.
-DATABASE_OPTIONS = {
+DATABASE_OPTIONS: dict[str, dict[str, Any]] = {
     "django.db.backends.sqlite3": {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",

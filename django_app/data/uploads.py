@@ -66,7 +66,7 @@ class StorageUploadHandler(FileUploadHandler):
         return None  # consumed: no later handler gets this chunk
 
     def file_complete(self, file_size: int) -> None:
-        assert self.destination is not None
+        assert self.destination is not None and self.file_name is not None  # set in new_file
         self.destination.close()
         path = partial_path(self.root, self.file_id).rename(stored_path(self.root, self.file_id))
         self.received = ReceivedFile(
@@ -123,6 +123,6 @@ async def read_chunks(path: Path) -> AsyncIterator[bytes]:
     FileResponse(open(path, "rb")) would be simpler, but under ASGI Django reads a synchronous
     iterator whole, into a list in memory, before it sends the first byte.
     """
-    with await sync_to_async(path.open)("rb") as source:
+    with await sync_to_async(lambda: path.open("rb"))() as source:
         while chunk := await sync_to_async(source.read)(UPLOAD_CHUNK_BYTES):
             yield chunk

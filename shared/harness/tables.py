@@ -89,9 +89,9 @@ def differences_table(registry: Registry, spec: Spec) -> str:
     lacking = registry.of("lacks")
     if lacking:
         needs = code(entry.what.lacks or "" for entry in lacking)
-        targets = code(dict.fromkeys(t for entry in lacking for t in entry.targets))
+        lacked_by = code(dict.fromkeys(t for entry in lacking for t in entry.targets))
         lines.append(
-            f"| every case and test that needs {needs} | {targets} | strict"
+            f"| every case and test that needs {needs} | {lacked_by} | strict"
             ' | declared once, for the target: see "What a target lacks" above |'
         )
     return "\n".join(lines)

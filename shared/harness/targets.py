@@ -190,7 +190,9 @@ class Server:
         assert self.process is not None
         for process in [self.process, *self.companions]:
             if process.poll() is not None:
-                what = " ".join(map(str, process.args[1:])) if process is not self.process else ""
+                # Popen types args as whatever it may be given; _spawn gives it fill()'s list.
+                argv = cast(list[str], process.args)
+                what = " ".join(argv[1:]) if process is not self.process else ""
                 name = f"{self.target.name}'s companion `{what}`" if what else self.target.name
                 return f"{name} exited with {process.returncode}"
         return None

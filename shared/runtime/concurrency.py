@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from weakref import WeakKeyDictionary
@@ -145,7 +145,7 @@ class EventLog:
         await self.wake()
 
 
-async def sse_frames(log: EventLog, cursor: int, keepalive: float) -> AsyncIterator[str]:
+async def sse_frames(log: EventLog, cursor: int, keepalive: float) -> AsyncGenerator[str, None]:
     """`: open`, then each event after `cursor` as it is published, `: keep-alive` when quiet."""
     yield ": open\n\n"
     while not log.closed:
@@ -208,7 +208,7 @@ class Records[R: Record]:
 
 async def lines(
     record: StreamRecord, interval: float, records: Records[StreamRecord]
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """`line k of N`, one every `interval` s, produced as they are sent and saved in `records`;
     `finally` tells how it ended: a client that goes away stops it (Django cancels it; aiohttp's
     write raises)."""

@@ -99,9 +99,9 @@ def timestamp(moment: datetime) -> str:
     return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def check_media_type(content_type: str, expected: str) -> None:
-    """415 unless the request's media type (parameters aside) is `expected`."""
-    if content_type.split(";", 1)[0].strip().lower() != expected:
+def check_media_type(content_type: str | None, expected: str) -> None:
+    """415 unless the request's media type (parameters aside) is `expected`; None is none."""
+    if (content_type or "").split(";", 1)[0].strip().lower() != expected:
         raise ApiError("unsupported_media_type", expected=expected)
 
 

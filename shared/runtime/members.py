@@ -52,13 +52,16 @@ class RedisMembers:
         key = self.key(room)
         # MULTI/EXEC: the count is the set's size right after this change, whoever else joins.
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(key, member).expire(key, ROOM_TTL_SECONDS).scard(key)
+            pipe.sadd(key, member)
+            pipe.expire(key, ROOM_TTL_SECONDS)
+            pipe.scard(key)
             *_, count = await pipe.execute()
         return int(count)
 
     async def leave(self, room: str, member: str) -> int:
         key = self.key(room)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.srem(key, member).scard(key)
+            pipe.srem(key, member)
+            pipe.scard(key)
             *_, count = await pipe.execute()
         return int(count)

@@ -32,6 +32,12 @@ return id
 """
 
 
+def text(reply: bytes | str) -> str:
+    """A reply as text. redis-py types replies `bytes | str`; they are bytes from redis_client(),
+    which does not set decode_responses."""
+    return reply.decode() if isinstance(reply, bytes) else reply
+
+
 def redis_client(url: str) -> Redis:
     """A client whose requests wait for a free connection: a thousand chat members joining at once
     would otherwise fail past redis-py's 100 (MaxConnectionsError)."""
@@ -82,7 +88,7 @@ class RedisEventLog(EventLog):
     async def after(self, cursor: int) -> list[Event]:
         found = []
         for item in await self.redis.lrange(self.backlog_key, 0, -1):
-            number, _, data = item.decode().partition(":")
+            number, _, data = text(item).partition(":")
             if int(number) > cursor:
                 found.append(Event(int(number), data))
         return found

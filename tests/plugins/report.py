@@ -34,7 +34,7 @@ def behaviour_of(item: pytest.Item) -> str | None:
 
 def test_id(item: pytest.Item, target: str) -> str:
     """`tests/test_x.py::test_y[4096-characters]`: the node id without the target's parameter."""
-    params = item.callspec.id  # type: ignore[attr-defined]
+    params = item.callspec.id if isinstance(item, pytest.Function) else ""
     if params == target:
         params = ""
     elif params.startswith(f"{target}-"):
@@ -111,7 +111,7 @@ class Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         fields = dict(report.user_properties).get(REPORT_PROPERTY)
-        if fields is None:
+        if not isinstance(fields, dict):
             return
         test = self.tests.setdefault(report.nodeid, Pending(**fields))
         test.duration += report.duration
@@ -154,7 +154,7 @@ class Recorder:
             return
         ran = {result.target for result in results}
         order = [name for name in load_targets() if name in ran] + sorted(ran - set(load_targets()))
-        counts = {outcome: sum(r.outcome == outcome for r in results) for outcome in OUTCOMES}
+        counts: dict[str, int] = {o: sum(r.outcome == o for r in results) for o in OUTCOMES}
         run = Run(
             started=self.started,
             finished=now(),

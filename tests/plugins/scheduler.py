@@ -19,7 +19,7 @@ _NAMES = "|".join(re.escape(name) for name in sorted(TARGETS, key=len, reverse=T
 _TARGET_IN_ID = re.compile(rf"\[(?:.*-)?({_NAMES})(?:-.*)?\]")
 
 
-class TargetScheduling(LoadGroupScheduling):
+class TargetScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist: no type information
     """pytest-xdist's loadgroup, grouping by target: a target's tests run in one process, which
     starts its server once, and the targets run side by side. pytest 9.2's structured node ids
     drop the `@group` suffix that xdist_group marks rely on (pytest-xdist #1386), so the group is
@@ -30,7 +30,7 @@ class TargetScheduling(LoadGroupScheduling):
             return nodeid.partition("::")[0]
         if found := _TARGET_IN_ID.search(nodeid):
             return found[1]
-        return super()._split_scope(nodeid)
+        return str(super()._split_scope(nodeid))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,15 +185,19 @@ def start_pool(config: pytest.Config, log_dir: Path) -> ServerPool:
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     pool = item.config.stash.get(SERVERS, None)
-    if pool is not None and item.get_closest_marker("lacking"):
-        pool.recover(item.callspec.params["target"])  # type: ignore[attr-defined]
+    if pool is None or not isinstance(item, pytest.Function):
+        return
+    if item.get_closest_marker("lacking"):
+        pool.recover(str(item.callspec.params["target"]))
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.failed and not hasattr(report, "wasxfail"):
-        target = getattr(item, "callspec", None) and item.callspec.params.get("target")
+    if report.failed and not hasattr(report, "wasxfail") and isinstance(item, pytest.Function):
+        target = item.callspec.params.get("target") if hasattr(item, "callspec") else None
         pool = item.config.stash.get(SERVERS, None)
         if target and pool and target in pool.live:
             report.sections.append((f"server log: {target}", pool.live[target].log_tail()))

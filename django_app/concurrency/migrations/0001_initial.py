@@ -5,7 +5,7 @@ import uuid
 from django.db import migrations, models
 
 
-def new_job_id():
+def new_job_id() -> str:
     # Was django_app.concurrency.models.new_job_id, gone with the Job model (0002).
     return uuid.uuid4().hex
 
