@@ -1,8 +1,4 @@
-"""The suite's databases: a SQLite file per server, or PostgreSQL databases it creates and drops.
-
-`python -m tests.databases probe URL` says whether PostgreSQL answers at URL (the Makefile asks
-before it runs the PostgreSQL pass) and, if not, why.
-"""
+"""The suite's databases: a SQLite file per server, or PostgreSQL databases it creates and drops."""
 
 from __future__ import annotations
 
@@ -14,6 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+
+# `python -m tests.databases probe URL` says whether PostgreSQL answers at URL (the Makefile asks
+# before it runs the PostgreSQL pass) and, if not, why.
 
 PREFIX = "parity_test"  # every database this suite creates starts with it
 
