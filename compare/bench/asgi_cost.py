@@ -553,13 +553,12 @@ def findings_block(results: Results) -> str:
     async_view = compared(1 / sync_view, typical, "faster than", "slower than", "no faster than")
     under_wsgi = ratio(results, GUNICORN_ASYNC, GUNICORN_SYNC)
     wsgi_async = ratio(results, GUNICORN_ASYNC)
-    still = compared(
-        wsgi_async / max(1.0, sync_view),
-        typical,
-        "still more than either under uvicorn",
-        "less than either under uvicorn",
-        "about as much as either under uvicorn",
-    )
+    if wsgi_async > max(1.0, sync_view) * (1 + typical / 100):
+        still = "still more than either under uvicorn"
+    elif wsgi_async < min(1.0, sync_view) * (1 - typical / 100):
+        still = "less than either under uvicorn"
+    else:
+        still = "about as much as under uvicorn"
     one_sync, listed = ratio(results, SYNC_MIDDLEWARE), ratio(results, STARTPROJECT)
     costs = max(one_sync, listed) < 1 - typical / 100
     return "\n".join(map(wrap, [
@@ -703,9 +702,7 @@ def advice_block(results: Results) -> str:
         key=lambda pair: -pair[1],
     )
     async_view = 1 / ratio(results, SYNC_VIEW)
-    helps = compared(
-        async_view, typical, "helps a little", "costs a little", "does not help at all"
-    )
+    helps = compared(async_view, typical, "helps", "costs", "does not help at all")
     little = max(r for _, r in servers) < min(wsgi)
     return "\n".join(map(wrap, [
         "1. **Serve plain HTTP with a WSGI server, and keep ASGI for what needs it.** The same"
