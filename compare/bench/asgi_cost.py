@@ -466,7 +466,20 @@ def milliseconds(values: Sequence[float]) -> list[str]:
 
 def server_of(results: Results, variant: str) -> str:
     """The `[asgi-cost.commands]` name that served `variant`."""
-    return str(next(m["server"] for m in results["measurements"] if m["variant"] == variant))
+    servers = {m["variant"]: str(m["server"]) for m in results["measurements"]}
+    if variant not in servers:
+        raise LookupError(f"asgi-cost results: no measurement of variant {variant!r}")
+    return servers[variant]
+
+
+def profile_of(results: Results, variant: str) -> Mapping[str, Any]:
+    """The profile of `variant`; a LookupError naming the profiled variants if it has none."""
+    profiles: dict[str, Mapping[str, Any]] = results["profiles"]
+    if variant not in profiles:
+        raise LookupError(
+            f"asgi-cost results: no profile of variant {variant!r}; has {list(profiles)}"
+        )
+    return profiles[variant]
 
 
 def asgi_profiles(results: Results) -> dict[str, Mapping[str, Any]]:
@@ -651,9 +664,9 @@ def threads_block(results: Results) -> str:
     }
     larger = sum(handoffs[v] > django[v] for v in asgi)
     where = "in every ASGI profile" if larger == len(asgi) else f"in {larger} of {len(asgi)}"
-    connected, disconnected = results["profiles"][FIRST], results["profiles"][NO_SIGNALS]
+    connected, disconnected = profile_of(results, FIRST), profile_of(results, NO_SIGNALS)
     before, after = (p["marker_pct"].get(SIGNALS, 0.0) for p in (connected, disconnected))
-    wsgi = results["profiles"][GUNICORN_SYNC]
+    wsgi = profile_of(results, GUNICORN_SYNC)
     own = [wsgi["marker_pct"].get(marker, 0.0) for marker in DJANGO_MARKERS]
     small = max(
         p.get("marker_pct", {}).get(marker, 0.0)
