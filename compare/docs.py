@@ -92,6 +92,11 @@ def asgi_cost_table() -> str:
     return block.removeprefix(asgi_cost.DOC_BEGIN).removesuffix(asgi_cost.DOC_END)
 
 
+def asgi_cost_part(render: Callable[[asgi_cost.Results], str]) -> Callable[[], str]:
+    """docs/django-asgi-cost.md: one of its paragraphs, rendered from `make asgi-cost`'s results."""
+    return lambda: render(json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8")))
+
+
 @dataclass(frozen=True)
 class Block:
     """A generated part of a doc, between `<!-- name:begin -->` and `<!-- name:end -->`."""
@@ -128,6 +133,10 @@ BLOCKS = (
     ),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
+    *(
+        Block(DOCS / "django-asgi-cost.md", name, asgi_cost_part(render))
+        for name, render in asgi_cost.DOC_PARTS.items()
+    ),
 )
 
 

@@ -14,6 +14,9 @@ README = PROJECT_ROOT / "README.md"
 DOCS = sorted((PROJECT_ROOT / "docs").glob("*.md"))
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 README_MAX_LINES = 200  # a newcomer reads it in ten minutes; the rest is in docs/
+GENERATED = re.compile(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", re.S)
+FIGURE = re.compile(r"[0-9]+(\.[0-9]+)?(×|%|k\b| ms| s\b)")
+RENDERED_ONLY = [PROJECT_ROOT / "docs" / "django-asgi-cost.md"]  # no figure typed by hand
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: f"{b.path.name}:{b.name}")
@@ -22,6 +25,13 @@ def test_a_generated_block_is_what_its_data_renders(block: Block) -> None:
         f"{block.path.relative_to(PROJECT_ROOT)}'s {block.name} block is stale:"
         " run `python -m compare docs`"
     )
+
+
+@pytest.mark.parametrize("doc", RENDERED_ONLY, ids=lambda p: p.name)
+def test_every_figure_is_in_a_generated_block(doc: Path) -> None:
+    outside = GENERATED.sub("", doc.read_text(encoding="utf-8")).splitlines()
+    typed = [line for line in outside if FIGURE.search(line)]
+    assert not typed, f"{doc.name} has figures outside its generated blocks: {typed}"
 
 
 def test_the_readme_is_short() -> None:
