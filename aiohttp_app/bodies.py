@@ -5,14 +5,21 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from shared.runtime.validation import Field, check_json_content_type, parse_json_object, too_large
+from shared.runtime.validation import (
+    Field,
+    check_content_encoding,
+    check_json_content_type,
+    parse_json_object,
+    too_large,
+)
 
 
 async def read_json(
     request: web.Request, fields: Mapping[str, Field], *, partial: bool = False
 ) -> dict[str, Any]:
-    """415 unless JSON, 413 over the app's client_max_size, 400 naming the field at fault."""
+    """415 unless plain JSON, 413 over the app's client_max_size, 400 naming the field."""
     check_json_content_type(request.headers.get(hdrs.CONTENT_TYPE, ""))
+    check_content_encoding(request.headers.get(hdrs.CONTENT_ENCODING))
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:

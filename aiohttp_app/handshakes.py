@@ -22,7 +22,10 @@ def origin_allowed(origin: str | None, allowed_hosts: Sequence[str]) -> bool:
     """Whether the Origin's host is allowed; with no Origin, only if `*` allows every host."""
     if "*" in allowed_hosts:
         return True
-    host = urlsplit(origin).hostname if origin is not None else None
+    try:
+        host = urlsplit(origin).hostname if origin is not None else None
+    except ValueError:  # not a URL: `http://[::1` (an unclosed IPv6 host)
+        return False
     if host is None:  # no Origin, or one without a host such as `null`
         return False
     # Hosts only, as in ALLOWED_HOSTS: the Origin's scheme and port are not compared.

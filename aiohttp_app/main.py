@@ -39,6 +39,9 @@ def create_app() -> web.Application:
             origin_middleware,
         ],
         client_max_size=JSON_BODY_MAX_BYTES,
+        # Request bodies are read as sent, as Django reads them: a Content-Encoding gets the 415
+        # of check_content_encoding, and aiohttp's read of the unread rest no decoding error.
+        handler_args={"auto_decompress": False},
     )
     app[settings] = from_env()
     app[open_websockets] = weakref.WeakSet()

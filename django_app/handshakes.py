@@ -40,8 +40,11 @@ class OriginMiddleware(channels_security.OriginValidator):
         self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         origins = [value for name, value in scope["headers"] if name == b"origin"]
-        origin = urlparse(origins[-1].decode("latin1")) if origins else None
-        if self.valid_origin(origin):
+        try:
+            allowed = self.valid_origin(urlparse(origins[-1].decode("latin1")) if origins else None)
+        except ValueError:  # not a URL: `http://[::1` (an unclosed IPv6 host), or a bad port
+            allowed = "*" in self.allowed_origins
+        if allowed:
             # types-channels allows an ASGI 2 application here; Channels calls it as ASGI 3.
             application = cast(ASGI3Application, self.application)
             return await application(scope, receive, send)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from shared.runtime.data import parse_page
 from shared.runtime.errors import ApiError
 from shared.runtime.validation import (
     Field,
+    check_content_encoding,
     check_json_content_type,
     parse_json_object,
     parse_seconds,
@@ -46,6 +48,12 @@ FIELDS = {
         ),
         (b'{"name": "a", "done": 1}', "invalid_field", "Field 'done' must be true or false."),
         (b'{"name": "a", "note": null}', "invalid_field", "Field 'note' must be a string."),
+        (b"[" * 100_000, "invalid_json", "The body is not valid JSON."),  # a RecursionError
+        (
+            b'{"name": "a", "ratio": 1' + b"0" * 309 + b"}",  # past float's range: OverflowError
+            "invalid_field",
+            "Field 'ratio' must be a number from 0 to 1.",
+        ),
     ],
 )
 def test_bad_bodies_get_their_error(body: bytes, code: str, message: str) -> None:
@@ -97,3 +105,30 @@ def test_seconds_out_of_range(raw: str | None) -> None:
     with pytest.raises(ApiError) as raised:
         parse_seconds(raw)
     assert raised.value.status == 400
+
+
+@pytest.mark.parametrize("encoding", [None, "", "identity", " Identity "])
+def test_a_body_sent_as_it_is_passes(encoding: str | None) -> None:
+    check_content_encoding(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "gzip, identity"])
+def test_an_encoded_body_gets_415(encoding: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        check_content_encoding(encoding)
+    assert (raised.value.status, raised.value.code) == (415, "unsupported_content_encoding")
+
+
+@pytest.mark.parametrize(
+    "limit", ["9" * 5000, "101", "0", "1e2", "\u0661"]
+)  # the last: an Arabic-Indic one, a digit to isdigit()
+def test_a_limit_past_its_range_or_not_digits_is_400(limit: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_page([limit], [])
+    assert raised.value.body["error"]["message"] == (
+        "Query parameter 'limit' must be a whole number from 1 to 100."
+    )
+
+
+def test_leading_zeros_are_the_number() -> None:
+    assert parse_page(["0" * 40 + "7"], ["000"]).limit == 7

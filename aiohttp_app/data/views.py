@@ -23,6 +23,7 @@ from shared.runtime.data import (
     parse_search_name,
     stored_path,
 )
+from shared.runtime.validation import check_content_encoding
 
 
 class ItemsView(web.View):
@@ -124,6 +125,7 @@ async def increment_counter_racy(request: web.Request) -> web.Response:
 
 async def upload_file(request: web.Request) -> web.Response:
     check_media_type(request.headers.get(hdrs.CONTENT_TYPE, ""), MULTIPART_MEDIA_TYPE)
+    check_content_encoding(request.headers.get(hdrs.CONTENT_ENCODING))
     received = await receive_upload(request)
     stored = StoredFile(
         id=received.id,

@@ -28,6 +28,7 @@ from shared.runtime.data import (
     parse_search_name,
     stored_path,
 )
+from shared.runtime.validation import check_content_encoding
 
 
 class ItemsView(View):
@@ -114,6 +115,7 @@ async def increment_counter_racy(request: HttpRequest, name: str) -> JsonRespons
 @require_POST
 async def upload_file(request: HttpRequest) -> JsonResponse:
     check_media_type(request.content_type, MULTIPART_MEDIA_TYPE)
+    check_content_encoding(request.headers.get("Content-Encoding"))
     received = await sync_to_async(receive_upload)(request)
     try:
         stored = await StoredFile.objects.acreate(

@@ -58,9 +58,12 @@ def _whole_number(values: Sequence[str], name: str, low: int, high: int, default
         return default
     if len(values) > 1:
         raise ApiError("invalid_parameter", name=name, expected="given once")
-    if not (values[0].isascii() and values[0].isdigit()) or not low <= int(values[0]) <= high:
+    digits = values[0].lstrip("0") or "0"  # no more digits than `high`: int() of thousands fails
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(high))):
         raise ApiError("invalid_parameter", name=name, expected=expected)
-    return int(values[0])
+    if not low <= int(digits) <= high:
+        raise ApiError("invalid_parameter", name=name, expected=expected)
+    return int(digits)
 
 
 def parse_page(limits: Sequence[str], offsets: Sequence[str]) -> Page:

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ class Field:
 
     def check(self, name: str, value: object) -> object:
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            # An integer past float's range (1e309 written out) is out of every bound here.
+            value = float(value) if abs(value) <= sys.float_info.max else math.inf
         if not isinstance(value, self.kind) or (self.kind is not bool and isinstance(value, bool)):
             raise ApiError("invalid_field", field=name, problem=f"must be {_KIND_NAMES[self.kind]}")
         if isinstance(value, str) and not (
@@ -128,6 +130,12 @@ def check_json_content_type(content_type: str) -> None:
         raise ApiError("unsupported_media_type", expected=JSON_MEDIA_TYPE)
 
 
+def check_content_encoding(content_encoding: str | None) -> None:
+    """415 unless the body comes as it is: neither app decodes a request's Content-Encoding."""
+    if (content_encoding or "identity").strip().lower() != "identity":
+        raise ApiError("unsupported_content_encoding")
+
+
 def too_large() -> ApiError:
     """The 413 both apps send when a JSON body is over JSON_BODY_MAX_BYTES."""
     return ApiError("payload_too_large", limit=JSON_BODY_LIMIT_TEXT)
@@ -142,7 +150,8 @@ def parse_json_object(
     """
     try:
         data = json.loads(body)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+    # JSONDecodeError and UnicodeDecodeError alike; RecursionError: nested past the parser's depth.
+    except (ValueError, RecursionError):
         raise ApiError("invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError("not_an_object")
@@ -187,7 +196,7 @@ def parse_chat_message(data: str | bytes) -> str:
         raise ApiError("message_not_text")
     try:
         message = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # as parse_json_object
         raise ApiError("message_not_json") from None
     if not isinstance(message, dict):
         raise ApiError("message_not_an_object")

@@ -197,7 +197,7 @@ class HttpRequest(Struct, frozen=True, forbid_unknown_fields=True):
 
     path: UrlPath
     method: Method = "GET"
-    query: Mapping[str, str] = {}
+    query: Mapping[str, Text] = {}  # a value may be {repeat, count} too
     headers: Mapping[str, str] = {}
     body: Body | None = field(default=None, name="text")
     json: Any = None  # sent as application/json
