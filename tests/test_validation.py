@@ -10,6 +10,7 @@ from shared.runtime.validation import (
     Field,
     check_content_encoding,
     check_json_content_type,
+    given_once,
     parse_json_object,
     parse_seconds,
 )
@@ -132,3 +133,15 @@ def test_a_limit_past_its_range_or_not_digits_is_400(limit: str) -> None:
 
 def test_leading_zeros_are_the_number() -> None:
     assert parse_page(["0" * 40 + "7"], ["000"]).limit == 7
+
+
+def test_a_parameter_given_once_or_not_at_all() -> None:
+    assert given_once(["1"], "n") == "1"
+    assert given_once([], "n") is None
+    assert given_once([], "n", "0") == "0"
+
+
+def test_a_parameter_given_twice_is_400_whichever_value_a_framework_would_take() -> None:
+    with pytest.raises(ApiError) as raised:
+        given_once(["1", "2"], "n")
+    assert raised.value.body["error"]["message"] == "Query parameter 'n' must be given once."

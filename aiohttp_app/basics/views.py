@@ -4,6 +4,7 @@ import asyncio
 
 from aiohttp import web
 
+from aiohttp_app.params import query
 from shared.runtime.validation import parse_seconds
 
 
@@ -17,6 +18,6 @@ async def json_hello(request: web.Request) -> web.Response:
 
 
 async def delay(request: web.Request) -> web.Response:
-    seconds = parse_seconds(request.query.get("seconds"))
+    seconds = parse_seconds(query(request, "seconds"))
     await asyncio.sleep(seconds)
     return web.json_response({"slept": seconds})

@@ -12,6 +12,7 @@ from aiohttp_app.concurrency.jobs import jobs, start_job
 from aiohttp_app.concurrency.middlewares import passed, request_id
 from aiohttp_app.concurrency.state import events, streams
 from aiohttp_app.concurrency.upstream import call_upstream, upstream
+from aiohttp_app.params import query
 from aiohttp_app.settings import settings
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
@@ -32,9 +33,9 @@ from shared.runtime.validation import parse_int, parse_seconds
 
 
 async def fanout(request: web.Request) -> web.Response:
-    calls = parse_int(request.query.get("n"), "n", 1, FANOUT_MAX_CALLS)
-    delay = parse_seconds(request.query.get("delay", "0"), "delay")
-    status = parse_upstream_status(request.query.get("status", "200"))
+    calls = parse_int(query(request, "n"), "n", 1, FANOUT_MAX_CALLS)
+    delay = parse_seconds(query(request, "delay", "0"), "delay")
+    status = parse_upstream_status(query(request, "status", "200"))
     session = request.app[upstream]
     started = time.perf_counter()
     results = await asyncio.gather(*(call_upstream(session, delay, status) for _ in range(calls)))
@@ -43,8 +44,8 @@ async def fanout(request: web.Request) -> web.Response:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    chunks = parse_int(request.query.get("chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
-    interval = parse_seconds(request.query.get("interval", "0"), "interval", STREAM_MAX_INTERVAL)
+    chunks = parse_int(query(request, "chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
+    interval = parse_seconds(query(request, "interval", "0"), "interval", STREAM_MAX_INTERVAL)
     record = StreamRecord(request[request_id], chunks)
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"})
     await response.prepare(request)
@@ -94,8 +95,8 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def poll(request: web.Request) -> web.Response:
-    after = parse_int(request.query.get("after"), "after", 0)
-    timeout = parse_seconds(request.query.get("timeout", "30"), "timeout", POLL_MAX_SECONDS)
+    after = parse_int(query(request, "after"), "after", 0)
+    timeout = parse_seconds(query(request, "timeout", "30"), "timeout", POLL_MAX_SECONDS)
     log = request.app[events]
     found = await log.wait(await log.cursor(after), timeout)
     if not found:
@@ -108,7 +109,7 @@ async def middleware_order(request: web.Request) -> web.Response:
 
 
 async def blocking(request: web.Request) -> web.Response:
-    seconds = parse_seconds(request.query.get("seconds"), maximum=BLOCKING_MAX_SECONDS)
+    seconds = parse_seconds(query(request, "seconds"), maximum=BLOCKING_MAX_SECONDS)
     # THE ANTI-PATTERN: time.sleep blocks the event loop, and every other request with it.
     time.sleep(seconds)  # noqa: ASYNC251
     return web.json_response({"slept": seconds})

@@ -5,6 +5,7 @@ import asyncio
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from django_app.params import query
 from shared.runtime.errors import error_body
 from shared.runtime.validation import parse_seconds
 
@@ -21,7 +22,7 @@ async def json_hello(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 async def delay(request: HttpRequest) -> JsonResponse:
-    seconds = parse_seconds(request.GET.get("seconds"))
+    seconds = parse_seconds(query(request, "seconds"))
     await asyncio.sleep(seconds)
     return JsonResponse({"slept": seconds})
 

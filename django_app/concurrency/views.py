@@ -16,6 +16,7 @@ from django_app.concurrency.models import Heartbeat
 from django_app.concurrency.state import events, streams
 from django_app.concurrency.tasks import job_json, run_job
 from django_app.concurrency.upstream import call_upstream
+from django_app.params import query
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
@@ -36,9 +37,9 @@ from shared.runtime.validation import parse_int, parse_seconds
 
 @require_safe
 async def fanout(request: HttpRequest) -> JsonResponse:
-    calls = parse_int(request.GET.get("n"), "n", 1, FANOUT_MAX_CALLS)
-    delay = parse_seconds(request.GET.get("delay", "0"), "delay")
-    status = parse_upstream_status(request.GET.get("status", "200"))
+    calls = parse_int(query(request, "n"), "n", 1, FANOUT_MAX_CALLS)
+    delay = parse_seconds(query(request, "delay", "0"), "delay")
+    status = parse_upstream_status(query(request, "status", "200"))
     started = time.perf_counter()
     results = await asyncio.gather(*(call_upstream(delay, status) for _ in range(calls)))
     elapsed = round(time.perf_counter() - started, 3)
@@ -47,8 +48,8 @@ async def fanout(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 async def stream(request: TracedRequest) -> StreamingHttpResponse:
-    chunks = parse_int(request.GET.get("chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
-    interval = parse_seconds(request.GET.get("interval", "0"), "interval", STREAM_MAX_INTERVAL)
+    chunks = parse_int(query(request, "chunks"), "chunks", 1, STREAM_MAX_CHUNKS)
+    interval = parse_seconds(query(request, "interval", "0"), "interval", STREAM_MAX_INTERVAL)
     record = StreamRecord(request.request_id, chunks)
     # Django's ASGI handler iterates the generator after the view returns, and cancels it when
     # the client disconnects; aiohttp's handler writes each line itself.
@@ -84,8 +85,8 @@ async def event_stream(request: HttpRequest) -> StreamingHttpResponse:
 
 @require_safe
 async def poll(request: HttpRequest) -> HttpResponse:
-    after = parse_int(request.GET.get("after"), "after", 0)
-    timeout = parse_seconds(request.GET.get("timeout", "30"), "timeout", POLL_MAX_SECONDS)
+    after = parse_int(query(request, "after"), "after", 0)
+    timeout = parse_seconds(query(request, "timeout", "30"), "timeout", POLL_MAX_SECONDS)
     found = await events.wait(await events.cursor(after), timeout)
     if not found:
         return HttpResponse(status=204)
@@ -99,7 +100,7 @@ async def middleware_order(request: TracedRequest) -> JsonResponse:
 
 @require_safe
 async def blocking(request: HttpRequest) -> JsonResponse:
-    seconds = parse_seconds(request.GET.get("seconds"), maximum=BLOCKING_MAX_SECONDS)
+    seconds = parse_seconds(query(request, "seconds"), maximum=BLOCKING_MAX_SECONDS)
     # THE ANTI-PATTERN: time.sleep blocks the event loop, and every other request with it.
     time.sleep(seconds)  # noqa: ASYNC251
     return JsonResponse({"slept": seconds})

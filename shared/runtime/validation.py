@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,16 @@ CHAT_ROOM_PATTERN = re.compile(r"[a-z0-9-]{1,50}")
 CHAT_MESSAGE_MAX_CHARS = 4096
 CHAT_WS_MAX_MESSAGE_BYTES = 64 * 1024  # a bigger websocket message closes a chat with 1009
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # X-Request-ID from a client
+
+
+def given_once(values: Sequence[str], name: str, default: str | None = None) -> str | None:
+    """A query parameter's value (from aiohttp's getall, Django's getlist): 400 if repeated.
+
+    aiohttp's get() takes the first of repeated values and Django's the last: neither is used.
+    """
+    if len(values) > 1:
+        raise ApiError("invalid_parameter", name=name, expected="given once")
+    return values[0] if values else default
 
 
 def parse_seconds(
