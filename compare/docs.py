@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from compare.bench import asgi_cost
@@ -17,11 +18,6 @@ from shared.spec import Behaviour, spec
 BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PARTS = {"basics": "1, basics", "data": "2, data", "concurrency": "3, concurrency"}
 PARTS |= {"realtime": "4, realtime"}
-
-
-def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = [headers, ["---"] * len(headers), *rows]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def short_ref(ref: str) -> str:
@@ -49,7 +45,7 @@ def behaviours_table() -> str:
         ]
         for b in spec().behaviours
     ]
-    return markdown_table(["id", "part", "purpose", "aiohttp", "Django", "cases"], rows)
+    return tables.markdown_table(["id", "part", "purpose", "aiohttp", "Django", "cases"], rows)
 
 
 def behaviour_notes() -> str:
@@ -70,11 +66,11 @@ def targets_table() -> str:
             t.app,
             t.server,
             ", ".join(t.requires) or "—",
-            ", ".join(f"`{need}`" for need in registry.lacks(t.name)) or "—",
+            tables.code(registry.lacks(t.name)) or "—",
         ]
         for t in load_targets().values()
     ]
-    return markdown_table(["target", "app", "server", "requires", "lacks"], rows)
+    return tables.markdown_table(["target", "app", "server", "requires", "lacks"], rows)
 
 
 def bench_results() -> str:
@@ -85,16 +81,22 @@ def bench_results() -> str:
     return block.removeprefix(bench_report.BLOCK_BEGIN).removesuffix(bench_report.BLOCK_END)
 
 
+@cache
+def asgi_cost_results() -> asgi_cost.Results:
+    """`make asgi-cost`'s results, read once for every block of its doc."""
+    results: asgi_cost.Results = json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8"))
+    return results
+
+
 def asgi_cost_table() -> str:
     """docs/django-asgi-cost.md: what ASGI costs Django, from `make asgi-cost`'s results."""
-    results = json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8"))
-    block = asgi_cost.doc_block(results)
+    block = asgi_cost.doc_block(asgi_cost_results())
     return block.removeprefix(asgi_cost.DOC_BEGIN).removesuffix(asgi_cost.DOC_END)
 
 
 def asgi_cost_part(render: Callable[[asgi_cost.Results], str]) -> Callable[[], str]:
     """docs/django-asgi-cost.md: one of its paragraphs, rendered from `make asgi-cost`'s results."""
-    return lambda: render(json.loads(asgi_cost.RESULTS.read_text(encoding="utf-8")))
+    return lambda: render(asgi_cost_results())
 
 
 @dataclass(frozen=True)

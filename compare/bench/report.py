@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.harness.tables import markdown_table
+
 REFERENCE = "aiohttp"  # ratios are against this target, computed within each round
 BLOCK_BEGIN, BLOCK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -209,12 +211,6 @@ def heading(row: Row) -> str:
 
 def subjects_of(results: Mapping[str, Any], role: str) -> list[str]:
     return [n for n, s in results["subjects"].items() if s["role"] == role]
-
-
-def markdown_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    return "\n".join(lines)
 
 
 def main_tables(results: Mapping[str, Any], table: Sequence[Row], notes: list[str]) -> str:

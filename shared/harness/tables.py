@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from shared.harness.expected import Registry, What, lifecycle_checks
 from shared.harness.targets import load_targets
@@ -33,6 +33,12 @@ def with_block(text: str, name: str, table: str) -> str:
     return f"{before}{begin}\n{table}\n{end}{rest.partition(end)[2]}"
 
 
+def markdown_table(headers: Sequence[str], body: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: its header row, the `---` row, then a row a line of `body`."""
+    lines = [headers, ["---"] * len(headers), *body]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
 def code(names: Iterable[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
@@ -57,15 +63,18 @@ def needed_by(spec: Spec, need: str) -> str:
 
 def lacks_table(registry: Registry, spec: Spec) -> str:
     """What each target lacks: the spec's cases that need it, the tests marked with it, why."""
-    rows = ["| need | target | what needs it | why |", "| --- | --- | --- | --- |"]
-    for need in NEEDS:
-        for entry in registry.of("lacks"):
-            if entry.what.lacks == need:
-                rows.append(
-                    f"| `{need}` | {code(entry.targets)} | {needed_by(spec, need)}, and every test"
-                    f' marked `@pytest.mark.needs("{need}")` | {entry.why} |'
-                )
-    return "\n".join(rows)
+    rows = [
+        [
+            f"`{need}`",
+            code(entry.targets),
+            f'{needed_by(spec, need)}, and every test marked `@pytest.mark.needs("{need}")`',
+            entry.why,
+        ]
+        for need in NEEDS
+        for entry in registry.of("lacks")
+        if entry.what.lacks == need
+    ]
+    return markdown_table(["need", "target", "what needs it", "why"], rows)
 
 
 def describe(what: What, spec: Spec) -> str:
@@ -83,18 +92,23 @@ def differences_table(registry: Registry, spec: Spec) -> str:
         rows.setdefault((entry.targets, entry.kind, entry.why), []).append(
             describe(entry.what, spec)
         )
-    lines = ["| what | target | kind | why |", "| --- | --- | --- | --- |"]
-    for (targets, kind, why), whats in rows.items():
-        lines.append(f"| {'<br>'.join(whats)} | {code(targets)} | {kind} | {why} |")
+    lines = [
+        ["<br>".join(whats), code(targets), kind, why]
+        for (targets, kind, why), whats in rows.items()
+    ]
     lacking = registry.of("lacks")
     if lacking:
         needs = code(entry.what.lacks or "" for entry in lacking)
         lacked_by = code(dict.fromkeys(t for entry in lacking for t in entry.targets))
         lines.append(
-            f"| every case and test that needs {needs} | {lacked_by} | strict"
-            ' | declared once, for the target: see "What a target lacks" above |'
+            [
+                f"every case and test that needs {needs}",
+                lacked_by,
+                "strict",
+                'declared once, for the target: see "What a target lacks" above',
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(["what", "target", "kind", "why"], lines)
 
 
 def lifecycle_cell(registry: Registry, target: str, check: str, needs: Iterable[str]) -> str:
@@ -108,21 +122,20 @@ def lifecycle_cell(registry: Registry, target: str, check: str, needs: Iterable[
 def lifecycle_table(registry: Registry, needs: Mapping[str, Iterable[str]]) -> str:
     """Each target by each lifecycle check; `needs` says what each check's test needs."""
     checks = list(lifecycle_checks())
-    rows = ["| target | " + " | ".join(checks) + " |", "| --- |" + " --- |" * len(checks)]
-    for target in load_targets():
-        cells = [lifecycle_cell(registry, target, check, needs.get(check, ())) for check in checks]
-        rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    rows = [
+        [f"`{target}`"]
+        + [lifecycle_cell(registry, target, check, needs.get(check, ())) for check in checks]
+        for target in load_targets()
+    ]
+    return markdown_table(["target", *checks], rows)
 
 
 def conformance_table(registry: Registry, results: Mapping[str, Mapping[str, bool]]) -> str:
     """A run of Autobahn's cases (`results`: target -> case -> passed) and what is declared."""
     targets = load_targets()
-    rows = [
-        "| target | server | cases | passed (OK, NON-STRICT, INFORMATIONAL) | expected failures"
-        " | either, by timing |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    headers = ["target", "server", "cases", "passed (OK, NON-STRICT, INFORMATIONAL)"]
+    headers += ["expected failures", "either, by timing"]
+    rows: list[list[str]] = []
     for name in sorted(results, key=list(targets).index):
         declared = registry.autobahn(name)
         either = sorted((c for c, e in declared.items() if not e.strict), key=case_key)
@@ -133,7 +146,13 @@ def conformance_table(registry: Registry, results: Mapping[str, Mapping[str, boo
             failing = sum(not ok for ok in counted.values())
             expected = f"the other {failing}: it lacks websocket"
         rows.append(
-            f"| `{name}` | {targets[name].server} | {len(results[name])}"
-            f" | {sum(counted.values())} | {expected or 'none'} | {code(either) or 'none'} |"
+            [
+                f"`{name}`",
+                targets[name].server,
+                str(len(results[name])),
+                str(sum(counted.values())),
+                expected or "none",
+                code(either) or "none",
+            ]
         )
-    return "\n".join(rows)
+    return markdown_table(headers, rows)

@@ -11,7 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 from shared.runtime.errors import ApiError
-from shared.runtime.validation import Field
+from shared.runtime.validation import Field, given_once
 
 # Path parameters: the route patterns both apps use, so that anything else is a 404 in both.
 # An id has at most 18 digits, so it always fits a 64-bit integer column.
@@ -54,11 +54,10 @@ class Page:
 def _whole_number(values: Sequence[str], name: str, low: int, high: int, default: int) -> int:
     """One query parameter as an integer from low to high; ASCII digits only, given once."""
     expected = f"a whole number from {low} to {high}"
-    if not values:
+    value = given_once(values, name)
+    if value is None:
         return default
-    if len(values) > 1:
-        raise ApiError("invalid_parameter", name=name, expected="given once")
-    digits = values[0].lstrip("0") or "0"  # no more digits than `high`: int() of thousands fails
+    digits = value.lstrip("0") or "0"  # no more digits than `high`: int() of thousands fails
     if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(high))):
         raise ApiError("invalid_parameter", name=name, expected=expected)
     if not low <= int(digits) <= high:
@@ -76,11 +75,9 @@ def parse_page(limits: Sequence[str], offsets: Sequence[str]) -> Page:
 
 def parse_search_name(values: Sequence[str]) -> str:
     """`?name=N` for the search: required, given once, a valid item name."""
-    if not values:
+    name = given_once(values, "name")
+    if name is None:
         raise ApiError("missing_parameter", name="name")
-    if len(values) > 1:
-        raise ApiError("invalid_parameter", name="name", expected="given once")
-    name = values[0]
     if not 1 <= len(name) <= 100 or "\x00" in name:
         raise ApiError("invalid_parameter", name="name", expected="1 to 100 characters")
     return name
