@@ -18,6 +18,7 @@ from shared.spec import (
     Spec,
     WsCase,
     WsStep,
+    header_pairs,
 )
 
 PREVIEW_CHARS = 200  # a longer body shows this many characters, then how long it is in all
@@ -95,7 +96,7 @@ def form_part(part: FormPart) -> Fragment:
 def request_fragments(request: HttpRequest) -> list[Fragment]:
     query = f"?{urlencode(dict(request.query), safe='{}')}" if request.query else ""
     found = [Fragment("", f"{request.method} {request.path}{query}")]
-    found += [Fragment("", f"{name}: {value}") for name, value in request.headers.items()]
+    found += [Fragment("", f"{name}: {value}") for name, value in header_pairs(request.headers)]
     if request.body is not None:
         found.append(Fragment("body", body_text(request.body.decode(), len(request.body))))
     if request.json is not None:
@@ -152,7 +153,7 @@ def ws_fragment(step: WsStep, spec: Spec) -> Fragment:
 def ws_handshake(case: WsCase, spec: Spec) -> StepView:
     """The handshake: the path and the headers sent (or left out), and its answer."""
     request = [Fragment("", f"WS {case.path}")]
-    request += [Fragment("", f"{name}: {value}") for name, value in case.headers.items()]
+    request += [Fragment("", f"{name}: {value}") for name, value in header_pairs(case.headers)]
     request += [Fragment("no header", name) for name in sorted(case.omit_headers)]
     refusal = case.steps[0].refusal
     expect = expect_fragments(refusal, spec) if refusal else [Fragment("status", "101")]

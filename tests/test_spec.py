@@ -12,6 +12,7 @@ from shared.spec import (
     HttpCase,
     SpecError,
     WsCase,
+    header_pairs,
     load,
     parse,
     placeholders,
@@ -271,7 +272,7 @@ save = {id = "id"}
 expect = {status = 201, headers = {location = "/items/{id}"}, json_patterns = {id = "[0-9]+"}}
 
 [[behaviour.case.steps]]
-request = {path = "/items/{id}"}
+request = {path = "/items/{id}", headers = {accept = "application/json", x-seen = ["{id}", "b"]}}
 expect = {status = 200, json = {id = "{id}", name = "pen {unique}"}}
 
 [[behaviour.case]]
@@ -312,6 +313,12 @@ def test_a_case_in_steps_parses_with_its_variables() -> None:
     assert create.steps[0].request.json == {"name": "pen {unique}"}
     assert create.request is create.steps[0].request  # a one-step reader sees the first step
     assert create.steps[1].expect.json == {"id": "{id}", "name": "pen {unique}"}
+    # A list of values is the header repeated, once for each, in order.
+    assert header_pairs(create.steps[1].request.headers) == [
+        ("accept", "application/json"),
+        ("x-seen", "{id}"),
+        ("x-seen", "b"),
+    ]
     assert create.steps[0].expect.json_patterns == {"id": "[0-9]+"}
     assert isinstance(upload, HttpCase)
     parts = upload.request.multipart
@@ -348,10 +355,22 @@ BROKEN_STEPS = [
         id="used-before-saved",
     ),
     pytest.param(
-        edit('request = {path = "/items/{id}"}', 'request = {path = "/items/{idd}"}'),
+        edit('request = {path = "/items/{id}"', 'request = {path = "/items/{idd}"'),
         "steps[1].request",
         "unknown variable {idd}",
         id="misspelt",
+    ),
+    pytest.param(
+        edit('x-seen = ["{id}", "b"]', 'x-seen = ["{idd}", "b"]'),
+        "steps[1].request",
+        "unknown variable {idd}",
+        id="misspelt-in-a-repeated-header",
+    ),
+    pytest.param(
+        edit('x-seen = ["{id}", "b"]', 'x-seen = ["{id}"]'),
+        "steps[1].request.headers[...]",
+        "length >= 2",
+        id="a-repeated-header-of-one-value",
     ),
     pytest.param(
         edit('save = {id = "id"}', 'save = {unique = "id"}'),
@@ -444,7 +463,7 @@ implementations.django = ["django_app.realtime.consumers:ChatConsumer"]
 [[behaviour.case]]
 name = "talks"
 websocket = "/ws/chat/a"
-headers = {Origin = "https://example.org", x-other = "1"}
+headers = {Origin = "https://example.org", x-other = ["1", "2"]}
 steps = [
     {expect_json_subset = {type = "message"}},
     {expect_error = "invalid_room"},
@@ -462,7 +481,8 @@ steps = [{expect_refusal = {status = 403, error = "invalid_room"}}]
 def test_websocket_steps_of_part_4_parse() -> None:
     talks, refused = parse(Path("ws.toml"), WS_STEPS).behaviour("chat").cases
     assert isinstance(talks, WsCase) and isinstance(refused, WsCase)
-    assert talks.headers == {"origin": "https://example.org", "x-other": "1"}
+    assert talks.headers == {"origin": "https://example.org", "x-other": ("1", "2")}
+    assert header_pairs(talks.headers)[1:] == [("x-other", "1"), ("x-other", "2")]
     assert talks.omit_headers == frozenset()
     subset, error, with_params = talks.steps
     assert subset.payload is not None and subset.payload.json == {"type": "message"}

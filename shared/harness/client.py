@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Response
 
 from shared.spec import (
+    ErrorRef,
     FormPart,
     HttpCase,
     HttpExpect,
@@ -26,6 +27,7 @@ from shared.spec import (
     Spec,
     WsCase,
     WsStep,
+    header_pairs,
     substitute,
 )
 
@@ -108,6 +110,19 @@ def check_response(spec: Spec, expect: HttpExpect, response: httpx.Response) -> 
         if expect.error is not None:
             wanted = spec.error_body(expect.error)
             assert body == wanted, f"{summary}: body {body!r}, expected {wanted!r}"
+            check_error_headers(spec, expect.error, response, summary)
+
+
+def check_error_headers(
+    spec: Spec, error: ErrorRef, response: httpx.Response, summary: str
+) -> None:
+    """The headers the error's status requires (its catalogue entry's), values compared
+    case-insensitively: a 426's Upgrade and Connection name tokens."""
+    for name, value in spec.errors[error.code].headers.items():
+        actual = response.headers.get(name)
+        assert actual is not None and actual.lower() == value.lower(), (
+            f"{summary}: header {name} is {actual!r}; error {error.code!r} is sent with {value!r}"
+        )
 
 
 def check_every_response_headers(response: httpx.Response) -> None:
@@ -154,7 +169,9 @@ def form_files(parts: Sequence[FormPart], variables: Mapping[str, Any]) -> list[
 
 def request_kwargs(request: HttpRequest, variables: Mapping[str, Any]) -> dict[str, Any]:
     """httpx's arguments for a spec request, with `{name}` variables substituted."""
-    kwargs: dict[str, Any] = {"headers": substitute(dict(request.headers), variables)}
+    # (name, value) pairs: a repeated header is sent once for each value, in order.
+    pairs = header_pairs(request.headers)
+    kwargs: dict[str, Any] = {"headers": [(k, substitute(v, variables)) for k, v in pairs]}
     if request.query:  # httpx's params, even empty, replace a query written in the path
         kwargs["params"] = substitute(dict(request.query), variables)
     if request.json is not None:
@@ -305,10 +322,12 @@ def origin_of(ws_base_url: str) -> str:
     return "http" + ws_base_url.removeprefix("ws")
 
 
-def ws_headers(ws_base_url: str, case: WsCase) -> dict[str, str]:
-    """The server's own Origin, as a browser on its page sends it, unless the case says not."""
+def ws_headers(ws_base_url: str, case: WsCase) -> list[tuple[str, str]]:
+    """The server's own Origin, as a browser on its page sends it, unless the case says not;
+    (name, value) pairs, a repeated header once for each value."""
     headers = {"origin": origin_of(ws_base_url), **case.headers}
-    return {name: value for name, value in headers.items() if name not in case.omit_headers}
+    kept = {name: value for name, value in headers.items() if name not in case.omit_headers}
+    return header_pairs(kept)
 
 
 def as_httpx(response: Response, url: str) -> httpx.Response:

@@ -10,10 +10,12 @@ CATALOGUE_PATH = Path(__file__).with_name("errors.toml")
 
 
 class ErrorDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One entry of the error catalogue: the status it is sent with, and its message."""
+    """One entry of the error catalogue: the status it is sent with, its message, and the
+    headers its status requires (426's Upgrade)."""
 
     status: int
     message: str
+    headers: Mapping[str, str] = {}
     code: str = ""  # the entry's key in the catalogue
 
     def __post_init__(self) -> None:
@@ -50,6 +52,7 @@ class ApiError(Exception):
         entry = catalogue()[code]
         self.code = code
         self.status = entry.status
+        self.headers = entry.headers
         self.body = entry.render(**params)
         super().__init__(self.body["error"]["message"])
 

@@ -17,6 +17,7 @@ from shared.spec.model import (
     Spec,
     WsCase,
     WsStep,
+    header_pairs,
 )
 from shared.spec.variables import placeholders, substitute
 
@@ -37,6 +38,7 @@ __all__ = [
     "SpecError",
     "WsCase",
     "WsStep",
+    "header_pairs",
     "load",
     "parse",
     "placeholders",

@@ -43,6 +43,17 @@ type Status = Annotated[int, Meta(ge=100, le=599)]
 type UrlPath = Annotated[str, Meta(pattern="^/")]
 type CloseCode = Annotated[int, Meta(ge=1000, le=4999)]
 type Hex = Annotated[str, Meta(pattern=r"^\s*(?:[0-9a-fA-F]{2}\s*)*$")]  # bytes.fromhex's form
+# A header's value, or its values in order: the header sent once for each (a repeated header).
+type HeaderValue = str | Annotated[tuple[str, ...], Meta(min_length=2)]
+
+
+def header_pairs(headers: Mapping[str, HeaderValue]) -> list[tuple[str, str]]:
+    """(name, value) pairs in order, a repeated header once for each of its values."""
+    return [
+        (name, value)
+        for name, values in headers.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
 
 
 class Repeat(Struct, frozen=True, forbid_unknown_fields=True):
@@ -198,7 +209,7 @@ class HttpRequest(Struct, frozen=True, forbid_unknown_fields=True):
     path: UrlPath
     method: Method = "GET"
     query: Mapping[str, Text] = {}  # a value may be {repeat, count} too
-    headers: Mapping[str, str] = {}
+    headers: Mapping[str, HeaderValue] = {}
     body: Body | None = field(default=None, name="text")
     json: Any = None  # sent as application/json
     multipart: tuple[FormPart, ...] = ()  # sent as multipart/form-data, in this order
@@ -339,13 +350,14 @@ class WsCase(Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", 
     name: str
     path: UrlPath = field(name="websocket")
     steps: Annotated[tuple[WsStep, ...], Meta(min_length=1)]
-    sent_headers: Mapping[str, str | bool] = field(default={}, name="headers")  # false: omit it
+    # The handshake's headers; `false` leaves one out, the client's default Origin too.
+    sent_headers: Mapping[str, HeaderValue | bool] = field(default={}, name="headers")
     needs: frozenset[Need] = frozenset()  # websocket, unless only refused; and any declared
 
     @property
-    def headers(self) -> Mapping[str, str]:
+    def headers(self) -> Mapping[str, HeaderValue]:
         """The handshake's headers, lower-case names."""
-        return {k.lower(): v for k, v in self.sent_headers.items() if isinstance(v, str)}
+        return {k.lower(): v for k, v in self.sent_headers.items() if not isinstance(v, bool)}
 
     @property
     def omit_headers(self) -> frozenset[str]:
