@@ -1,4 +1,5 @@
-"""Websocket handshakes from a foreign Origin get 403, as Channels' AllowedHostsOriginValidator."""
+"""Websocket handshakes: 403 from a foreign Origin, as Channels' AllowedHostsOriginValidator;
+426 for a plain HTTP request to a websocket route."""
 
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -6,6 +7,7 @@ from urllib.parse import urlsplit
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
+from aiohttp_app.params import header
 from aiohttp_app.settings import settings
 from shared.runtime.errors import ApiError
 
@@ -32,11 +34,28 @@ def origin_allowed(origin: str | None, allowed_hosts: Sequence[str]) -> bool:
     return any(is_same_domain(host, pattern.strip("[]")) for pattern in allowed_hosts)
 
 
+def asks_for_websocket(request: web.Request) -> bool:
+    """A websocket handshake, as uvicorn and hypercorn tell one from plain HTTP (RFC 6455 §4.1):
+    a GET whose Connection has the token `upgrade` and whose Upgrade is `websocket`."""
+    connection = (header(request, hdrs.CONNECTION) or "").lower().split(",")
+    return (
+        request.method == hdrs.METH_GET
+        and "upgrade" in (token.strip() for token in connection)
+        and (header(request, hdrs.UPGRADE) or "").strip().lower() == "websocket"
+    )
+
+
+def require_websocket(request: web.Request) -> None:
+    """426, with Upgrade: websocket, for a plain HTTP request to a websocket route, where
+    ws.prepare() would answer a bare 400 (Django's HTTP routes for the same paths answer 426)."""
+    if not asks_for_websocket(request):
+        raise ApiError("websocket_required")
+
+
 @web.middleware
 async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Checks every websocket handshake, whatever its route, before its handler runs."""
-    is_websocket = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
-    if is_websocket and not origin_allowed(
+    if asks_for_websocket(request) and not origin_allowed(
         request.headers.get(hdrs.ORIGIN), request.app[settings].allowed_hosts
     ):
         raise ApiError("forbidden_origin")

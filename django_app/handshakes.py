@@ -1,4 +1,5 @@
-"""Websocket handshakes refused (403, 404), with the JSON body where the server can send one."""
+"""Websocket handshakes refused (403, 404), with the JSON body where the server can send one;
+426 for a plain HTTP request to a websocket route."""
 
 import json
 from typing import cast
@@ -6,6 +7,8 @@ from urllib.parse import urlparse
 
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 from channels.security import websocket as channels_security
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
 
 from shared.runtime.errors import ApiError
 
@@ -18,6 +21,7 @@ async def refuse(scope: WebSocketScope, send: ASGISendCallable, error: ApiError)
         return
     body = json.dumps(error.body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     await send(
         {"type": "websocket.http.response.start", "status": error.status, "headers": headers}
     )
@@ -58,3 +62,10 @@ def origin_middleware(application: ASGI3Application) -> OriginMiddleware:
     origins' hosts), with the middleware above."""
     allowed = channels_security.AllowedHostsOriginValidator(application).allowed_origins
     return OriginMiddleware(application, allowed)
+
+
+@require_GET
+async def websocket_required(request: HttpRequest, **path: str) -> HttpResponse:
+    """The HTTP route of each websocket path (Channels' routes take websocket handshakes only):
+    a plain request gets 426 and Upgrade: websocket, a method other than GET 405."""
+    raise ApiError("websocket_required")

@@ -305,7 +305,7 @@ def test_the_site_has_an_index_and_one_page_per_behaviour(
     for expected in (
         "async def echo(request: web.Request)",
         "class EchoConsumer(AsyncWebsocketConsumer):",
-        'web.get("/ws/echo", websockets.echo, name="ws-echo")',
+        'web.get("/ws/echo", websockets.echo, name="ws-echo", allow_head=False)',
         spec().behaviour("ws-echo").purpose,
         "What differs, and why",
     ):

@@ -235,6 +235,5 @@ async def test_not_found(async_client: AsyncClient, path: str) -> None:
 async def test_method_not_allowed(async_client: AsyncClient, method: str, path: str) -> None:
     response = await async_client.generic(method, path)
     assert response.status_code == 405
-    # Django writes "GET, HEAD", aiohttp "GET,HEAD": both are valid lists.
     assert response["Allow"] == "GET, HEAD"
     assert response.json() == error_body("method_not_allowed", method=method)

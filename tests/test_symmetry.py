@@ -6,14 +6,16 @@ import ast
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
 from aiohttp_app.main import create_app
-from shared.spec import spec
+from shared.spec import HttpCase, spec
 
 ROOT = Path(__file__).resolve().parent.parent
 # Django calls these itself (handler400/404/500); aiohttp's middleware does their work.
@@ -69,12 +71,52 @@ def test_each_part_exists_in_both_apps() -> None:
 
 def test_routes_have_the_same_names_in_the_same_order() -> None:
     aiohttp_names = [name for r in create_app().router.resources() if (name := r.name)]
-    http_names = [str(p.name) for p in walk(get_resolver().url_patterns)]
+    http = list(walk(get_resolver().url_patterns))
     # Unnamed: config/asgi.py's last websocket route, the 404 for any other path.
-    ws_names = [name for p in walk(websocket_urlpatterns()) if (name := p.name)]
-    assert sorted(aiohttp_names) == sorted(http_names + ws_names)
-    assert [name for name in aiohttp_names if name in http_names] == http_names
-    assert [name for name in aiohttp_names if name in ws_names] == ws_names
+    ws = [pattern for pattern in walk(websocket_urlpatterns()) if pattern.name]
+    assert aiohttp_names == [pattern.name for pattern in http]
+    # Each websocket route has an HTTP route of its name and path (426 for plain HTTP), in order:
+    # one aiohttp route takes both.
+    ws_paths = {pattern.name: str(pattern.pattern) for pattern in ws}
+    assert {p.name: str(p.pattern) for p in http if p.name in ws_paths} == ws_paths
+    assert [p.name for p in http if p.name in ws_paths] == list(ws_paths)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def spec_paths() -> list[str]:
+    """Every path the spec's cases ask for, HTTP and websocket, but those with variables."""
+    paths: set[str] = set()
+    for case in (case for behaviour in spec().behaviours for case in behaviour.cases):
+        if isinstance(case, HttpCase):
+            paths.update(urlsplit(step.request.path).path for step in case.steps)
+        else:
+            paths.add(case.path)
+    return sorted(path for path in paths if "{" not in path)
+
+
+def django_route(path: str) -> str | None:
+    try:
+        return resolve(unquote(path)).url_name
+    except Resolver404:
+        return None
+
+
+@pytest.mark.parametrize("path", spec_paths())
+async def test_a_path_reaches_one_route_whatever_the_method_and_the_same_in_both_apps(
+    path: str,
+) -> None:
+    """aiohttp's router passes a method a route does not take to the next route whose path
+    matches (UrlDispatcher.resolve): GET /files would reach `/{name}`. Django resolves a path
+    whatever the method."""
+    router = create_app().router
+    reached: set[str | None] = set()
+    for method in METHODS:
+        match = await router.resolve(make_mocked_request(method, path))
+        if match.http_exception is None:
+            reached.add(match.route.name)
+    assert reached == ({route} if (route := django_route(path)) else set()), path
 
 
 @pytest.mark.parametrize("part", parts())

@@ -22,14 +22,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return web.json_response(error.body, status=error.status)
+        return web.json_response(error.body, status=error.status, headers=error.headers)
     except web.HTTPNotFound:
         return web.json_response(error_body("not_found"), status=404)
     except web.HTTPMethodNotAllowed as error:
         return web.json_response(
             error_body("method_not_allowed", method=request.method),
             status=405,
-            headers={"Allow": error.headers["Allow"]},
+            # The list as Django writes it ("GET, HEAD"); aiohttp's own reads "GET,HEAD".
+            headers={"Allow": ", ".join(sorted(error.allowed_methods))},
         )
     except web.HTTPException:
         raise

@@ -11,8 +11,9 @@ def setup_routes(app: web.Application) -> None:
             web.get("/", views.hello, name="hello-anonymous"),
             web.get("/json", views.json_hello, name="json"),
             web.get("/delay", views.delay, name="delay"),
-            web.get("/ws/echo", websockets.echo, name="ws-echo"),
-            web.get("/ws/greet", websockets.greet, name="ws-greet"),
+            # A websocket opens with GET only (RFC 6455 §4.1): HEAD is a 405 there.
+            web.get("/ws/echo", websockets.echo, name="ws-echo", allow_head=False),
+            web.get("/ws/greet", websockets.greet, name="ws-greet", allow_head=False),
             web.get("/{name}", views.hello, name="hello"),
         ]
     )

@@ -4,6 +4,7 @@ import weakref
 
 from aiohttp import web
 
+from aiohttp_app.handshakes import require_websocket
 from aiohttp_app.settings import settings
 from shared.runtime.validation import WS_MAX_MESSAGE_BYTES
 
@@ -15,6 +16,7 @@ MAX_MSG_SIZE = WS_MAX_MESSAGE_BYTES + 1
 
 
 async def echo(request: web.Request) -> web.WebSocketResponse:
+    require_websocket(request)
     ws = web.WebSocketResponse(
         max_msg_size=MAX_MSG_SIZE, heartbeat=request.app[settings].ws_ping_interval
     )
@@ -32,6 +34,7 @@ async def echo(request: web.Request) -> web.WebSocketResponse:
 
 
 async def greet(request: web.Request) -> web.WebSocketResponse:
+    require_websocket(request)
     ws = web.WebSocketResponse(
         max_msg_size=MAX_MSG_SIZE, heartbeat=request.app[settings].ws_ping_interval
     )

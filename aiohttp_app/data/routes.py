@@ -23,7 +23,7 @@ def setup_routes(app: web.Application) -> None:
                 views.increment_counter_racy,
                 name="counter-increment-racy",
             ),
-            web.post("/files", views.upload_file, name="files"),
+            web.view("/files", views.FilesView, name="files"),
             web.get(f"/files/{{id:{UUID_PATTERN}}}", views.download_file, name="file"),
             web.get("/errors/boom", views.boom, name="errors-boom"),
         ]

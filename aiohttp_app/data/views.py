@@ -11,6 +11,7 @@ from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import get_or_create_counter, sessions, sync_sessions
 from aiohttp_app.data.models import Counter, Item, StoredFile
 from aiohttp_app.data.uploads import content_disposition, receive_upload
+from aiohttp_app.params import header
 from aiohttp_app.settings import settings
 from shared.runtime.data import (
     ITEM_FIELDS,
@@ -36,6 +37,8 @@ class ItemsView(web.View):
             )
             count = await session.scalar(select(func.count()).select_from(Item))
         return web.json_response({"items": [item.to_json() for item in items], "count": count})
+
+    head = get  # HEAD wherever GET is, as web.get() routes have it; no body is sent
 
     async def post(self) -> web.Response:
         fields = await read_json(self.request, ITEM_FIELDS)
@@ -70,6 +73,8 @@ class ItemView(web.View):
         if item is None:
             raise web.HTTPNotFound()
         return web.json_response(item.to_json())
+
+    head = get
 
     async def patch(self) -> web.Response:
         async with self.request.app[sessions].begin() as session:
@@ -123,24 +128,27 @@ async def increment_counter_racy(request: web.Request) -> web.Response:
     return web.json_response(found.to_json())
 
 
-async def upload_file(request: web.Request) -> web.Response:
-    check_media_type(request.headers.get(hdrs.CONTENT_TYPE, ""), MULTIPART_MEDIA_TYPE)
-    check_content_encoding(request.headers.get(hdrs.CONTENT_ENCODING))
-    received = await receive_upload(request)
-    stored = StoredFile(
-        id=received.id,
-        name=received.name,
-        media_type=received.media_type,
-        size=received.size,
-        sha256=received.sha256,
-    )
-    try:
-        async with request.app[sessions].begin() as session:
-            session.add(stored)
-    except BaseException:
-        received.discard()
-        raise
-    return web.json_response(stored.to_json(), status=201)
+# A class view, so that /files answers a method it does not take with 405: the router would
+# otherwise pass GET on to `/{name}`, the next route that takes it ("Hello, files").
+class FilesView(web.View):
+    async def post(self) -> web.Response:
+        check_media_type(header(self.request, hdrs.CONTENT_TYPE), MULTIPART_MEDIA_TYPE)
+        check_content_encoding(header(self.request, hdrs.CONTENT_ENCODING))
+        received = await receive_upload(self.request)
+        stored = StoredFile(
+            id=received.id,
+            name=received.name,
+            media_type=received.media_type,
+            size=received.size,
+            sha256=received.sha256,
+        )
+        try:
+            async with self.request.app[sessions].begin() as session:
+                session.add(stored)
+        except BaseException:
+            received.discard()
+            raise
+        return web.json_response(stored.to_json(), status=201)
 
 
 async def download_file(request: web.Request) -> web.FileResponse:

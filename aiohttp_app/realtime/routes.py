@@ -9,6 +9,6 @@ def setup_routes(app: web.Application) -> None:
     app.add_routes(
         [
             # Any room, even none or one with a slash: the handler refuses a bad name with 403.
-            web.get("/ws/chat/{room:.*}", websockets.chat, name="ws-chat"),
+            web.get("/ws/chat/{room:.*}", websockets.chat, name="ws-chat", allow_head=False),
         ]
     )

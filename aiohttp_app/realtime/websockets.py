@@ -5,6 +5,7 @@ import secrets
 from aiohttp import WSCloseCode, web
 
 from aiohttp_app.basics.websockets import open_websockets
+from aiohttp_app.handshakes import require_websocket
 from aiohttp_app.realtime.rooms import chat_rooms
 from aiohttp_app.settings import settings
 from shared.runtime.errors import ApiError
@@ -17,6 +18,7 @@ from shared.runtime.validation import (
 
 
 async def chat(request: web.Request) -> web.WebSocketResponse:
+    require_websocket(request)
     room = request.match_info["room"]
     check_room(room)
     # aiohttp closes with 1009 past max_msg_size, before reading the message: one byte more, as

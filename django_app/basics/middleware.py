@@ -38,5 +38,5 @@ class ErrorMiddleware:
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
         if isinstance(exception, ApiError):
-            return JsonResponse(exception.body, status=exception.status)
+            return JsonResponse(exception.body, status=exception.status, headers=exception.headers)
         return None  # Django logs it and calls handler500

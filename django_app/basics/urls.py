@@ -3,10 +3,14 @@
 from django.urls import path
 
 from django_app.basics import views
+from django_app.handshakes import websocket_required
 
 urlpatterns = [
     path("", views.hello, name="hello-anonymous"),
     path("json", views.json_hello, name="json"),
     path("delay", views.delay, name="delay"),
+    # The websocket routes of routing.py, for a plain HTTP request: 426.
+    path("ws/echo", websocket_required, name="ws-echo"),
+    path("ws/greet", websocket_required, name="ws-greet"),
     path("<str:name>", views.hello, name="hello"),
 ]

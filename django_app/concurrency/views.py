@@ -67,6 +67,8 @@ async def stream_record(request: HttpRequest, request_id: str) -> JsonResponse:
 
 
 class EventsView(View):
+    http_method_names = ("post",)  # not OPTIONS, which Django's View would answer itself
+
     async def post(self, request: HttpRequest) -> JsonResponse:
         data = await read_json(request, EVENT_FIELDS)
         event = await events.publish(data["data"])
@@ -115,6 +117,8 @@ async def missing_await(request: HttpRequest) -> JsonResponse:
 
 
 class JobsView(View):
+    http_method_names = ("post",)
+
     async def post(self, request: HttpRequest) -> JsonResponse:
         data = await read_json(request, JOB_FIELDS)
         body = job_json(await run_job.aenqueue(seconds=data["seconds"]))

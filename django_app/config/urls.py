@@ -7,6 +7,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("django_app.data.urls")),
     path("", include("django_app.concurrency.urls")),
+    path("", include("django_app.realtime.urls")),
     path("", include("django_app.basics.urls")),
 ]
 

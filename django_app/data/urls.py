@@ -31,7 +31,7 @@ urlpatterns = [
         views.increment_counter_racy,
         name="counter-increment-racy",
     ),
-    path("files", views.upload_file, name="files"),
+    path("files", views.FilesView.as_view(), name="files"),
     path("files/<uuid:file_id>", views.download_file, name="file"),
     path("errors/boom", views.boom, name="errors-boom"),
 ]

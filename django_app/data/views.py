@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_app.bodies import read_json
 from django_app.data.models import Counter, Item, StoredFile
 from django_app.data.uploads import read_chunks, receive_upload
+from django_app.params import header
 from shared.runtime.data import (
     ITEM_FIELDS,
     MULTIPART_MEDIA_TYPE,
@@ -31,7 +32,11 @@ from shared.runtime.data import (
 from shared.runtime.validation import check_content_encoding
 
 
+# Each class view takes the methods it names: Django's View would also answer OPTIONS itself,
+# which aiohttp's web.View does not; HEAD it serves from get().
 class ItemsView(View):
+    http_method_names = ("get", "head", "post")
+
     async def get(self, request: HttpRequest) -> JsonResponse:
         page = parse_page(request.GET.getlist("limit"), request.GET.getlist("offset"))
         items = Item.objects.order_by("id")[page.offset : page.offset + page.limit]
@@ -64,6 +69,8 @@ async def search_items(request: HttpRequest) -> JsonResponse:
 
 
 class ItemView(View):
+    http_method_names = ("delete", "get", "head", "patch")
+
     async def get(self, request: HttpRequest, item_id: int) -> JsonResponse:
         item = await aget_object_or_404(Item, id=item_id)
         return JsonResponse(item.to_json())
@@ -112,23 +119,25 @@ async def increment_counter_racy(request: HttpRequest, name: str) -> JsonRespons
     return JsonResponse(found.to_json())
 
 
-@require_POST
-async def upload_file(request: HttpRequest) -> JsonResponse:
-    check_media_type(request.content_type, MULTIPART_MEDIA_TYPE)
-    check_content_encoding(request.headers.get("Content-Encoding"))
-    received = await sync_to_async(receive_upload)(request)
-    try:
-        stored = await StoredFile.objects.acreate(
-            id=received.id,
-            name=received.name,
-            media_type=received.media_type,
-            size=received.size,
-            sha256=received.sha256,
-        )
-    except BaseException:
-        received.discard()
-        raise
-    return JsonResponse(stored.to_json(), status=201)
+class FilesView(View):
+    http_method_names = ("post",)
+
+    async def post(self, request: HttpRequest) -> JsonResponse:
+        check_media_type(header(request, "Content-Type"), MULTIPART_MEDIA_TYPE)
+        check_content_encoding(header(request, "Content-Encoding"))
+        received = await sync_to_async(receive_upload)(request)
+        try:
+            stored = await StoredFile.objects.acreate(
+                id=received.id,
+                name=received.name,
+                media_type=received.media_type,
+                size=received.size,
+                sha256=received.sha256,
+            )
+        except BaseException:
+            received.discard()
+            raise
+        return JsonResponse(stored.to_json(), status=201)
 
 
 @require_safe
