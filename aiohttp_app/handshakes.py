@@ -56,7 +56,7 @@ def require_websocket(request: web.Request) -> None:
 async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Checks every websocket handshake, whatever its route, before its handler runs."""
     if asks_for_websocket(request) and not origin_allowed(
-        request.headers.get(hdrs.ORIGIN), request.app[settings].allowed_hosts
+        header(request, hdrs.ORIGIN), request.app[settings].allowed_hosts
     ):
         raise ApiError("forbidden_origin")
     return await handler(request)

@@ -43,9 +43,12 @@ class OriginMiddleware(channels_security.OriginValidator):
     async def __call__(
         self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
+        # A repeated Origin is read as its values joined with ",", as Django reads a repeated
+        # header (Channels' own check takes the last).
         origins = [value for name, value in scope["headers"] if name == b"origin"]
+        origin = b",".join(origins).decode("latin1") if origins else None
         try:
-            allowed = self.valid_origin(urlparse(origins[-1].decode("latin1")) if origins else None)
+            allowed = self.valid_origin(urlparse(origin) if origin is not None else None)
         except ValueError:  # not a URL: `http://[::1` (an unclosed IPv6 host), or a bad port
             allowed = "*" in self.allowed_origins
         if allowed:

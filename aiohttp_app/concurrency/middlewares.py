@@ -5,6 +5,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from aiohttp_app.params import header
 from shared.runtime.validation import parse_request_id
 
 request_id = web.RequestKey("request_id", str)
@@ -14,7 +15,7 @@ passed = web.RequestKey("passed", list[str])  # the middlewares the request went
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[request_id] = parse_request_id(request.headers.get("X-Request-ID"))
+    request[request_id] = parse_request_id(header(request, "X-Request-ID"))
     request[passed] = ["request_id"]
     return await handler(request)
 

@@ -12,7 +12,7 @@ from aiohttp_app.concurrency.jobs import jobs, start_job
 from aiohttp_app.concurrency.middlewares import passed, request_id
 from aiohttp_app.concurrency.state import events, streams
 from aiohttp_app.concurrency.upstream import call_upstream, upstream
-from aiohttp_app.params import query
+from aiohttp_app.params import header, query
 from aiohttp_app.settings import settings
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
@@ -76,7 +76,7 @@ class EventsView(web.View):
 
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
-    after = parse_last_event_id(request.headers.get("Last-Event-ID"))
+    after = parse_last_event_id(header(request, "Last-Event-ID"))
     log = request.app[events]
     cursor = await log.cursor(after)
     frames = sse_frames(log, cursor, request.app[settings].sse_keepalive_seconds)

@@ -7,6 +7,7 @@ from typing import cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
+from django_app.params import header
 from shared.runtime.validation import parse_request_id
 
 
@@ -31,7 +32,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         traced = cast(TracedRequest, request)  # what the next two lines make it
-        traced.request_id = parse_request_id(request.headers.get("X-Request-ID"))
+        traced.request_id = parse_request_id(header(request, "X-Request-ID"))
         traced.passed_middleware = ["request_id"]
         response = self.get_response(traced)
         response["X-Request-ID"] = traced.request_id

@@ -16,7 +16,7 @@ from django_app.concurrency.models import Heartbeat
 from django_app.concurrency.state import events, streams
 from django_app.concurrency.tasks import job_json, run_job
 from django_app.concurrency.upstream import call_upstream
-from django_app.params import query
+from django_app.params import header, query
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
@@ -77,7 +77,7 @@ class EventsView(View):
 
 @require_safe
 async def event_stream(request: HttpRequest) -> StreamingHttpResponse:
-    after = parse_last_event_id(request.headers.get("Last-Event-ID"))
+    after = parse_last_event_id(header(request, "Last-Event-ID"))
     cursor = await events.cursor(after)
     frames = sse_frames(events, cursor, settings.SSE_KEEPALIVE_SECONDS)
     response = StreamingHttpResponse(frames, content_type="text/event-stream")

@@ -11,7 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 from shared.runtime.errors import ApiError
-from shared.runtime.validation import Field, given_once
+from shared.runtime.validation import Field, given_once, media_type
 
 # Path parameters: the route patterns both apps use, so that anything else is a 404 in both.
 # An id has at most 18 digits, so it always fits a 64-bit integer column.
@@ -101,7 +101,7 @@ def timestamp(moment: datetime) -> str:
 
 def check_media_type(content_type: str | None, expected: str) -> None:
     """415 unless the request's media type (parameters aside) is `expected`; None is none."""
-    if (content_type or "").split(";", 1)[0].strip().lower() != expected:
+    if media_type(content_type) != expected:
         raise ApiError("unsupported_media_type", expected=expected)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import json
 import math
 import os
@@ -134,9 +135,19 @@ _KIND_NAMES: Mapping[type, str] = {
 }
 
 
-def check_json_content_type(content_type: str) -> None:
+def media_type(content_type: str | None) -> str | None:
+    """The media type a Content-Type value names, lower-cased, its parameters aside; None for
+    none, or for a value that is not one media type (RFC 9110 §8.3.1), such as a repeated
+    Content-Type joined with ",". The standard library's email parser reads it (RFC 2045)."""
+    if not content_type:
+        return None
+    parsed = email.policy.default.header_factory("content-type", content_type)
+    return None if parsed.defects else str(parsed.content_type)
+
+
+def check_json_content_type(content_type: str | None) -> None:
     """415 unless the request says its body is JSON (the media type, parameters aside)."""
-    if content_type.split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE:
+    if media_type(content_type) != JSON_MEDIA_TYPE:
         raise ApiError("unsupported_media_type", expected=JSON_MEDIA_TYPE)
 
 
