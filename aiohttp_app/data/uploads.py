@@ -3,10 +3,11 @@
 import asyncio
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from aiohttp_app.settings import settings
@@ -16,6 +17,7 @@ from shared.runtime.data import (
     UPLOAD_MAX_BYTES,
     ReceivedFile,
     check_upload_name,
+    form_disposition,
     partial_path,
     stored_path,
     upload_media_type,
@@ -64,6 +66,26 @@ async def drain(part: BodyPartReader) -> int:
     return size
 
 
+async def form_parts(request: web.Request) -> AsyncIterator[BodyPartReader]:
+    """The body's parts, as Django's parser finds them: none in a body without a delimiter line
+    (empty, or all preamble, which RFC 2046 §5.1.1 says to ignore), where aiohttp's reader
+    raises ValueError before the first part."""
+    reader = await request.multipart()
+    try:
+        part = await reader.next()
+    except ValueError:
+        return
+    # aiohttp's reader takes a first part `_charset_` (RFC 7578 §4.6) for itself, and raises
+    # one of these for it when it is over 31 bytes or the boundary over 30 characters.
+    except (RuntimeError, AssertionError):
+        raise ApiError("invalid_multipart") from None
+    while part is not None:
+        if not isinstance(part, BodyPartReader):  # a nested multipart/mixed
+            raise ApiError("invalid_multipart")
+        yield part
+        part = await reader.next()
+
+
 async def receive_upload(request: web.Request) -> ReceivedFile:
     """Read the multipart body part by part, as Django's parser does; nothing kept on error.
 
@@ -76,25 +98,29 @@ async def receive_upload(request: web.Request) -> ReceivedFile:
     field_bytes = 0
     try:
         try:
-            async for part in await request.multipart():
-                if not isinstance(part, BodyPartReader):  # a nested multipart/mixed
-                    raise ApiError("invalid_multipart")
-                if part.filename is None:  # a form field, as Django's request.POST would hold
-                    fields.append(part.name or "")
+            async for part in form_parts(request):
+                disposition = form_disposition(part.headers.getall(hdrs.CONTENT_DISPOSITION, []))
+                if disposition is None:  # no Content-Disposition Django reads, or no name
+                    await drain(part)
+                    continue
+                if not disposition.filename:  # a form field, as Django's request.POST holds
+                    fields.append(disposition.name)
                     field_bytes += await drain(part)
                     if field_bytes > JSON_BODY_MAX_BYTES:  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
                         raise too_large()
                     continue
-                name = upload_name(part.filename)
+                name = upload_name(disposition.filename)
                 if name is None:  # Django skips a file whose name is empty, "." or ".."
                     await drain(part)
                     continue
-                if part.name != UPLOAD_FIELD:
-                    raise ApiError("invalid_field", field=part.name, problem="is not a known field")
+                if disposition.name != UPLOAD_FIELD:
+                    problem = "is not a known field"
+                    raise ApiError("invalid_field", field=disposition.name, problem=problem)
                 if received is not None:
                     raise ApiError("invalid_field", field=UPLOAD_FIELD, problem="must be sent once")
                 received = await write_part(part, root, check_upload_name(name))
-        except (ValueError, BadHttpMessage):  # no boundary, a malformed part, a header too long
+        # No boundary, a part cut off before its delimiter, a malformed part, a header too long.
+        except (ValueError, BadHttpMessage):
             raise ApiError("invalid_multipart") from None
         for field in fields:
             if field == UPLOAD_FIELD:

@@ -80,7 +80,9 @@ class StorageUploadHandler(FileUploadHandler):
         return None  # the view takes self.received; request.FILES stays empty
 
     def upload_interrupted(self) -> None:
-        self.discard()
+        # Django's parser calls this when the body ends inside the file part, before a delimiter
+        # (a body cut off), and reads it as no file; aiohttp's reader refuses such a body.
+        raise MultiPartParserError("the body ends inside the file part")
 
     def discard(self) -> None:
         """Remove whatever this upload wrote: the partial file and the complete one."""
@@ -98,6 +100,10 @@ def receive_upload(request: HttpRequest) -> ReceivedFile:
     """
     handler = StorageUploadHandler(request)
     request.upload_handlers = [handler]
+    # Media types are case-insensitive (RFC 9110 §8.3.1), but MultiPartParser refuses one that
+    # does not start with "multipart/" as written (django/http/multipartparser.py).
+    media_type, separator, parameters = request.META["CONTENT_TYPE"].partition(";")
+    request.META["CONTENT_TYPE"] = media_type.lower() + separator + parameters
     try:
         try:
             fields = request.POST  # parses the body: form fields here, the file to the handler

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 from shared.runtime.errors import ApiError
@@ -40,6 +45,7 @@ UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_LIMIT_TEXT = "10 MiB"
 UPLOAD_NAME_MAX = 255
 UPLOAD_CHUNK_BYTES = 64 * 1024
+DISPOSITION_MAX_CHARS = 10_000  # Django's MAX_HEADER_LENGTH for a header with parameters
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -109,6 +115,47 @@ def upload_media_type(content_type: str | None) -> str:
     """The media type a part declared, lowercased and without parameters, if it is well formed."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     return media_type if _MEDIA_TYPE.fullmatch(media_type) else DEFAULT_MEDIA_TYPE
+
+
+type RFC2231Value = str | tuple[str | None, str | None, str]  # a parameter's, decoded or not
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """What a multipart part's Content-Disposition says: its field, and a file's name."""
+
+    name: str
+    filename: str | None  # None, or "": a plain form field
+
+
+def form_disposition(values: Sequence[str]) -> Disposition | None:
+    """A part's Content-Disposition (every value given, in order) read as Django's
+    MultiPartParser reads it, which no upload handler can change: the last value; its parameters
+    by the standard library's email parser, RFC 2231 values decoded, so that filename* wins over
+    filename wherever each stands (RFC 6266 §4.3) and a repeated parameter counts by its last
+    value. None for a part Django skips: no such header, one it cannot read (too long, without
+    parameters, an RFC 2231 charset Python does not know), or one without a name.
+    aiohttp's own parser refuses a repeated parameter and an RFC 2231 value without its
+    charset, and ignores an unknown charset: aiohttp_app calls this to agree.
+    """
+    if not values or len(values[-1]) > DISPOSITION_MAX_CHARS or ";" not in values[-1]:
+        return None
+    header = Message()
+    header["content-disposition"] = values[-1]
+    # typeshed types every value as a str; an RFC 2231 one is (charset, language, value).
+    found = cast(list[tuple[str, RFC2231Value]], header.get_params([], "content-disposition"))
+    params: dict[str, str] = {}
+    for name, value in found[1:]:
+        if isinstance(value, tuple):
+            try:
+                codecs.lookup(value[0] or "us-ascii")
+            except LookupError:
+                return None
+            value = collapse_rfc2231_value(value)
+        params[name] = value
+    if "name" not in params:
+        return None
+    return Disposition(params["name"].strip(string.whitespace), params.get("filename"))
 
 
 def upload_name(raw: str) -> str | None:
