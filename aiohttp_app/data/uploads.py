@@ -76,7 +76,7 @@ async def form_parts(request: web.Request) -> AsyncIterator[BodyPartReader]:
     except ValueError:
         return
     # aiohttp's reader takes a first part `_charset_` (RFC 7578 §4.6) for itself, and raises
-    # one of these for it when it is over 31 bytes or the boundary over 30 characters.
+    # one of these for it when it is over 31 bytes or the boundary over 28 characters.
     except (RuntimeError, AssertionError):
         raise ApiError("invalid_multipart") from None
     while part is not None:
