@@ -557,3 +557,106 @@ def test_a_malformed_websocket_step_names_its_field(
     error = spec_error(tmp_path / "spec.toml", text)
     assert error.field == field
     assert problem in error.problem
+
+
+# Routes: a behaviour's inputs and answers, declared for generated requests and the OpenAPI
+# document.
+ROUTES = (
+    VALID
+    + """
+[[behaviour.route]]
+name = "item"
+method = "GET"
+path = "/items/{id}"
+summary = "One item"
+path_params.id = {schema = {type = "string", pattern = "^[0-9]+$"}, required = true}
+query.limit = {schema = {type = "integer", minimum = 1}}
+errors = ["not_found"]
+answers = [{status = 200, schema = {"$ref" = "#/components/schemas/Item"}}]
+
+[schemas]
+Item = {type = "object", required = ["id"]}
+"""
+)
+
+
+def test_a_route_parses_with_its_inputs_answers_and_implied_errors(tmp_path: Path) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text(ROUTES, encoding="utf-8")
+    loaded = load(path)
+    route = loaded.route("GET /items/{id}")
+    assert route.path_names() == ["id"] and route.query["limit"].schema["minimum"] == 1
+    assert route.implied_errors() == ("not_found", "invalid_parameter")
+    assert loaded.schemas == {"Item": {"type": "object", "required": ["id"]}}
+
+
+def route_edit(old: str, new: str) -> str:
+    assert old in ROUTES
+    return ROUTES.replace(old, new, 1)
+
+
+BROKEN_ROUTES = [
+    pytest.param(
+        route_edit('path = "/items/{id}"', 'path = "/items/{item}"'),
+        "route[0].path_params",
+        "must declare ['item']",
+        id="path-parameter-not-the-path-s",
+    ),
+    pytest.param(
+        route_edit('errors = ["not_found"]', 'errors = ["no_such_code"]'),
+        "route[0].errors[0]",
+        "unknown error code",
+        id="unknown-error",
+    ),
+    pytest.param(
+        route_edit('{type = "integer", minimum = 1}', '{type = "integr"}'),
+        "route[0].query.limit.schema",
+        "not a JSON Schema",
+        id="not-a-schema",
+    ),
+    pytest.param(
+        route_edit("schemas/Item", "schemas/Thing"),
+        "route[0].answers[0].schema",
+        "names none of ['Item']",
+        id="unknown-ref",
+    ),
+    pytest.param(
+        route_edit('method = "GET"', 'method = "POST"\nwebsocket = true'),
+        "route[0].method",
+        "a websocket handshake is a GET",
+        id="websocket-not-get",
+    ),
+    pytest.param(
+        route_edit("query.limit", "headers.Last-Event-ID"),
+        "route[0].headers.Last-Event-ID",
+        "must be lower-case",
+        id="header-not-lower-case",
+    ),
+    pytest.param(
+        route_edit("answers = [{status = 200,", "answers = [{status = 200, empty = true,"),
+        "route[0].answers[0].schema",
+        "an empty answer has none",
+        id="empty-answer-with-schema",
+    ),
+    pytest.param(
+        route_edit("answers = [{status = 200,", "answers = [{status = 404,"),
+        "route[0].answers[0].status",
+        "Expected `int` <= 399",
+        id="answer-is-an-error",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "problem"), BROKEN_ROUTES)
+def test_a_malformed_route_names_its_field(
+    tmp_path: Path, text: str, field: str, problem: str
+) -> None:
+    error = spec_error(tmp_path / "spec.toml", text)
+    assert (error.where, error.field) == ("behaviour 'hello'", field)
+    assert problem in error.problem
+
+
+def test_a_route_declared_twice_fails(tmp_path: Path) -> None:
+    route = ROUTES[ROUTES.index("[[behaviour.route]]") : ROUTES.index("[schemas]")]
+    error = spec_error(tmp_path / "spec.toml", ROUTES.replace("[schemas]", route + "[schemas]"))
+    assert (error.field, error.problem) == ("route[1]", "GET /items/{id} is declared twice")

@@ -85,6 +85,28 @@ def test_routes_have_the_same_names_in_the_same_order() -> None:
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
+def aiohttp_routes() -> set[tuple[str, str, str]]:
+    """(name, method, path) of every aiohttp route, a class view's once per method it defines;
+    HEAD aside (served wherever GET is)."""
+    found: set[tuple[str, str, str]] = set()
+    for resource in create_app().router.resources():
+        for route in resource:
+            methods = [route.method]
+            if route.method == "*":  # web.view: the View's methods
+                methods = [m for m in METHODS if m != "HEAD" and hasattr(route.handler, m.lower())]
+            found |= {(resource.name or "", m, resource.canonical) for m in methods if m != "HEAD"}
+    return found
+
+
+def test_every_route_of_the_apps_is_declared_in_the_spec_and_no_other() -> None:
+    """The spec's routes are the apps' (by name, method and path): the OpenAPI document and the
+    generated requests cover every route. Django's names and order equal aiohttp's (above)."""
+    declared = {(route.name, route.method, route.path) for route in spec().routes}
+    assert declared == aiohttp_routes()
+    websockets = {route.name for route in spec().routes if route.websocket}
+    assert websockets == {pattern.name for pattern in websocket_urlpatterns() if pattern.name}
+
+
 def spec_paths() -> list[str]:
     """Every path the spec's cases ask for, HTTP and websocket, but those with variables."""
     paths: set[str] = set()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from jsonschema import Draft202012Validator, SchemaError
 
 from shared.runtime.errors import ErrorDef, catalogue
 from shared.spec.model import (
@@ -19,6 +20,8 @@ from shared.spec.model import (
     Case,
     HttpCase,
     HttpExpect,
+    JsonSchema,
+    Route,
     Spec,
     SpecFile,
     WsCase,
@@ -30,6 +33,7 @@ STEP_KEYS = ("request", "expect", "concurrency", "elapsed")  # a one-request cas
 # msgspec's "<problem> - at `$.behaviour[3].case[0].expect.status`"; a problem raised in a hook
 # or a __post_init__ may end in a path of its own, within the outer one; "at `key` in `$...`"
 # is a mapping's key.
+SCHEMA_REF = "#/components/schemas/"  # a route's schema names a file's [schemas.Name] so
 AT_PATH = re.compile(r"(?s)(?P<rest>.*) - at (?P<key>`key` in )?`\$(?P<at>[^`]*)`")
 FIELD_PROBLEM = re.compile(r"Object (?P<what>contains unknown|missing required) field `(?P<f>.*)`")
 PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
@@ -122,8 +126,10 @@ def _decode(path: Path, text: str) -> tuple[SpecFile, set[tuple[int, int]]]:
 class _Checker:
     """The cross-field checks msgspec cannot make, raising SpecError naming the field."""
 
-    def __init__(self, path: Path, errors: Mapping[str, ErrorDef]) -> None:
-        self.path, self.errors = path, errors
+    def __init__(
+        self, path: Path, errors: Mapping[str, ErrorDef], schemas: Mapping[str, JsonSchema] = {}
+    ) -> None:
+        self.path, self.errors, self.schemas = path, errors, schemas
         self.where = "file"
 
     def fail(self, field: str, problem: str) -> SpecError:
@@ -142,6 +148,44 @@ class _Checker:
                 self.ws_case(case)
             else:
                 self.http_case(case, in_steps=index not in one_request)
+        self.where = where
+        for index, route in enumerate(behaviour.routes):
+            self.route(route, f"route[{index}]")
+
+    def schema(self, schema: JsonSchema, field: str) -> None:
+        """A valid JSON Schema 2020-12 whose every $ref names one of the spec's schemas."""
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as error:
+            raise self.fail(field, f"not a JSON Schema: {error.message}") from None
+        for ref in _schema_refs(schema):
+            if not ref.startswith(SCHEMA_REF) or ref.removeprefix(SCHEMA_REF) not in self.schemas:
+                raise self.fail(field, f"$ref {ref!r} names none of {sorted(self.schemas)}")
+
+    def route(self, route: Route, field: str) -> None:
+        declared, named = set(route.path_params), route.path_names()
+        if sorted(declared) != sorted(named):
+            raise self.fail(
+                f"{field}.path_params", f"must declare {sorted(named)} (the path's), no other"
+            )
+        if route.websocket and route.method != "GET":
+            raise self.fail(f"{field}.method", "a websocket handshake is a GET (RFC 6455 §4.1)")
+        for name in route.headers:
+            if name != name.lower():
+                raise self.fail(f"{field}.headers.{name}", "must be lower-case")
+        for index, code in enumerate(route.errors):
+            self.error(code, f"{field}.errors[{index}]")
+        for kind, params in (
+            ("path_params", route.path_params), ("query", route.query), ("headers", route.headers)
+        ):  # fmt: skip
+            for name, param in params.items():
+                self.schema(param.schema, f"{field}.{kind}.{name}.schema")
+        if route.body is not None:
+            self.schema(route.body.schema, f"{field}.body.schema")
+        for index, answer in enumerate(route.answers):
+            self.schema(answer.schema, f"{field}.answers[{index}].schema")
+            if answer.empty and answer.schema:
+                raise self.fail(f"{field}.answers[{index}].schema", "an empty answer has none")
 
     def implementations(self, found: Mapping[str, tuple[str, ...]]) -> None:
         if unknown := sorted(set(found) - set(APPS)):
@@ -217,6 +261,16 @@ class _Checker:
                 )
 
 
+def _schema_refs(schema: object) -> set[str]:
+    """Every `$ref` in a schema, at any depth."""
+    if isinstance(schema, Mapping):
+        refs = {ref} if isinstance(ref := schema.get("$ref"), str) else set()
+        return refs.union(*(_schema_refs(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_schema_refs(value) for value in schema))
+    return set()
+
+
 def parse_files(
     files: Sequence[tuple[Path, str]], errors: Mapping[str, ErrorDef] | None = None
 ) -> Spec:
@@ -224,13 +278,28 @@ def parse_files(
     the catalogue, shared/runtime/errors.toml)."""
     errors = catalogue() if errors is None else errors
     behaviours: list[Behaviour] = []
-    for path, text in files:
-        decoded, shorthand = _decode(path, text)
-        checker = _Checker(path, errors)
+    decoded_files = [(path, *_decode(path, text)) for path, text in files]
+    schemas: dict[str, JsonSchema] = {}
+    for path, decoded, _ in decoded_files:
+        for name, schema in decoded.schemas.items():
+            if name in schemas:
+                raise SpecError(path, "file", f"schemas.{name}", "is defined in another file")
+            schemas[name] = schema
+    for path, decoded, _ in decoded_files:
+        checker = _Checker(path, errors, schemas)
+        for name, schema in decoded.schemas.items():
+            checker.schema(schema, f"schemas.{name}")
+    routes: set[str] = set()
+    for path, decoded, shorthand in decoded_files:
+        checker = _Checker(path, errors, schemas)
         for index, behaviour in enumerate(decoded.behaviour):
             one_request = {case for b, case in shorthand if b == index}
             where = f"behaviour {behaviour.id!r}" if behaviour.id else f"behaviour[{index}]"
             checker.behaviour(behaviour, where, behaviours, one_request)
+            for route_index, route in enumerate(behaviour.routes):
+                if route.key in routes:
+                    raise checker.fail(f"route[{route_index}]", f"{route.key} is declared twice")
+                routes.add(route.key)
             behaviours.append(_with_needs(behaviour, path))
     if not behaviours:
         raise SpecError(files[0][0] if files else SPEC_DIR, "file", "behaviour", "none defined")
@@ -238,6 +307,7 @@ def parse_files(
         path=files[0][0].parent if len(files) > 1 else files[0][0],
         errors=errors,
         behaviours=tuple(behaviours),
+        schemas=schemas,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -367,6 +368,99 @@ class WsCase(Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", 
 
 type Case = HttpCase | WsCase
 
+# A route's inputs and answers, declared so that requests can be generated from them and an
+# OpenAPI document rendered (shared/spec/openapi.py). Schemas are JSON Schema 2020-12 (what
+# OpenAPI 3.1 uses), checked when the spec loads; `{"$ref": "#/components/schemas/Item"}` names
+# one of a file's `[schemas]`.
+type JsonSchema = Mapping[str, Any]
+type RouteMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+JSON_MEDIA_TYPE = "application/json"
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
+PATH_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Param(Struct, frozen=True, forbid_unknown_fields=True):
+    """A path or query parameter, or a header the route reads: its value's schema (of the text
+    sent, or of the number or boolean it is read as), and whether it must be given."""
+
+    schema: JsonSchema
+    required: bool = False
+    description: str = ""
+    # A number of seconds the route waits for: generated requests keep it short.
+    waits: bool = False
+
+
+class RequestBody(Struct, frozen=True, forbid_unknown_fields=True):
+    """A request body: its media type, its schema (a JSON value, or a multipart form's fields),
+    its size limit in bytes; sent as it is (no Content-Encoding: both apps refuse one)."""
+
+    media_type: Literal["application/json", "multipart/form-data"]
+    schema: JsonSchema
+    max_bytes: Annotated[int, Meta(ge=1)]
+    required: bool = True
+
+
+class Answer(Struct, frozen=True, forbid_unknown_fields=True):
+    """A successful answer: its status, its media type (none for an empty body) and schema."""
+
+    status: Annotated[int, Meta(ge=100, le=399)]
+    media_type: str = JSON_MEDIA_TYPE
+    empty: bool = False  # no body (a 204 or a redirect)
+    schema: JsonSchema = {}
+    headers: Mapping[str, str] = {}  # name -> description
+    stream: bool = False  # sent while it is produced (SSE, a chunked stream)
+    description: str = ""
+
+
+class Route(Struct, frozen=True, forbid_unknown_fields=True):
+    """One method on one path of both apps: `name` is its route's name in aiohttp's router and
+    Django's URLconf; path parameters are written `{name}`, as OpenAPI writes them."""
+
+    name: str
+    method: RouteMethod
+    path: UrlPath
+    summary: Annotated[str, Meta(pattern=r"^[^\n]+$")]
+    answers: tuple[Answer, ...] = ()  # none for a route that only fails (/errors/boom)
+    path_params: Mapping[str, Param] = {}
+    query: Mapping[str, Param] = {}
+    headers: Mapping[str, Param] = {}  # names lower-cased by the loader's check
+    body: RequestBody | None = None
+    errors: tuple[str, ...] = ()  # catalogue codes the route answers on its own
+    websocket: bool = False  # a GET that upgrades (101); plain HTTP is 426 websocket_required
+
+    @property
+    def key(self) -> str:
+        """`GET /items/{id}`: the route as OpenAPI and a reader name it."""
+        return f"{self.method} {self.path}"
+
+    def path_names(self) -> list[str]:
+        return PATH_PARAMETER.findall(self.path)
+
+    def implied_errors(self) -> tuple[str, ...]:
+        """Its errors and those every route of that shape answers: a bad query parameter, a
+        body refused for its type, encoding, size or syntax, a handshake that is not one."""
+        implied: list[str] = []
+        if self.query:
+            implied += ["invalid_parameter"]
+            if any(param.required for param in self.query.values()):
+                implied += ["missing_parameter"]
+        if self.body is not None:
+            implied += ["unsupported_media_type", "unsupported_content_encoding"]
+            implied += ["payload_too_large"]
+            if self.body.media_type == JSON_MEDIA_TYPE:
+                implied += ["invalid_json", "not_an_object", "invalid_field"]
+            else:
+                implied += ["invalid_multipart"]
+        if self.websocket:
+            implied += ["websocket_required"]
+        return tuple(dict.fromkeys([*self.errors, *implied]))
+
+
+class EveryRoute(Struct, frozen=True, forbid_unknown_fields=True):
+    """What every route of a behaviour's app answers with (a middleware's headers)."""
+
+    headers: Mapping[str, str] = {}  # name -> description
+
 
 class Behaviour(Struct, frozen=True, forbid_unknown_fields=True):
     """One behaviour: what it is for, where each app implements it, and its cases."""
@@ -378,6 +472,8 @@ class Behaviour(Struct, frozen=True, forbid_unknown_fields=True):
     cases: Annotated[tuple[Case, ...], Meta(min_length=1)] = field(name="case")
     notes: str = ""
     needs: frozenset[Need] = frozenset()  # what every one of its cases needs
+    routes: tuple[Route, ...] = field(default=(), name="route")
+    every_route: EveryRoute | None = None
     source: Path = SPEC_DIR  # the file that defines it (set by the loader, not in TOML)
 
     def case_id(self, index: int) -> str:
@@ -386,9 +482,10 @@ class Behaviour(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SpecFile(Struct, frozen=True, forbid_unknown_fields=True):
-    """One file of the spec: its behaviours."""
+    """One file of the spec: its behaviours, and the schemas their routes name."""
 
     behaviour: tuple[Behaviour, ...] = ()
+    schemas: Mapping[str, JsonSchema] = {}
 
 
 class Spec(Struct, frozen=True):
@@ -397,6 +494,30 @@ class Spec(Struct, frozen=True):
     path: Path
     errors: Mapping[str, ErrorDef]
     behaviours: tuple[Behaviour, ...]
+    schemas: Mapping[str, JsonSchema] = {}  # every file's, by name
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every route, in the order the behaviours declare them."""
+        return tuple(route for behaviour in self.behaviours for route in behaviour.routes)
+
+    def route(self, key: str) -> Route:
+        """A route by its key, `GET /items/{id}`."""
+        for route in self.routes:
+            if route.key == key:
+                return route
+        raise KeyError(key)
+
+    @property
+    def every_route(self) -> EveryRoute:
+        """What every route answers with, from the behaviours that say it."""
+        headers = {
+            name: text
+            for behaviour in self.behaviours
+            if behaviour.every_route is not None
+            for name, text in behaviour.every_route.headers.items()
+        }
+        return EveryRoute(headers=headers)
 
     def behaviour(self, behaviour_id: str) -> Behaviour:
         for behaviour in self.behaviours:
