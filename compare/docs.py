@@ -13,7 +13,10 @@ from compare.bench import report as bench_report
 from shared.harness import tables
 from shared.harness.expected import expected
 from shared.harness.targets import PROJECT_ROOT, load_targets
+from shared.runtime.openapi import DOCUMENT_PATH
 from shared.spec import Behaviour, spec
+from shared.spec import openapi as openapi_document
+from shared.spec.model import Param, Route
 
 BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PARTS = {"basics": "1, basics", "data": "2, data", "concurrency": "3, concurrency"}
@@ -55,6 +58,41 @@ def behaviour_notes() -> str:
         notes = b.notes.strip() or "The spec has no notes for it."
         sections.append(f"### `{b.id}`\n\n{b.purpose} Seed: {b.seed}.\n\n{notes}")
     return "\n\n".join(sections)
+
+
+def _inputs(route: Route) -> str:
+    def one(name: str, where: str, param: Param) -> str:
+        return f"{where} `{name}`" + ("" if param.required or where == "path" else "?")
+
+    inputs = [one(n, "path", p) for n, p in route.path_params.items()]
+    inputs += [one(n, "query", p) for n, p in route.query.items()]
+    inputs += [one(n, "header", p) for n, p in route.headers.items()]
+    if route.body is not None:
+        inputs.append(f"body {route.body.media_type} ≤ {route.body.max_bytes:,} bytes")
+    return ", ".join(inputs) or "—"
+
+
+def routes_table() -> str:
+    """docs/api.md: every route, its inputs, its answers and the error codes it may send."""
+    rows = []
+    for behaviour in spec().behaviours:
+        for route in behaviour.routes:
+            answers = ", ".join(
+                str(answer.status) + ("" if answer.empty else f" {answer.media_type}")
+                for answer in route.answers
+            )
+            rows.append(
+                [
+                    f"`{route.key}`" + (" (websocket)" if route.websocket else ""),
+                    f"`{behaviour.id}`",
+                    route.summary,
+                    _inputs(route),
+                    answers or "—",
+                    tables.code(route.implied_errors()) or "—",
+                ]
+            )
+    headers = ["route", "behaviour", "what it does", "inputs (? optional)", "answers", "errors"]
+    return tables.markdown_table(headers, rows)
 
 
 def targets_table() -> str:
@@ -122,8 +160,27 @@ class Block:
         return True
 
 
+@dataclass(frozen=True)
+class WholeFile(Block):
+    """A file rendered whole from data (the OpenAPI document); `name` says what it is."""
+
+    def current(self) -> str:
+        return self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+
+    def rendered(self) -> str:
+        return self.render()
+
+    def write(self) -> bool:
+        if self.current() == self.rendered():
+            return False
+        self.path.write_text(self.rendered(), encoding="utf-8")
+        return True
+
+
 DOCS = PROJECT_ROOT / "docs"
 BLOCKS = (
+    WholeFile(DOCUMENT_PATH, "openapi", lambda: openapi_document.render(spec())),
+    Block(DOCS / "api.md", "routes", routes_table),
     Block(PROJECT_ROOT / "README.md", "behaviours", behaviours_table),
     Block(DOCS / "behaviours.md", "notes", behaviour_notes),
     Block(DOCS / "targets.md", "targets", targets_table),

@@ -14,6 +14,7 @@ def setup_routes(app: web.Application) -> None:
             # A websocket opens with GET only (RFC 6455 §4.1): HEAD is a 405 there.
             web.get("/ws/echo", websockets.echo, name="ws-echo", allow_head=False),
             web.get("/ws/greet", websockets.greet, name="ws-greet", allow_head=False),
+            web.get("/openapi.json", views.openapi, name="openapi"),
             web.get("/{name}", views.hello, name="hello"),
         ]
     )

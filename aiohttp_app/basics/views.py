@@ -5,6 +5,7 @@ import asyncio
 from aiohttp import web
 
 from aiohttp_app.params import query
+from shared.runtime.openapi import MEDIA_TYPE, read_document
 from shared.runtime.validation import parse_seconds
 
 
@@ -21,3 +22,7 @@ async def delay(request: web.Request) -> web.Response:
     seconds = parse_seconds(query(request, "seconds"))
     await asyncio.sleep(seconds)
     return web.json_response({"slept": seconds})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=read_document(), content_type=MEDIA_TYPE)

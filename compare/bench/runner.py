@@ -8,7 +8,6 @@ import signal
 import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from shared.harness.expected import expected as known_differences
 from shared.harness.targets import Server, Target
 from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import HttpExpect, HttpStep, Spec, substitute
+from shared.spec.variables import builtin_variables
 
 # What each kind of measurement compares, and which way is better.
 PRIMARY: dict[str, tuple[str, bool]] = {
@@ -193,7 +193,7 @@ def expected(step: HttpStep, variables: Mapping[str, Any]) -> HttpExpect:
 
 def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> HttpLoad:
     """Run the set-up steps and the measured one once, each checked against the spec."""
-    variables: dict[str, Any] = {"unique": uuid.uuid4().hex[:12]}
+    variables: dict[str, Any] = builtin_variables()
     with httpx.Client(base_url=base_url, timeout=timeout) as client:
         for index, step in enumerate(main.steps):
             path = substitute(step.request.path, variables)

@@ -12,5 +12,6 @@ urlpatterns = [
     # The websocket routes of routing.py, for a plain HTTP request: 426.
     path("ws/echo", websocket_required, name="ws-echo"),
     path("ws/greet", websocket_required, name="ws-greet"),
+    path("openapi.json", views.openapi, name="openapi"),
     path("<str:name>", views.hello, name="hello"),
 ]

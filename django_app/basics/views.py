@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 
 from django_app.params import query
 from shared.runtime.errors import error_body
+from shared.runtime.openapi import MEDIA_TYPE, read_document
 from shared.runtime.validation import parse_seconds
 
 
@@ -25,6 +26,11 @@ async def delay(request: HttpRequest) -> JsonResponse:
     seconds = parse_seconds(query(request, "seconds"))
     await asyncio.sleep(seconds)
     return JsonResponse({"slept": seconds})
+
+
+@require_safe
+async def openapi(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(read_document(), content_type=MEDIA_TYPE)
 
 
 # Django calls its error handlers synchronously, so these three are plain functions.

@@ -7,7 +7,6 @@ import json
 import re
 import ssl
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from shared.spec import (
     header_pairs,
     substitute,
 )
+from shared.spec.variables import builtin_variables
 
 TIMEOUT = 30.0  # per request or websocket step: generous, a hang still fails
 # Every HTTP response of both apps carries these (behaviour `middleware`, 30-concurrency.toml);
@@ -242,7 +242,7 @@ async def run_http_step(
 
 async def run_http_case(spec: Spec, base_url: str, case: HttpCase) -> None:
     """Each step in order; `{unique}` is new for this run, saved values carry to later steps."""
-    variables: dict[str, Any] = {"unique": uuid.uuid4().hex[:12]}
+    variables: dict[str, Any] = builtin_variables()
     async with http_client(base_url) as client:
         for index, step in enumerate(case.steps):
             try:

@@ -242,7 +242,8 @@ class _Checker:
             for variable in step.save:
                 if not VARIABLE.fullmatch(variable) or variable in BUILTIN_VARIABLES:
                     raise self.fail(
-                        f"{prefix}save.{variable}", "must be a lower-case name other than 'unique'"
+                        f"{prefix}save.{variable}",
+                        f"must be a lower-case name other than {sorted(BUILTIN_VARIABLES)}",
                     )
             self.expect(step.expect, f"{prefix}expect")
             request, expect = step.request, step.expect

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from shared.runtime.openapi import read_document
+
 # `{name}` in an HTTP case is replaced by a variable: `unique` (new for each run of a case, so
-# that a case finds its own rows in a database it shares) or a value an earlier step saved.
+# that a case finds its own rows in a database it shares), `openapi_document` (the document the
+# apps serve, parsed), or a value an earlier step saved.
 VARIABLE = re.compile(r"[a-z_][a-z0-9_]*")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-BUILTIN_VARIABLES = frozenset({"unique"})
+BUILTIN_VARIABLES = frozenset({"unique", "openapi_document"})
+
+
+def builtin_variables() -> dict[str, Any]:
+    """The built-in variables' values for one run of a case."""
+    return {"unique": uuid.uuid4().hex[:12], "openapi_document": json.loads(read_document())}
 
 
 def placeholders(value: object) -> set[str]:
