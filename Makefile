@@ -30,7 +30,7 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 run: $(STAMP)
 	$(PY) -m compare site
-	$(PY) -m shared.harness.serve --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
+	$(PY) -m compare.live --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
 
 # Both passes run, whatever the first one gives; `make test` fails if either failed.
 # PYTEST_XDIST: pytest-xdist's processes, one per target (tests/plugins/scheduler.py: a target's tests

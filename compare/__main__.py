@@ -1,8 +1,10 @@
-"""`python -m compare list|show|matrix|site|docs|bench`: code side by side, status, docs, speed."""
+"""`python -m compare list|show|try|matrix|site|docs|bench`: code side by side, answers, status,
+docs, speed."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -12,10 +14,19 @@ from pathlib import Path
 from compare import UnknownBehaviour, find_behaviour
 from compare import docs as generated
 from compare.bench import cli as bench
+from compare.play import MAKE_RUN_URLS, NotRunning, play_case
 from compare.report import default_report_path, load, matrix
 from compare.site import build
 from compare.source import APP_TITLES, SourceError, implementations
-from compare.terminal import Painter, Pane, render_list, render_matrix, render_show, use_color
+from compare.terminal import (
+    Painter,
+    Pane,
+    render_list,
+    render_matrix,
+    render_show,
+    render_try,
+    use_color,
+)
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import spec
 
@@ -45,6 +56,44 @@ def cmd_show(args: argparse.Namespace) -> int:
     panes = [Pane(APP_TITLES[app], sources) for app, sources in implementations(behaviour).items()]
     text = render_show(behaviour, the_spec, panes, terminal_width(args.width), painter(args))
     sys.stdout.write(text)
+    return 0
+
+
+def target_url(text: str) -> tuple[str, str]:
+    name, sep, url = text.partition("=")
+    if not sep or name not in load_targets() or not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=http://HOST:PORT, NAME one of {', '.join(load_targets())}; got {text!r}"
+        )
+    return name, url.rstrip("/")
+
+
+def cmd_try(args: argparse.Namespace) -> int:
+    the_spec = spec()
+    behaviour = find_behaviour(the_spec, args.behaviour)
+    total = len(behaviour.cases)
+    if bad := [n for n in args.case if not 1 <= n <= total]:
+        raise ValueError(f"{behaviour.id} has cases 1 to {total}, not {bad[0]}")
+    urls = dict(args.target_url) or MAKE_RUN_URLS
+    width = terminal_width(args.width)
+    forbidden: list[str] = []
+    for number in args.case or range(1, total + 1):
+        try:
+            answers = asyncio.run(play_case(the_spec, behaviour, number - 1, urls))
+        except NotRunning as error:
+            print(f"python -m compare try: {error}", file=sys.stderr)
+            print(
+                "  Start the servers with `make run` (aiohttp on :8081, Django on :8082), or"
+                " name running ones: --target-url NAME=URL",
+                file=sys.stderr,
+            )
+            return 2
+        sys.stdout.write(render_try(behaviour, number - 1, the_spec, answers, width, painter(args)))
+        print(flush=True)
+        forbidden += [f"{behaviour.id}-{number} on {a.target}" for a in answers if a.forbidden]
+    if forbidden:
+        print(f"Fails the spec where no difference is declared: {', '.join(forbidden)}")
+        return 1
     return 0
 
 
@@ -133,6 +182,33 @@ def parser() -> argparse.ArgumentParser:
         help="a behaviour id from the spec (shared/spec/behaviours/*.toml), e.g. ws-echo",
     )
     show.set_defaults(handler=cmd_show)
+    trying = commands.add_parser(
+        "try",
+        parents=[term, width],
+        help="play a behaviour's cases on running servers (`make run`'s by default) and show"
+        " both answers side by side (exit 1 where one fails the spec undeclared)",
+    )
+    trying.add_argument("behaviour", help="a behaviour id from the spec, e.g. ws-echo")
+    trying.add_argument(
+        "--case",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="only case N, as numbered by `show` (repeatable; default: every case)",
+    )
+    trying.add_argument(
+        "--target-url",
+        type=target_url,
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a running server and the target it is, e.g. aiohttp=http://127.0.0.1:8081"
+        " (repeatable; default: "
+        + " ".join(f"{name}={url}" for name, url in MAKE_RUN_URLS.items())
+        + ")",
+    )
+    trying.set_defaults(handler=cmd_try)
     table = commands.add_parser(
         "matrix",
         parents=[report, term, width],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import textwrap
@@ -18,9 +19,10 @@ from pygments.lexers import PythonLexer
 from pygments.token import _TokenType
 
 from compare.cases import case_steps
+from compare.play import Answer, align
 from compare.report import Cell, Report, Result, cell, describe_run
 from compare.source import Source
-from shared.spec import Behaviour, Spec
+from shared.spec import Behaviour, Case, Spec
 
 PANE_MIN = 80  # side by side only when both panes get at least this many columns
 SEPARATOR = " │ "
@@ -177,19 +179,26 @@ def side_by_side(left: list[str], right: list[str], width: int) -> Iterator[str]
         yield (pad(a, width) + SEPARATOR + b).rstrip()
 
 
+def render_case(title: str, case: Case, spec: Spec, width: int, paint: Painter) -> list[str]:
+    """A case under its title, each step on its own lines: what is sent, then `→` what must come
+    back."""
+    out = [paint(line, "*") for line in wrap_text(title, width)]
+    steps = case_steps(case, spec)
+    for step_number, step in enumerate(steps, 1):
+        mark = f"{step_number}. " if len(steps) > 1 else ""
+        sent = " · ".join(fragment.text() for fragment in step.request)
+        expected = " · ".join(fragment.text() for fragment in step.expect)
+        out += wrap_text(f"{mark}{sent}", width, "   ")
+        if expected:
+            out += [paint(line, "gray") for line in wrap_text(f"→ {expected}", width, "     ")]
+    return out
+
+
 def render_cases(behaviour: Behaviour, spec: Spec, width: int, paint: Painter) -> list[str]:
-    """Every case, each step on its own lines: what is sent, then `→` what must come back."""
+    """Every case of the behaviour, numbered."""
     out = ["", paint("Cases", "**")]
     for index, case in enumerate(behaviour.cases, 1):
-        out += [paint(line, "*") for line in wrap_text(f"{index}. {case.name}", width)]
-        steps = case_steps(case, spec)
-        for number, step in enumerate(steps, 1):
-            mark = f"{number}. " if len(steps) > 1 else ""
-            sent = " · ".join(fragment.text() for fragment in step.request)
-            expected = " · ".join(fragment.text() for fragment in step.expect)
-            out += wrap_text(f"{mark}{sent}", width, "   ")
-            if expected:
-                out += [paint(line, "gray") for line in wrap_text(f"→ {expected}", width, "     ")]
+        out += render_case(f"{index}. {case.name}", case, spec, width, paint)
     return out
 
 
@@ -301,3 +310,69 @@ def render_list(
         out.append("")
     out += [paint(line, "gray") for line in wrap_text(describe_run(report, targets), width)]
     return "\n".join(out) + "\n"
+
+
+def cut(text: str, width: int) -> list[str]:
+    """The text in pieces of at most `width` columns, spaces kept (a body's are part of it)."""
+    points = [0, *break_points(text, width), len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(points)] or [""]
+
+
+OUTCOME_COLORS = {"passed": "green", "failed": "*red*", "xfailed": "yellow", "xpassed": "*red*"}
+ROW_MARKS = {"same": ("  ", ""), "differs": ("≠ ", "yellow"), "varies": ("~ ", "gray")}
+
+
+def render_try(
+    behaviour: Behaviour,
+    index: int,
+    spec: Spec,
+    answers: Sequence[Answer],
+    width: int,
+    paint: Painter,
+) -> str:
+    """A case played on each target: what it sends and expects, then the answers side by side,
+    field by field (≠ where they differ, ~ where a value is new on every request), then whether
+    each meets the spec."""
+    width = max(width, 60)
+    case = behaviour.cases[index]
+    title = f"{behaviour.id} {index + 1}/{len(behaviour.cases)}: {case.name}"
+    out = render_case(title, case, spec, min(width, PROSE_MAX + 20), paint)
+    rows = align(answers)
+    field_width = min(22, max([len(row.field) for row in rows] + [4]))
+    column = max(20, (width - 2 - field_width - 1 - len(SEPARATOR)) // len(answers or [0, 0]))
+    heads = [f"{answer.target} {answer.url}" for answer in answers]
+    titles = SEPARATOR.join(pad(paint(head, "**"), column) for head in heads)
+    out += ["", (" " * (2 + field_width + 1) + titles).rstrip()]
+    for row in rows:
+        if row.label:
+            out.append(paint(row.label, "*cyan*"))
+        mark, colour = ROW_MARKS[row.kind]
+        pieces = [cut(value, column) for value in row.values]
+        for number, line in enumerate(zip_longest(*pieces, fillvalue="")):
+            name = row.field[:field_width] if number == 0 else ""
+            head = (mark if number == 0 else "  ") + name.ljust(field_width) + " "
+            cells = SEPARATOR.join(pad(paint(piece, colour), column) for piece in line)
+            out.append((paint(head, colour) + cells).rstrip())
+    words = [outcome_word(answer) for answer in answers]
+    spec_row = SEPARATOR.join(
+        pad(paint(word, OUTCOME_COLORS[answer.outcome]), column)
+        for word, answer in zip(words, answers, strict=True)
+    )
+    out.append(paint("  " + "spec".ljust(field_width) + " ", "**") + spec_row.rstrip())
+    for answer in answers:
+        if answer.message:
+            out += wrap_text(f"{answer.target}: {answer.message}", width, "  ")
+        if answer.reason:
+            declared = f"{answer.target}: a declared difference (expected.toml): {answer.reason}"
+            out += [paint(line, "yellow") for line in wrap_text(declared, width, "  ")]
+    return "\n".join(out) + "\n"
+
+
+def outcome_word(answer: Answer) -> str:
+    words = {
+        "passed": "meets the spec",
+        "failed": "FAILS the spec",
+        "xfailed": "differs, as declared",
+        "xpassed": "meets the spec (a difference is declared)",
+    }
+    return words[answer.outcome]

@@ -1,4 +1,5 @@
-"""What `make run` runs: both apps come up, the printed curl lines work, Ctrl-C stops everything."""
+"""What `make run` runs: both apps come up, the printed curl and `try` lines work, Ctrl-C stops
+everything."""
 
 from __future__ import annotations
 
@@ -28,13 +29,13 @@ def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> s
     return seen
 
 
-def test_serve_prints_working_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_serve_prints_working_curl_and_try_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     aiohttp_port, django_port = free_port(), free_port()
     with subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "shared.harness.serve",
+            "compare.live",
             f"aiohttp={aiohttp_port}",
             f"django-daphne={django_port}",
         ],
@@ -64,6 +65,20 @@ def test_serve_prints_working_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> 
                 )
                 assert done.returncode == 0, done.stderr
                 assert done.stdout == 'Hello, Ada{"slept": 0.5}'
+            try_lines = re.findall(r"^\s+(\S+ -m compare try .+)$", printed, re.MULTILINE)
+            assert [line.split()[4] for line in try_lines] == ["ws-echo", "chat"]
+            for line in try_lines:
+                assert f"aiohttp=http://127.0.0.1:{aiohttp_port}" in line
+                assert f"django-daphne=http://127.0.0.1:{django_port}" in line
+                done = subprocess.run(
+                    [*line.split(), "--color=never"],
+                    cwd=PROJECT_ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert done.returncode == 0, done.stdout + done.stderr
+                assert "meets the spec" in done.stdout
             process.send_signal(signal.SIGINT)  # what Ctrl-C sends
             assert process.wait(timeout=20) == 0
         finally:

@@ -7,7 +7,7 @@ import json
 import re
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -208,7 +208,7 @@ async def run_http_step(
     async def alone() -> httpx.Response:
         # A client, so a connection, for each request in flight: one pool shared by hundreds of
         # requests costs httpcore O(n) per response to reassign them (most of a counter case).
-        async with http_client(str(client.base_url)) as own:
+        async with http_client(str(client.base_url), event_hooks=client.event_hooks) as own:
             return await own.request(request.method, path, **kwargs)
 
     started = time.perf_counter()
@@ -240,10 +240,23 @@ async def run_http_step(
             )
 
 
-async def run_http_case(spec: Spec, base_url: str, case: HttpCase) -> None:
-    """Each step in order; `{unique}` is new for this run, saved values carry to later steps."""
+type ResponseHook = Callable[[httpx.Response], Awaitable[None]]
+
+
+async def run_http_case(
+    spec: Spec,
+    base_url: str,
+    case: HttpCase,
+    on_response: Sequence[ResponseHook] = (),
+    unique: str | None = None,
+) -> None:
+    """Each step in order; `{unique}` is new for this run (or `unique`), saved values carry to
+    later steps. `on_response`: httpx's response hooks, told every response (the reader shows
+    them, its targets side by side with one `unique`)."""
     variables: dict[str, Any] = builtin_variables()
-    async with http_client(base_url) as client:
+    if unique is not None:
+        variables["unique"] = unique
+    async with http_client(base_url, event_hooks={"response": list(on_response)}) as client:
         for index, step in enumerate(case.steps):
             try:
                 await run_http_step(spec, client, step, variables)
@@ -340,7 +353,14 @@ def as_httpx(response: Response, url: str) -> httpx.Response:
     )
 
 
-async def run_ws_case(spec: Spec, ws_base_url: str, case: WsCase) -> None:
+async def run_ws_case(
+    spec: Spec,
+    ws_base_url: str,
+    case: WsCase,
+    connection: type[ClientConnection] = ClientConnection,
+) -> None:
+    """The handshake, then each step in order. `connection`: the websockets connection class,
+    one that records what it receives for the reader."""
     url = ws_base_url + case.path
     refusal = case.steps[0].refusal
     try:
@@ -351,6 +371,7 @@ async def run_ws_case(spec: Spec, ws_base_url: str, case: WsCase) -> None:
             compression=None,
             open_timeout=TIMEOUT,
             close_timeout=TIMEOUT,
+            create_connection=connection,
         ) as ws:
             assert refusal is None, f"the handshake was accepted, expected {refusal.status}"
             for index, step in enumerate(case.steps):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,7 +39,21 @@ def serve_site(host: str, port: int, directory: Path = SITE_DIR) -> ThreadingHTT
     return site
 
 
-def main() -> int:
+# The site's server (host, port, each target's URL); `python -m compare.live` gives its own.
+type SiteServer = Callable[[str, int, Mapping[str, str]], ThreadingHTTPServer]
+# Told each target's URL once every server answers; `python -m compare.live` prints more to try.
+type OnReady = Callable[[Mapping[str, str]], None]
+
+
+def static_site(host: str, port: int, urls: Mapping[str, str]) -> ThreadingHTTPServer:
+    return serve_site(host, port)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    site_server: SiteServer = static_site,
+    on_ready: OnReady | None = None,
+) -> int:
     targets = load_targets()
     parser = argparse.ArgumentParser(prog="python -m shared.harness.serve", description=__doc__)
     parser.add_argument(
@@ -62,7 +77,7 @@ def main() -> int:
         metavar="PORT",
         help="the port of the upstream service /fanout calls (default: a free one)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for name, _ in args.pairs:
         if name not in targets:
             parser.error(f"unknown target {name!r}; known: {', '.join(targets)}")
@@ -77,8 +92,9 @@ def main() -> int:
     upstream: Server | None = None
     site: ThreadingHTTPServer | None = None
     try:
+        urls = {name: f"http://{args.host}:{port}" for name, port in args.pairs}
         if args.site is not None:
-            site = serve_site(args.host, args.site)
+            site = site_server(args.host, args.site, urls)
         upstream = Server(UPSTREAM, host=args.host, port=args.upstream_port or None).start()
         env = {"UPSTREAM_URL": upstream.base_url}
         for name, port in args.pairs:
@@ -92,6 +108,8 @@ def main() -> int:
         print("\nTry:")
         for server in servers:
             print(f"  curl {server.base_url}/Ada; curl '{server.base_url}/delay?seconds=0.5'")
+        if on_ready is not None:
+            on_ready(urls)
         print(flush=True)
         while all(server.running for server in [upstream, *servers]):
             time.sleep(0.5)
