@@ -190,6 +190,7 @@ BLOCKS = (
         "differences-table",
         lambda: tables.differences_table(expected(), spec()),
     ),
+    Block(DOCS / "targets.md", "server-answers", lambda: tables.server_answers_table(expected())),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
     *(

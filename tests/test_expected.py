@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from shared.harness.expected import Difference, Registry, What, expected, load_expected
+from shared.harness.raw import exchange
 from shared.harness.tables import block, with_block
 from shared.harness.targets import PROJECT_ROOT
 from tests.plugins.expected import marks
+from tests.plugins.servers import Live, parametrize_targets
 
 WHY = '"daphne drops it (daphne 4.2.3, daphne/ws_protocol.py:206)"'
 GOOD = f"""
@@ -30,7 +32,7 @@ why = {WHY}
 def test_the_project_s_registry_names_every_kind_of_difference() -> None:
     registry = expected()
     forms = {form for entry in registry.differences for form in entry.what.forms()}
-    assert forms == {"lacks", "behaviour+case", "test", "lifecycle", "autobahn"}
+    assert forms == {"lacks", "behaviour+case", "test", "lifecycle", "autobahn", "requests"}
     assert registry.lacks("django-wsgi").keys() == {
         "websocket", "overlap", "streaming", "process-loop"
     }  # fmt: skip
@@ -54,6 +56,11 @@ def entry(
 
 
 CASE = '{ behaviour = "ws-echo", case = "an empty text message" }'
+REQUESTS = '{ requests = "a POST of text to /files" }'
+SHAPE = """request = { method = "POST", target = "^/files$", headers = { content-type = "^text/" } }
+answer = { status = 400, body = "empty" }
+example = { target = "/files", method = "POST", headers = [["Content-Type", "text/plain"]] }
+"""
 
 
 @pytest.mark.parametrize(
@@ -103,6 +110,18 @@ CASE = '{ behaviour = "ws-echo", case = "an empty text message" }'
         pytest.param(entry('{ autobahn = "8.1.1" }'), "does not play it", id="autobahn-not-played"),
         pytest.param(entry('{ autobahn = "7.9" }'), None, id="autobahn-played"),
         pytest.param(entry(CASE) + entry(CASE), "declared already, by difference 1", id="twice"),
+        pytest.param(
+            entry(REQUESTS), "have `request`, `answer` and `example`", id="requests-without-shape"
+        ),
+        pytest.param(
+            entry(CASE) + SHAPE, "have `request`, `answer` and `example`", id="shape-of-a-case"
+        ),
+        pytest.param(
+            entry(REQUESTS) + SHAPE.replace('target = "/files"', 'target = "/json"'),
+            "its `example` is not one of its `request`s",
+            id="example-not-of-the-shape",
+        ),
+        pytest.param(entry(REQUESTS) + SHAPE, None, id="requests"),
     ],
 )
 def test_a_malformed_entry_names_the_file_and_the_entry(
@@ -226,3 +245,24 @@ def test_a_block_is_replaced_between_its_markers_only() -> None:
     assert with_block(text, "t", "new") == "before\n<!-- t:begin -->\nnew\n<!-- t:end -->\nafter\n"
     with pytest.raises(ValueError, match="no <!-- u:begin -->"):
         block(text, "u")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_targets(metafunc)
+
+
+@pytest.mark.parametrize(
+    "entry", [pytest.param(entry, id=entry.what.requests) for entry in expected().of("requests")]
+)
+async def test_a_server_answers_the_requests_declared_itself(
+    target: str, live: Live, entry: Difference
+) -> None:
+    """Each `requests` entry's example gets its answer on the targets it names, and not on the
+    others, where the app answers it."""
+    assert entry.example is not None and entry.answer is not None
+    request = entry.example.request()
+    answer = await exchange(live.base_url, request)
+    declared = entry.answer.matches(answer.status, answer.body)
+    assert declared == (target in entry.targets), (
+        f"{request.shell(live.base_url)}\n{answer.describe()}\n{entry.why}"
+    )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+from shared.harness.raw import RawRequest
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import NEEDS, Need, Spec, spec
 
@@ -30,7 +32,8 @@ type Kind = Literal["strict", "timing-dependent"]
 
 class What(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """What differs: one of a lacked need, a spec case, a test, a lifecycle check, an Autobahn
-    case. Built by the readers too, to look an entry up: What(behaviour="hello", case="...")."""
+    case, or requests a server answers itself (named by what they are). Built by the readers
+    too, to look an entry up: What(behaviour="hello", case="...")."""
 
     lacks: str | None = None
     behaviour: str | None = None
@@ -38,6 +41,7 @@ class What(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
     test: str | None = None
     lifecycle: str | None = None
     autobahn: str | None = None
+    requests: str | None = None
 
     def named(self) -> dict[str, str]:
         """Its fields that are set."""
@@ -56,13 +60,80 @@ class What(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
         return sorted(named)
 
 
+class RequestPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Requests a server answers itself, before the app runs: every field given must match."""
+
+    method: str | None = None  # a regex the whole method matches
+    target: str | None = None  # a regex found in the request-target
+    line_longer_than: int | None = None  # the request line's bytes, CRLF aside
+    headers: Mapping[str, str] = {}  # lower-case name -> a regex found in one of its values
+    body: str | None = None  # a regex found in the body, read as Latin-1
+
+    def matches(self, request: RawRequest) -> bool:
+        line = f"{request.method} {request.target} {request.version}".encode(errors="replace")
+        return (
+            (self.method is None or re.fullmatch(self.method, request.method) is not None)
+            and (self.target is None or re.search(self.target, request.target) is not None)
+            and (self.line_longer_than is None or len(line) > self.line_longer_than)
+            and all(
+                any(re.search(pattern, value) for value in request.header(name))
+                for name, pattern in self.headers.items()
+            )
+            and (self.body is None or re.search(self.body, request.body.decode("latin-1")))
+            is not None
+        )
+
+
+class AnswerPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the server answers them: its status, and a body that is empty or is not the shared
+    JSON error body (`other`)."""
+
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
+    body: Literal["empty", "other"]
+
+    def matches(self, status: int | None, body: bytes) -> bool:
+        if status != self.status:
+            return False
+        return not body.strip() if self.body == "empty" else not shared_error(body)
+
+
+def shared_error(body: bytes) -> bool:
+    """Whether `body` is the shared JSON error body, {"error": {"code", "message"}}."""
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return False
+    error = found.get("error") if isinstance(found, dict) else None
+    return isinstance(error, dict) and {"code", "message"} <= set(error)
+
+
+class Example(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A request of the shape, sent by tests/test_expected.py to see the declared answer come."""
+
+    target: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    target_length: int | None = None  # the target filled up to this length with "a"s
+
+    def request(self) -> RawRequest:
+        target = self.target.ljust(self.target_length or 0, "a")
+        return RawRequest(
+            method=self.method, target=target, headers=self.headers, body=self.body.encode()
+        )
+
+
 class Difference(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One expected difference: `what` differs on `targets`, because of `why`."""
+    """One expected difference: `what` differs on `targets`, because of `why`; requests a
+    server answers itself say which (`request`), how (`answer`), and one `example`."""
 
     what: What
     targets: tuple[str, ...]
     kind: Kind
     why: str
+    request: RequestPattern | None = None
+    answer: AnswerPattern | None = None
+    example: Example | None = None
 
     @property
     def strict(self) -> bool:
@@ -107,8 +178,25 @@ class Registry:
             if entry.what.autobahn is not None and target in entry.targets
         }
 
+    def server_answer(
+        self, target: str, request: RawRequest, status: int | None, body: bytes
+    ) -> Difference | None:
+        """The declared difference that says `target` may answer `request` itself with this
+        status and body, if any. Its `example` shows it does (tests/test_expected.py)."""
+        for entry in self.differences:
+            if (
+                target in entry.targets
+                and entry.request is not None
+                and entry.answer is not None
+                and entry.request.matches(request)
+                and entry.answer.matches(status, body)
+            ):
+                return entry
+        return None
+
     def of(self, form: str) -> list[Difference]:
-        """The entries of one kind of `what`: lacks, behaviour+case, test, lifecycle, autobahn."""
+        """The entries of one kind of `what`: lacks, behaviour+case, test, lifecycle, autobahn,
+        requests."""
         return [entry for entry in self.differences if entry.what.forms() == [form]]
 
 
@@ -157,7 +245,7 @@ class _Checker:
     def problem(self, entry: Difference) -> str | None:
         what = entry.what
         if len(forms := what.forms()) != 1:
-            kinds = "lacks, behaviour and case, test, lifecycle, autobahn"
+            kinds = "lacks, behaviour and case, test, lifecycle, autobahn, requests"
             return f"`what` names one of {kinds}; got {forms or 'none'}"
         if not entry.targets:
             return "`targets` is empty"
@@ -165,6 +253,13 @@ class _Checker:
             return f"unknown target {unknown[0]!r}; known: {', '.join(self.targets)}"
         if not SOURCE_LINE.search(entry.why):
             return "`why` must cite the server's or framework's source, with a file:line"
+        if (what.requests is not None) != (
+            entry.request is not None and entry.answer is not None and entry.example is not None
+        ):
+            return "requests a server answers itself have `request`, `answer` and `example`"
+        if entry.request is not None and entry.example is not None:
+            if not entry.request.matches(entry.example.request()):
+                return "its `example` is not one of its `request`s"
         if what.lacks is not None:
             if what.lacks not in NEEDS:
                 return f"unknown need {what.lacks!r}; known: {', '.join(NEEDS)}"

@@ -111,6 +111,33 @@ def differences_table(registry: Registry, spec: Spec) -> str:
     return markdown_table(["what", "target", "kind", "why"], lines)
 
 
+def server_answers_table(registry: Registry) -> str:
+    """The requests a server answers itself (the registry's `requests` entries): which, how,
+    one example, why."""
+    rows = []
+    for entry in registry.of("requests"):
+        assert entry.answer is not None and entry.example is not None
+        body = "no body" if entry.answer.body == "empty" else "its own body"
+        request = entry.example.request()
+        target = request.target
+        if len(target) > 40:
+            target = f"{target[:20]}… ({len(target):,} characters)"
+        example = [f"`{request.method} {target}`"]
+        example += [f"`{name}: {value}`" for name, value in request.headers]
+        if request.body:
+            example.append(f"body `{request.body!r}`")
+        rows.append(
+            [
+                entry.what.requests or "",
+                code(entry.targets),
+                f"{entry.answer.status}, {body}",
+                "<br>".join(example),
+                entry.why,
+            ]
+        )
+    return markdown_table(["requests", "target", "answer", "example", "why"], rows)
+
+
 def lifecycle_cell(registry: Registry, target: str, check: str, needs: Iterable[str]) -> str:
     if (entry := registry.on(What(lifecycle=check), target)) is not None:
         return "no (see below)" if entry.strict else "either, by timing (see below)"
