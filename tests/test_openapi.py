@@ -1,14 +1,26 @@
-"""The OpenAPI document: valid OpenAPI 3.1, rendered from the spec, every route in it."""
+"""The OpenAPI document: valid OpenAPI 3.1, every route in it, schemathesis passing on it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
+import pytest
+import schemathesis
+from _pytest.mark import ParameterSet
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from schemathesis import APIOperation, Case, CheckFunction, GenerationMode, Response, checks
 
+from shared.harness.expected import expected
+from shared.harness.raw import RawRequest
 from shared.runtime.openapi import read_document
 from shared.spec import spec
+from shared.spec.model import Route
 from shared.spec.openapi import document
+from tests.plugins.servers import Live, parametrize_targets
 
 
 def test_the_served_document_is_valid_openapi_3_1() -> None:
@@ -40,3 +52,109 @@ def test_a_path_parameter_excludes_the_segments_other_routes_take() -> None:
     assert {"json", "delay", "openapi.json", "items"} <= set(
         name["schema"]["allOf"][1]["not"]["enum"]
     )
+
+
+# schemathesis plays the document against every target: requests it generates from each
+# operation, valid (positive) and invalid (negative), each answer checked against the document.
+SCHEMATHESIS_EXAMPLES = 12  # per operation and mode, on each target
+SHORT_WAIT = 0.02  # seconds: what a generated `waits` parameter is cut to
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+    checks.negative_data_rejection,
+]
+# Invalid input is refused with any 4xx: 426 too, the answer to a websocket route's plain GET.
+CONFIG = {"checks": {"negative_data_rejection": {"expected-statuses": ["4xx"]}}}
+SCHEMA = schemathesis.openapi.from_dict(
+    json.loads(read_document()), config=schemathesis.Config.from_dict(CONFIG)
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_targets(metafunc)
+
+
+def operation(key: str) -> APIOperation[Any, Any, Any, Any]:
+    method, _, path = key.partition(" ")
+    return SCHEMA[path][method]
+
+
+def shortened(case: Case[Any], route: Route) -> None:
+    """A `waits` query parameter cut to SHORT_WAIT when it is a number or left out (its default
+    may be long): the route still waits, for no longer than that."""
+    for name, param in route.query.items():
+        value = case.query.get(name, SHORT_WAIT)
+        if param.waits and isinstance(value, int | float) and not isinstance(value, bool):
+            case.query[name] = min(value, SHORT_WAIT)
+
+
+def sent(response: Response) -> RawRequest:
+    """The request schemathesis sent, as the registry's request patterns read one."""
+    request = response.request
+    body = request.body
+    return RawRequest(
+        method=request.method or "GET",
+        target=request.path_url,
+        headers=tuple((name, str(value)) for name, value in request.headers.items()),
+        body=body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b"",
+    )
+
+
+def valid(schema: Mapping[str, Any], value: object) -> bool:
+    return Draft202012Validator(schema).is_valid(value)
+
+
+def played_routes() -> list[ParameterSet]:
+    """Each route in each mode it has data for: negative needs a query, a header or a body to
+    make invalid (a path parameter made invalid is another path, the generated requests'
+    business). An event stream never ends, and schemathesis reads a whole body: not played."""
+    played: list[ParameterSet] = []
+    for route in spec().routes:
+        if any(answer.media_type == "text/event-stream" for answer in route.answers):
+            continue
+        modes = [GenerationMode.POSITIVE]
+        if route.query or route.headers or route.body:
+            modes.append(GenerationMode.NEGATIVE)
+        played += [pytest.param(route.key, mode, id=f"{route.key}-{mode}") for mode in modes]
+    return played
+
+
+@pytest.mark.parametrize(("key", "mode"), played_routes())
+def test_schemathesis_finds_no_failure(
+    target: str, live: Live, key: str, mode: GenerationMode
+) -> None:
+    """Its server-error, status-code, content-type, headers and schema checks, and that invalid
+    input is refused with a 4xx; a route whose spec declares a 5xx (errors-boom, fanout's
+    upstream errors) may answer it."""
+    route = spec().route(key)
+    deliberate_5xx = any(spec().errors[code].status >= 500 for code in route.errors)
+    excluded: list[CheckFunction] = [checks.not_a_server_error] if deliberate_5xx else []
+
+    @settings(
+        max_examples=SCHEMATHESIS_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation(key).as_strategy(generation_mode=mode))
+    def played(case: Case[Any]) -> None:
+        # A path parameter made invalid is another path, maybe another route's: the generated
+        # requests of tests/test_generated.py send those.
+        assume(
+            all(
+                valid(route.path_params[n].schema, v)
+                for n, v in (case.path_parameters or {}).items()
+            )
+        )
+        shortened(case, route)
+        response = case.call(base_url=live.base_url, timeout=10)
+        if expected().server_answer(target, sent(response), response.status_code, response.content):
+            return  # the server answered it itself, as the registry declares
+        case.validate_response(response, checks=CHECKS, excluded_checks=excluded)
+
+    played()

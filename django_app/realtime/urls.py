@@ -6,5 +6,5 @@ from django_app.handshakes import websocket_required
 
 urlpatterns = [
     # The websocket route of routing.py, for a plain HTTP request: 426.
-    re_path(r"^ws/chat/(?P<room>.*)$", websocket_required, name="ws-chat"),
+    re_path(r"^ws/chat/(?P<room>(?s:.*))$", websocket_required, name="ws-chat"),
 ]

@@ -448,9 +448,10 @@ class Route(Struct, frozen=True, forbid_unknown_fields=True):
             implied += ["unsupported_media_type", "unsupported_content_encoding"]
             implied += ["payload_too_large"]
             if self.body.media_type == JSON_MEDIA_TYPE:
-                implied += ["invalid_json", "not_an_object", "invalid_field"]
+                implied += ["invalid_json", "not_an_object"]
             else:
                 implied += ["invalid_multipart"]
+            implied += ["invalid_field"]
         if self.websocket:
             implied += ["websocket_required"]
         return tuple(dict.fromkeys([*self.errors, *implied]))
