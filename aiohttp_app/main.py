@@ -18,6 +18,7 @@ from aiohttp_app.concurrency.state import close_event_streams, state_context
 from aiohttp_app.concurrency.upstream import upstream_context
 from aiohttp_app.data.db import database_context
 from aiohttp_app.handshakes import origin_middleware
+from aiohttp_app.hosts import host_middleware
 from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
@@ -29,13 +30,15 @@ async def close_websockets(app: web.Application) -> None:
 
 
 def create_app() -> web.Application:
-    # The origin check runs inside the error middleware, which renders its 403 as JSON; the
-    # request id and timing middlewares run outside it, so error responses carry their headers.
+    # The host and origin checks run inside the error middleware, which renders their 400 and 403
+    # as JSON; the request id and timing middlewares run outside it, so error responses carry
+    # their headers.
     app = web.Application(
         middlewares=[
             request_id_middleware,
             server_timing_middleware,
             error_middleware,
+            host_middleware,
             origin_middleware,
         ],
         client_max_size=JSON_BODY_MAX_BYTES,

@@ -1,4 +1,5 @@
-"""Part 4's shared rules: chat input, member counts, and the Origin rule both apps must agree on."""
+"""Part 4's shared rules: chat input, member counts, and the Origin and Host rules both apps must
+agree on."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from urllib.parse import urlparse
 import pytest
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.security.websocket import OriginValidator
+from django.http.request import split_domain_port, validate_host
 from redis.asyncio import Redis, RedisError
 
 from aiohttp_app.handshakes import origin_allowed
+from aiohttp_app.hosts import host_allowed
 from shared.runtime.errors import ApiError
 from shared.runtime.members import LocalMembers, Members, RedisMembers
 from shared.runtime.validation import chat_message_too_big, check_room, parse_chat_message
@@ -169,3 +172,32 @@ def test_the_origin_rule_is_channels_rule(origin: str | None, allowed: list[str]
     validator = OriginValidator(application=never_called, allowed_origins=allowed)
     parsed = urlparse(origin) if origin is not None else None
     assert origin_allowed(origin, allowed) is validator.valid_origin(parsed)
+
+
+HOSTS = [
+    "127.0.0.1",
+    "127.0.0.1:8081",
+    "LOCALHOST:1",
+    "localhost.",
+    "[::1]",
+    "[::1]:8082",
+    "::1",
+    "example.org",
+    "a.example.org:80",
+    "badexample.org",
+    "example.com",
+    "www.example.com",
+    "evil.example",
+    "127.0.0.1,localhost",
+    "127.0.0.1:x",
+    "user@localhost",
+    "",
+]
+
+
+@pytest.mark.parametrize("allowed", [ALLOWED, ["*"], []], ids=repr)
+@pytest.mark.parametrize("host", HOSTS, ids=repr)
+def test_the_host_rule_is_django_s_rule(host: str, allowed: list[str]) -> None:
+    """aiohttp's check agrees with request.get_host(), which CommonMiddleware asks."""
+    domain, _ = split_domain_port(host)
+    assert host_allowed(host, allowed) is bool(domain and validate_host(domain, allowed))

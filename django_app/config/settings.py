@@ -35,11 +35,17 @@ INSTALLED_APPS = [
 
 # Every middleware here is async-capable but RequestIdMiddleware, synchronous on purpose (seed
 # 004's lesson): each request then holds a thread until its response (see the README).
+# CommonMiddleware, outside the error middleware, gives every answer but a stream its
+# Content-Length (RFC 9110 §8.6), which aiohttp's server sets itself: without it, Django's
+# answers go chunked under every ASGI server. It also refuses a Host not in ALLOWED_HOSTS (400).
 MIDDLEWARE = [
     "django_app.concurrency.middleware.RequestIdMiddleware",
     "django_app.concurrency.middleware.ServerTimingMiddleware",
+    "django.middleware.common.CommonMiddleware",
     "django_app.basics.middleware.ErrorMiddleware",
 ]
+# No redirect of `/path` to `/path/`: an unknown path is a 404 in both apps.
+APPEND_SLASH = False
 
 ROOT_URLCONF = "django_app.config.urls"
 ASGI_APPLICATION = "django_app.config.asgi.application"
