@@ -12,7 +12,7 @@ for p in $(PYTHON) python3.14 python3.13 python3.12 python3 \
 done; exit 1
 endef
 
-.PHONY: run test test-postgresql lint format lock clean browser screenshots bench asgi-cost wrk
+.PHONY: run test test-postgresql fuzz lint format lock clean browser screenshots bench asgi-cost wrk
 
 $(PY):
 	@python=$$($(find_python)) || { \
@@ -42,6 +42,13 @@ test: $(STAMP) lint browser wrk
 	$(PY) -m pytest $(PYTEST_XDIST) || status=$$?; \
 	$(MAKE) --no-print-directory test-postgresql || status=$$?; \
 	exit $$status
+
+# The generated requests' long run (tests/test_generated.py): FUZZ_EXAMPLES requests, each sent
+# to every target, from FUZZ_SEED (make test sends 400 from seed 0).
+FUZZ_EXAMPLES ?= 50000
+FUZZ_SEED ?= 1
+fuzz: $(STAMP)
+	$(PY) -m pytest tests/test_generated.py --generated-examples=$(FUZZ_EXAMPLES) --generated-seed=$(FUZZ_SEED)
 
 # The second pass of `make test`: the parity matrix and the data tests again, on PostgreSQL at
 # PG_URL, each server on a database the suite creates and drops. Without PostgreSQL it says why

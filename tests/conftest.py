@@ -18,6 +18,26 @@ pytest_plugins = [
 ]
 
 
+GENERATED_EXAMPLES = 400  # make test's budget: requests, each sent to every target
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("generated", "generated requests (tests/test_generated.py)")
+    group.addoption(
+        "--generated-examples",
+        type=int,
+        default=GENERATED_EXAMPLES,
+        help=f"how many requests to generate, each sent to every target (default:"
+        f" {GENERATED_EXAMPLES}; make fuzz sends 50,000)",
+    )
+    group.addoption(
+        "--generated-seed",
+        type=int,
+        default=0,
+        help="the seed they are generated from (default 0: the same requests every run)",
+    )
+
+
 @pytest.fixture(scope="session")
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -12,13 +12,12 @@ from _pytest.mark import ParameterSet
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-from schemathesis import APIOperation, Case, CheckFunction, GenerationMode, Response, checks
+from schemathesis import APIOperation, Case, CheckFunction, GenerationMode, checks
 
 from shared.harness.expected import expected
-from shared.harness.raw import RawRequest
+from shared.harness.generate import sent, shortened
 from shared.runtime.openapi import read_document
 from shared.spec import spec
-from shared.spec.model import Route
 from shared.spec.openapi import document
 from tests.plugins.servers import Live, parametrize_targets
 
@@ -57,7 +56,6 @@ def test_a_path_parameter_excludes_the_segments_other_routes_take() -> None:
 # schemathesis plays the document against every target: requests it generates from each
 # operation, valid (positive) and invalid (negative), each answer checked against the document.
 SCHEMATHESIS_EXAMPLES = 12  # per operation and mode, on each target
-SHORT_WAIT = 0.02  # seconds: what a generated `waits` parameter is cut to
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -80,27 +78,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def operation(key: str) -> APIOperation[Any, Any, Any, Any]:
     method, _, path = key.partition(" ")
     return SCHEMA[path][method]
-
-
-def shortened(case: Case[Any], route: Route) -> None:
-    """A `waits` query parameter cut to SHORT_WAIT when it is a number or left out (its default
-    may be long): the route still waits, for no longer than that."""
-    for name, param in route.query.items():
-        value = case.query.get(name, SHORT_WAIT)
-        if param.waits and isinstance(value, int | float) and not isinstance(value, bool):
-            case.query[name] = min(value, SHORT_WAIT)
-
-
-def sent(response: Response) -> RawRequest:
-    """The request schemathesis sent, as the registry's request patterns read one."""
-    request = response.request
-    body = request.body
-    return RawRequest(
-        method=request.method or "GET",
-        target=request.path_url,
-        headers=tuple((name, str(value)) for name, value in request.headers.items()),
-        body=body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b"",
-    )
 
 
 def valid(schema: Mapping[str, Any], value: object) -> bool:
@@ -153,7 +130,8 @@ def test_schemathesis_finds_no_failure(
         )
         shortened(case, route)
         response = case.call(base_url=live.base_url, timeout=10)
-        if expected().server_answer(target, sent(response), response.status_code, response.content):
+        raw = sent(response.request)
+        if expected().server_answer(target, raw, response.status_code, response.content):
             return  # the server answered it itself, as the registry declares
         case.validate_response(response, checks=CHECKS, excluded_checks=excluded)
 

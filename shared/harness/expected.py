@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import fnmatch
 import json
 import re
@@ -67,7 +68,11 @@ class RequestPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     target: str | None = None  # a regex found in the request-target
     line_longer_than: int | None = None  # the request line's bytes, CRLF aside
     headers: Mapping[str, str] = {}  # lower-case name -> a regex found in one of its values
+    repeated: tuple[str, ...] = ()  # lower-case names given more than once
     body: str | None = None  # a regex found in the body, read as Latin-1
+    # Defects Python's email package finds in the body read as MIME with its Content-Type (one
+    # of them): email.errors' names, e.g. CloseBoundaryNotFoundDefect.
+    multipart_defects: tuple[str, ...] = ()
 
     def matches(self, request: RawRequest) -> bool:
         line = f"{request.method} {request.target} {request.version}".encode(errors="replace")
@@ -79,21 +84,35 @@ class RequestPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 any(re.search(pattern, value) for value in request.header(name))
                 for name, pattern in self.headers.items()
             )
+            and all(len(request.header(name)) > 1 for name in self.repeated)
+            and (not self.multipart_defects or bool(set(self.multipart_defects) & defects(request)))
             and (self.body is None or re.search(self.body, request.body.decode("latin-1")))
             is not None
         )
 
 
+def defects(request: RawRequest) -> set[str]:
+    """What Python's email package finds wrong in the body as MIME with its Content-Type (the
+    first given): the names of its defects, the parts' too."""
+    media_type = next(iter(request.header("content-type")), "")
+    head = f"MIME-Version: 1.0\r\nContent-Type: {media_type}\r\n\r\n"
+    message = email.message_from_bytes(head.encode("latin-1", "replace") + request.body)
+    return {type(defect).__name__ for part in message.walk() for defect in part.defects}
+
+
 class AnswerPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """How the server answers them: its status, and a body that is empty or is not the shared
-    JSON error body (`other`)."""
+    """How the target answers them: its status, and a body that is empty, or is not the shared
+    JSON error body (`other`), or is the shared body with this error `code`."""
 
     status: Annotated[int, msgspec.Meta(ge=400, le=599)]
-    body: Literal["empty", "other"]
+    body: Literal["empty", "other"] | None = None
+    code: str | None = None
 
     def matches(self, status: int | None, body: bytes) -> bool:
         if status != self.status:
             return False
+        if self.code is not None:
+            return shared_error(body) and json.loads(body)["error"]["code"] == self.code
         return not body.strip() if self.body == "empty" else not shared_error(body)
 
 
@@ -260,6 +279,11 @@ class _Checker:
         if entry.request is not None and entry.example is not None:
             if not entry.request.matches(entry.example.request()):
                 return "its `example` is not one of its `request`s"
+        if (answer := entry.answer) is not None:
+            if (answer.body is None) == (answer.code is None):
+                return "an `answer` has a `body` (empty or other) or an error `code`, not both"
+            if answer.code is not None and answer.code not in self.spec.errors:
+                return f"unknown error code {answer.code!r}"
         if what.lacks is not None:
             if what.lacks not in NEEDS:
                 return f"unknown need {what.lacks!r}; known: {', '.join(NEEDS)}"

@@ -112,12 +112,15 @@ def differences_table(registry: Registry, spec: Spec) -> str:
 
 
 def server_answers_table(registry: Registry) -> str:
-    """The requests a server answers itself (the registry's `requests` entries): which, how,
-    one example, why."""
+    """The requests a target answers its own way (the registry's `requests` entries): which,
+    how, one example, why."""
     rows = []
     for entry in registry.of("requests"):
         assert entry.answer is not None and entry.example is not None
-        body = "no body" if entry.answer.body == "empty" else "its own body"
+        answer = entry.answer
+        body = "no body" if answer.body == "empty" else "its own body"
+        if answer.code is not None:
+            body = f"`{answer.code}`"
         request = entry.example.request()
         target = request.target
         if len(target) > 40:

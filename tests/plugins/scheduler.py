@@ -13,7 +13,7 @@ from tests.plugins.servers import TARGETS
 
 # Under pytest-xdist, modules whose tests must share one process: their session fixtures serve
 # every target at once (one wstest run).
-ONE_PROCESS_MODULES = ("tests/test_conformance.py",)
+ONE_PROCESS_MODULES = ("tests/test_conformance.py", "tests/test_generated.py")
 # A target's name in a test id: the whole parameter id, or a dash-separated part of it.
 _NAMES = "|".join(re.escape(name) for name in sorted(TARGETS, key=len, reverse=True))
 _TARGET_IN_ID = re.compile(rf"\[(?:.*-)?({_NAMES})(?:-.*)?\]")

@@ -1,0 +1,83 @@
+"""Generated requests on every route, each sent to every target: one answer, or a declared one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, seed, settings
+
+from shared.harness.differential import Played, play
+from shared.harness.expected import expected
+from shared.harness.generate import Generated, generated, routes
+from shared.harness.raw import Answer, RawRequest
+from shared.spec import spec
+from tests.plugins.servers import ServerPool, selected_targets
+
+
+def report(played: Played, base_url: str) -> str:
+    lines = [f"{played.route.key}: {problem}" for problem in played.problems()]
+    lines.append(f"the request, to send again: {played.request.shell(base_url)}")
+    return "\n".join(lines)
+
+
+def test_every_target_gives_one_answer_to_generated_requests(
+    servers: ServerPool, request: pytest.FixtureRequest
+) -> None:
+    """Requests schemathesis generates from the OpenAPI document, valid and not, mutated (another
+    method, an odd path, a repeated parameter or header, another media type or encoding, a
+    broken body), each sent to every target: no hang, no close, no 5xx the spec does not
+    declare, and the same status, media type and error body (or JSON shape) everywhere, unless
+    the registry says the server answers it itself."""
+    config = request.config
+    names = selected_targets(config)
+    lives = {name: servers.get(name) for name in names}
+    registry = expected()
+    lacking = frozenset(need for name in names for need in registry.lacks(name))
+    chosen = routes(lacking)
+    base_urls = {name: live.base_url for name, live in lives.items()}
+    first = next(iter(base_urls.values()))
+
+    @seed(config.getoption("generated_seed"))
+    @settings(
+        max_examples=config.getoption("generated_examples"),
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(example=generated(chosen))
+    def one_answer(example: Generated) -> None:
+        played = asyncio.run(play(example.request, example.route, base_urls, registry))
+        assert not played.problems(), report(played, first)
+
+    one_answer()
+
+
+def test_an_undeclared_difference_fails() -> None:
+    """A difference planted in one target's answer is found, and a server's answer the registry
+    declares is taken as it."""
+    route = spec().route("POST /items")
+    invalid = Answer(
+        "response",
+        status=400,
+        headers=(("content-type", "application/json"),),
+        body=b'{"error": {"code": "invalid_json", "message": "The body is not valid JSON."}}',
+    )
+    planted = Answer(
+        "response",
+        status=400,
+        headers=(("content-type", "application/json"),),
+        body=b'{"error": {"code": "not_an_object", "message": "The body is not a JSON object."}}',
+    )
+    request = RawRequest(method="POST", target="/items", body=b"{")
+    same = Played(request, route, {"aiohttp": invalid, "django-daphne": invalid}, {})
+    assert same.problems() == []
+    differ = Played(request, route, {"aiohttp": invalid, "django-daphne": planted}, {})
+    assert "the targets differ" in differ.problems()[0]
+    declared = Played(
+        request, route, {"aiohttp": invalid, "django-daphne": planted}, {"django-daphne": "x"}
+    )
+    assert declared.problems() == []
+    hung = Played(request, route, {"aiohttp": invalid, "django-daphne": Answer("timeout")}, {})
+    assert "django-daphne: timeout" in hung.problems()[0]
