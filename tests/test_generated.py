@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -10,6 +11,8 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from shared.harness.differential import Played, play
 from shared.harness.expected import expected
 from shared.harness.generate import Generated, generated, routes
+from shared.harness.generate_ws import Conversation, conversations
+from shared.harness.generate_ws import play as ws_play
 from shared.harness.raw import Answer, RawRequest
 from shared.spec import spec
 from tests.plugins.servers import ServerPool, selected_targets
@@ -81,3 +84,38 @@ def test_an_undeclared_difference_fails() -> None:
     assert declared.problems() == []
     hung = Played(request, route, {"aiohttp": invalid, "django-daphne": Answer("timeout")}, {})
     assert "django-daphne: timeout" in hung.problems()[0]
+
+
+def test_every_target_hears_the_same_on_generated_websocket_conversations(
+    servers: ServerPool, request: pytest.FixtureRequest
+) -> None:
+    """Frames of every JSON shape, not JSON, binary and around the chat's 64 KiB limit, sent one
+    after another on the echo, greet and chat routes of every target with websockets: each
+    target sends back the same frames and ends the connection the same way."""
+    config = request.config
+    registry = expected()
+    names = [name for name in selected_targets(config) if "websocket" not in registry.lacks(name)]
+    lives = {name: servers.get(name) for name in names}
+    ws_urls = {name: live.ws_url for name, live in lives.items()}
+    origins = {name: live.base_url for name, live in lives.items()}
+    rooms = itertools.count()
+
+    @seed(config.getoption("generated_seed"))
+    @settings(
+        max_examples=max(config.getoption("generated_examples") // 8, 1),
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(conversation=conversations())
+    def same_frames(conversation: Conversation) -> None:
+        heard = asyncio.run(ws_play(conversation, f"g-{next(rooms)}", ws_urls, origins))
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for name, frames in heard.items():
+            groups.setdefault(tuple(frames), []).append(name)
+        assert len(groups) == 1, f"{conversation}\n" + "\n".join(
+            f"  {', '.join(targets)}: {list(frames)}" for frames, targets in groups.items()
+        )
+
+    same_frames()
