@@ -12,6 +12,7 @@ from compare.bench import asgi_cost
 from compare.bench import report as bench_report
 from shared.harness import tables
 from shared.harness.expected import expected
+from shared.harness.http_rules import http_rules
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.runtime.openapi import DOCUMENT_PATH
 from shared.spec import Behaviour, spec
@@ -191,6 +192,9 @@ BLOCKS = (
         lambda: tables.differences_table(expected(), spec()),
     ),
     Block(DOCS / "targets.md", "server-answers", lambda: tables.server_answers_table(expected())),
+    Block(DOCS / "http.md", "http-table", lambda: tables.http_table(expected(), http_rules())),
+    Block(DOCS / "http.md", "http-rules", lambda: tables.http_rules_table(http_rules())),
+    Block(DOCS / "http.md", "http-differences", lambda: tables.http_differences_table(expected())),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
     *(

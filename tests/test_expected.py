@@ -32,7 +32,7 @@ why = {WHY}
 def test_the_project_s_registry_names_every_kind_of_difference() -> None:
     registry = expected()
     forms = {form for entry in registry.differences for form in entry.what.forms()}
-    assert forms == {"lacks", "behaviour+case", "test", "lifecycle", "autobahn", "requests"}
+    assert forms == {"lacks", "behaviour+case", "test", "lifecycle", "autobahn", "requests", "http"}
     assert registry.lacks("django-wsgi").keys() == {
         "websocket", "overlap", "streaming", "process-loop"
     }  # fmt: skip
@@ -109,6 +109,8 @@ example = { target = "/files", method = "POST", headers = [["Content-Type", "tex
         ),
         pytest.param(entry('{ autobahn = "8.1.1" }'), "does not play it", id="autobahn-not-played"),
         pytest.param(entry('{ autobahn = "7.9" }'), None, id="autobahn-played"),
+        pytest.param(entry('{ http = "date" }'), None, id="http-rule"),
+        pytest.param(entry('{ http = "dates" }'), "checks no such rule", id="http-rule-unknown"),
         pytest.param(entry(CASE) + entry(CASE), "declared already, by difference 1", id="twice"),
         pytest.param(
             entry(REQUESTS), "have `request`, `answer` and `example`", id="requests-without-shape"

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from shared.harness.raw import RawRequest, exchange
+from shared.harness.raw import RawConnection, RawRequest, exchange
 
 
 @asynccontextmanager
@@ -98,3 +98,16 @@ def test_a_request_curl_can_send_is_a_curl_line_else_printf_to_nc() -> None:
     assert bare_lf.shell("http://127.0.0.1:8081") == (
         r"printf %s $'GET /json HTTP/1.1\x0aHost: 127.0.0.1:8081\x0a\x0a' | nc 127.0.0.1 8081"
     )
+
+
+async def test_a_connection_h11_would_close_is_read_on_and_what_follows_is_kept() -> None:
+    """An HTTP/1.0 answer with keep-alive, then another: h11 would read no more after the first."""
+    answer = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"
+    async with serving(answer * 2 + b"extra") as (url, _):
+        connection = await RawConnection.open(url, 2)
+        await connection.send(RawRequest(version="HTTP/1.0").to_bytes("h"))
+        first = await connection.response("GET", wait=2)
+        second = await connection.response("GET", wait=2)
+        rest, closed = await connection.rest(2)
+        await connection.close()
+    assert (first.body, second.body, rest, closed) == (b"hi", b"hi", b"extra", True)

@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from aiohttp_app.data import views
+from aiohttp_app.data.uploads import expect_upload
 from shared.runtime.data import ID_PATTERN, UUID_PATTERN
 
 
@@ -23,7 +24,7 @@ def setup_routes(app: web.Application) -> None:
                 views.increment_counter_racy,
                 name="counter-increment-racy",
             ),
-            web.view("/files", views.FilesView, name="files"),
+            web.view("/files", views.FilesView, name="files", expect_handler=expect_upload),
             web.get(f"/files/{{id:{UUID_PATTERN}}}", views.download_file, name="file"),
             web.get("/errors/boom", views.boom, name="errors-boom"),
         ]

@@ -9,9 +9,11 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from aiohttp_app.settings import settings
 from shared.runtime.data import (
+    UPLOAD_BODY_MAX_BYTES,
     UPLOAD_CHUNK_BYTES,
     UPLOAD_FIELD,
     UPLOAD_MAX_BYTES,
@@ -26,6 +28,14 @@ from shared.runtime.data import (
 )
 from shared.runtime.errors import ApiError
 from shared.runtime.validation import JSON_BODY_MAX_BYTES, too_large
+
+
+async def expect_upload(request: web.Request) -> None:
+    """POST /files's answer to `Expect: 100-continue`: aiohttp's own (100 Continue) to an upload
+    within the limit; none to a longer one, whose 413 the view then sends before the body comes
+    (check_upload_length). Django's is unread_long_bodies."""
+    if request.content_length is None or request.content_length <= UPLOAD_BODY_MAX_BYTES:
+        await _default_expect_handler(request)
 
 
 async def write_part(part: BodyPartReader, root: Path, name: str) -> ReceivedFile:

@@ -20,6 +20,7 @@ from shared.runtime.data import (
     SEARCH_RESULTS_MAX,
     check_counter_name,
     check_media_type,
+    check_upload_length,
     parse_page,
     parse_search_name,
     stored_path,
@@ -134,6 +135,7 @@ class FilesView(web.View):
     async def post(self) -> web.Response:
         check_media_type(header(self.request, hdrs.CONTENT_TYPE), MULTIPART_MEDIA_TYPE)
         check_content_encoding(header(self.request, hdrs.CONTENT_ENCODING))
+        check_upload_length(self.request.content_length)
         received = await receive_upload(self.request)
         stored = StoredFile(
             id=received.id,

@@ -1,7 +1,9 @@
 """The ASGI application: Django's HTTP handler and Channels' websocket router."""
 
 import os
+from typing import cast
 
+from asgiref.typing import ASGI3Application
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 from django.urls import re_path
@@ -12,12 +14,15 @@ django_asgi_app = get_asgi_application()
 
 from django_app.basics.routing import websocket_urlpatterns as basics_ws  # noqa: E402
 from django_app.concurrency.lifespan import lifespan  # noqa: E402
+from django_app.data.uploads import unread_long_bodies  # noqa: E402
 from django_app.handshakes import not_found, origin_middleware  # noqa: E402
 from django_app.realtime.routing import websocket_urlpatterns as realtime_ws  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # POST /files's 413 before a body over the limit is sent (see unread_long_bodies);
+        # django-stubs types ASGIHandler with plain dicts, not asgiref's TypedDicts.
+        "http": unread_long_bodies(cast(ASGI3Application, django_asgi_app)),
         # A foreign Origin gets 403 before any route; the routes part by part, as in urls.py;
         # then a 404 for any other path, where URLRouter would raise. (types-channels' URLRouter
         # takes a pattern type of its own, which django-stubs' path() and re_path() never return.)

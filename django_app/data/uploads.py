@@ -1,5 +1,6 @@
 """An upload handler writing `file` to MEDIA_ROOT as it comes; see aiohttp_app/data/uploads.py."""
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -7,6 +8,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from asgiref.sync import sync_to_async
+from asgiref.typing import (
+    ASGI3Application,
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    ASGISendEvent,
+    Scope,
+)
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
@@ -14,6 +23,7 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
 from shared.runtime.data import (
+    UPLOAD_BODY_MAX_BYTES,
     UPLOAD_CHUNK_BYTES,
     UPLOAD_FIELD,
     UPLOAD_MAX_BYTES,
@@ -26,6 +36,44 @@ from shared.runtime.data import (
 )
 from shared.runtime.errors import ApiError
 from shared.runtime.validation import too_large
+
+
+def unread_long_bodies(application: ASGI3Application) -> ASGI3Application:
+    """Django's ASGI handler reads a request's whole body before any view runs: a body whose
+    Content-Length is over UPLOAD_BODY_MAX_BYTES, which no route takes, is handed to it as none,
+    and POST /files's view answers 413 (check_upload_length) before the client has sent it, with
+    no 100 Continue (uvicorn sends one when the body is first asked for). aiohttp's is
+    expect_upload."""
+
+    async def unread(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] != "http" or not any(
+            name == b"content-length" and int(value) > UPLOAD_BODY_MAX_BYTES
+            for name, value in scope["headers"]
+        ):
+            return await application(scope, receive, send)
+        handed = False
+        answering = asyncio.Event()
+
+        async def no_body() -> ASGIReceiveEvent:
+            nonlocal handed
+            if not handed:
+                handed = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            # Asked for more before the answer starts (Django listens for a disconnect), uvicorn
+            # would send 100 Continue. A body sent all the same is read and dropped.
+            await answering.wait()
+            while (message := await receive())["type"] == "http.request":
+                pass
+            return message
+
+        async def answer(message: ASGISendEvent) -> None:
+            if message["type"] == "http.response.start":
+                answering.set()
+            await send(message)
+
+        await application(scope, no_body, answer)
+
+    return unread
 
 
 class StorageUploadHandler(FileUploadHandler):

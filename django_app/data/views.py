@@ -25,6 +25,7 @@ from shared.runtime.data import (
     SEARCH_RESULTS_MAX,
     check_counter_name,
     check_media_type,
+    check_upload_length,
     parse_page,
     parse_search_name,
     stored_path,
@@ -125,6 +126,7 @@ class FilesView(View):
     async def post(self, request: HttpRequest) -> JsonResponse:
         check_media_type(header(request, "Content-Type"), MULTIPART_MEDIA_TYPE)
         check_content_encoding(header(request, "Content-Encoding"))
+        check_upload_length(int(request.META.get("CONTENT_LENGTH") or 0))
         received = await sync_to_async(receive_upload)(request)
         try:
             stored = await StoredFile.objects.acreate(

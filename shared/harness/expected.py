@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from shared.harness.http_rules import http_rules
 from shared.harness.raw import RawRequest
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import NEEDS, Need, Spec, spec
@@ -33,8 +34,8 @@ type Kind = Literal["strict", "timing-dependent"]
 
 class What(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """What differs: one of a lacked need, a spec case, a test, a lifecycle check, an Autobahn
-    case, or requests a server answers itself (named by what they are). Built by the readers
-    too, to look an entry up: What(behaviour="hello", case="...")."""
+    case, requests a server answers itself (named by what they are), or an HTTP conformance rule
+    (http.toml). Built by the readers too, to look an entry up: What(behaviour="hello", ...)."""
 
     lacks: str | None = None
     behaviour: str | None = None
@@ -43,6 +44,7 @@ class What(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
     lifecycle: str | None = None
     autobahn: str | None = None
     requests: str | None = None
+    http: str | None = None
 
     def named(self) -> dict[str, str]:
         """Its fields that are set."""
@@ -215,7 +217,7 @@ class Registry:
 
     def of(self, form: str) -> list[Difference]:
         """The entries of one kind of `what`: lacks, behaviour+case, test, lifecycle, autobahn,
-        requests."""
+        requests, http."""
         return [entry for entry in self.differences if entry.what.forms() == [form]]
 
 
@@ -260,11 +262,12 @@ class _Checker:
         self.targets = list(load_targets())
         self.checks = list(lifecycle_checks())
         self.autobahn_cases = conformance_cases()
+        self.http_rules = [rule.name for rule in http_rules()]
 
     def problem(self, entry: Difference) -> str | None:
         what = entry.what
         if len(forms := what.forms()) != 1:
-            kinds = "lacks, behaviour and case, test, lifecycle, autobahn, requests"
+            kinds = "lacks, behaviour and case, test, lifecycle, autobahn, requests, http"
             return f"`what` names one of {kinds}; got {forms or 'none'}"
         if not entry.targets:
             return "`targets` is empty"
@@ -295,6 +298,8 @@ class _Checker:
             return self.test_problem(what.test)
         if what.lifecycle is not None and what.lifecycle not in self.checks:
             return f"unknown lifecycle check; known: {', '.join(self.checks)}"
+        if what.http is not None and what.http not in self.http_rules:
+            return "tests/test_http_conformance.py checks no such rule (http.toml's names)"
         if what.autobahn is not None:
             if not AUTOBAHN_CASE.fullmatch(what.autobahn):
                 return "an Autobahn case id is numbers and dots, e.g. 7.9.5"

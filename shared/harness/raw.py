@@ -72,8 +72,7 @@ class RawRequest:
         host = address.netloc
         if self._curl_can_send():
             return self._curl(base_url, host)
-        port = address.port or 80
-        return f"printf %s {_ansi_c(self.to_bytes(host))} | nc {address.hostname} {port}"
+        return printf_nc(self.to_bytes(host), base_url)
 
     def _curl_can_send(self) -> bool:
         # curl writes CRLF, a method and target without spaces, HTTP/1.0 or 1.1, and a
@@ -112,6 +111,12 @@ class RawRequest:
             )
         target = base_url.rstrip("/") + self.target
         return f"{command} {shlex.quote(target)}"
+
+
+def printf_nc(data: bytes, base_url: str) -> str:
+    """A command line that sends `data` as it is to the server at `base_url`."""
+    address = urlsplit(base_url)
+    return f"printf %s {_ansi_c(data)} | nc {address.hostname} {address.port or 80}"
 
 
 def _printable(text: str) -> bool:
@@ -190,9 +195,16 @@ class RawConnection:
 
     def expect(self, method: str, upgrade: bool = False) -> None:
         """Tell h11 what was asked (it frames the answer by it: HEAD has no body, 101 switches).
-        Our bytes never pass through h11, which would refuse the malformed ones."""
-        if self.parser.our_state is h11.DONE:
+        Our bytes never pass through h11, which would refuse the malformed ones. After an answer
+        h11 would not reuse the connection for (HTTP/1.0 with keep-alive), a new parser reads
+        the next from where it stopped."""
+        if self.parser.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
             self.parser.start_next_cycle()
+        elif self.parser.our_state is not h11.IDLE:
+            unread, _ = self.parser.trailing_data
+            self.parser = h11.Connection(h11.CLIENT)
+            if unread:  # h11 takes no data for the end of the connection
+                self.parser.receive_data(unread)
         headers = [("Host", "parity")]
         if upgrade:
             headers += [("Connection", "Upgrade"), ("Upgrade", "websocket")]
@@ -249,6 +261,23 @@ class RawConnection:
             if not self.received and isinstance(error, h11.RemoteProtocolError):
                 outcome = "closed"  # closed before a byte of the answer
             return self._answer(outcome, started, str(error))
+
+    async def rest(self, wait: float) -> tuple[bytes, bool]:
+        """What follows the answers read: the bytes the server sent after them (within `wait`
+        seconds), and whether it closed the connection within that time."""
+        unread, closed = self.parser.trailing_data
+        rest = bytearray(unread)
+        deadline = time.monotonic() + wait
+        while not closed and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                data = await asyncio.wait_for(self.reader.read(READ_BYTES), remaining)
+            except TimeoutError:
+                break
+            except ConnectionError:
+                data = b""
+            closed = not data
+            rest += data[: BODY_LIMIT - len(rest)]
+        return bytes(rest), closed
 
     def _answer(self, outcome: Outcome, started: float, detail: str = "") -> Answer:
         seconds = time.monotonic() - started

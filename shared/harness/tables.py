@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from shared.harness.expected import Registry, What, lifecycle_checks
+from shared.harness.http_rules import Rule
 from shared.harness.targets import load_targets
 from shared.spec import NEEDS, Spec
 
@@ -186,3 +187,27 @@ def conformance_table(registry: Registry, results: Mapping[str, Mapping[str, boo
             ]
         )
     return markdown_table(headers, rows)
+
+
+def http_table(registry: Registry, rules: Sequence[Rule]) -> str:
+    """Each HTTP/1.1 rule on each target: kept, or not (the registry says why: the next table)."""
+    targets = list(load_targets())
+    rows = []
+    for rule in rules:
+        cells = []
+        for target in targets:
+            entry = registry.on(What(http=rule.name), target)
+            cells.append("yes" if entry is None else "**no**" if entry.strict else "either")
+        rows.append([f"`{rule.name}`", rule.section, rule.level, *cells])
+    return markdown_table(["rule", "RFC", "level", *(f"`{t}`" for t in targets)], rows)
+
+
+def http_rules_table(rules: Sequence[Rule]) -> str:
+    """What each rule requires, as http.toml says it."""
+    return markdown_table(["rule", "what it requires"], [[f"`{r.name}`", r.says] for r in rules])
+
+
+def http_differences_table(registry: Registry) -> str:
+    """The rules a server does not keep: what it does instead, and where in its source."""
+    rows = [[f"`{e.what.http}`", code(e.targets), e.why] for e in registry.of("http")]
+    return markdown_table(["rule", "target", "what the server does instead, and where"], rows)

@@ -45,6 +45,10 @@ UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_LIMIT_TEXT = "10 MiB"
 UPLOAD_NAME_MAX = 255
 UPLOAD_CHUNK_BYTES = 64 * 1024
+# The longest body an upload the apps take can be: the file, its part's headers (a
+# Content-Disposition of at most DISPOSITION_MAX_CHARS) and the delimiters. A Content-Length over
+# it is refused before a byte of the body is read (check_upload_length).
+UPLOAD_BODY_MAX_BYTES = UPLOAD_MAX_BYTES + 64 * 1024
 DISPOSITION_MAX_CHARS = 10_000  # Django's MAX_HEADER_LENGTH for a header with parameters
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
@@ -184,6 +188,13 @@ def check_upload_name(name: str) -> str:
 def upload_too_large() -> ApiError:
     """The 413 both apps send when the file is over UPLOAD_MAX_BYTES."""
     return ApiError("payload_too_large", limit=UPLOAD_LIMIT_TEXT)
+
+
+def check_upload_length(content_length: int | None) -> None:
+    """413 for an upload whose Content-Length is over UPLOAD_BODY_MAX_BYTES, before its body is
+    read; a body without one (chunked) is counted as it arrives."""
+    if content_length is not None and content_length > UPLOAD_BODY_MAX_BYTES:
+        raise upload_too_large()
 
 
 @dataclass(frozen=True)

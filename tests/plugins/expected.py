@@ -12,12 +12,15 @@ from shared.spec import NEEDS
 
 def whats(item: pytest.Item) -> list[What]:
     """What the registry may name a test by, first found first: its spec case
-    (@pytest.mark.spec_case), its lifecycle check (@pytest.mark.lifecycle), its node id."""
+    (@pytest.mark.spec_case), its lifecycle check (@pytest.mark.lifecycle), its HTTP rule
+    (@pytest.mark.http_rule), its node id."""
     found: list[What] = []
     if marker := item.get_closest_marker("spec_case"):
         found.append(What(behaviour=marker.args[0], case=marker.args[1]))
     if marker := item.get_closest_marker("lifecycle"):
         found.append(What(lifecycle=marker.args[0]))
+    if marker := item.get_closest_marker("http_rule"):
+        found.append(What(http=marker.args[0]))
     found.append(What(test=item.nodeid.partition("[")[0]))
     return found
 
@@ -63,5 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "lacking: set where the target lacks what the test needs (tests/plugins/expected.py)",
         "spec_case(behaviour, name): the spec case a test plays, as expected.toml names it",
         "lifecycle(check): the lifecycle check a test makes, as expected.toml names it",
+        "http_rule(name): the HTTP conformance rule a test checks (http.toml), as expected.toml"
+        " names it",
     ):
         config.addinivalue_line("markers", line)
