@@ -28,10 +28,13 @@ from compare.report import (
 from compare.source import APP_TITLES, Source, implementations
 from shared.harness.expected import expected as known_differences
 from shared.harness.targets import PROJECT_ROOT, Target, load_targets
+from shared.runtime.openapi import read_document
 from shared.spec import Behaviour, Case, Spec, spec
 
 PYGMENTS_STYLE = "default"
 PAGES_DIR = "behaviours"
+API_PAGE = "api.html"
+OPENAPI_FILE = "openapi.json"
 CSS = """\
 :root { --fg: #1d2125; --muted: #5c6670; --line: #d8dde2; --bg: #ffffff; --panel: #f6f8fa;
   --pass: #1a7f37; --pass-bg: #dafbe1; --fail: #b42318; --fail-bg: #ffe0dc;
@@ -191,7 +194,8 @@ def index_page(spec: Spec, report: Report, targets: Mapping[str, Target]) -> str
 Channels) — and one test suite runs every case of the spec
 (<code>shared/spec/behaviours/*.toml</code>) against every target. Open a behaviour to read the
 two implementations side by side;
-<a href="{BENCH_PAGE}">the measurements</a> compare their speed.</p>
+<a href="{BENCH_PAGE}">the measurements</a> compare their speed;
+<a href="{API_PAGE}">the API</a> lists every route, as the OpenAPI document both apps serve.</p>
 <h2>Behaviours &times; targets</h2>
 <p class="run">{escape(describe_run(report, list(targets)))}</p>
 <div class="table-scroll"><table class="matrix">
@@ -376,6 +380,40 @@ def spec_file(behaviour: Behaviour) -> str:
         return behaviour.source.name
 
 
+def api_page(the_spec: Spec) -> str:
+    """Every route: what it does, its inputs, its answers and errors, by behaviour."""
+    rows = []
+    for behaviour in the_spec.behaviours:
+        link = f'<a href="{PAGES_DIR}/{behaviour.id}.html">{escape(behaviour.id)}</a>'
+        for route in behaviour.routes:
+            inputs = [f"{{{name}}}" for name in route.path_params]
+            inputs += [f"?{name}" for name in route.query]
+            inputs += [name for name in route.headers]
+            if route.body is not None:
+                inputs.append(f"body: {route.body.media_type}")
+            answers = ", ".join(str(answer.status) for answer in route.answers)
+            rows.append(
+                f"<tr><th><code>{escape(route.key)}</code>"
+                f"{' (websocket)' if route.websocket else ''}</th><td>{link}</td>"
+                f"<td>{inline(route.summary)}</td>"
+                f"<td><code>{escape(' '.join(inputs)) or '—'}</code></td>"
+                f"<td>{escape(answers) or '—'}</td>"
+                f"<td><code>{escape(' '.join(route.implied_errors())) or '—'}</code></td></tr>"
+            )
+    body = f"""<h1>The API</h1>
+<p>Every route of both apps, declared in the spec; both serve the same
+<a href="{OPENAPI_FILE}">OpenAPI 3.1 document</a> at <code>GET /openapi.json</code>, which
+schemathesis and the generated requests of the suite play on every target.</p>
+<div class="table-scroll"><table>
+<thead><tr><th>route</th><th>behaviour</th><th>what it does</th><th>inputs</th>
+<th>answers</th><th>errors</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table></div>"""
+    return page("The API of both apps", body, "")
+
+
 def bench_config(the_spec: Spec) -> BenchConfig | None:
     """bench.toml, which names the scenarios of a behaviour; None if it fits no spec."""
     try:
@@ -396,7 +434,8 @@ def build(
     targets: Mapping[str, Target] | None = None,
     bench_dir: Path | None = None,
 ) -> list[Path]:
-    """Write index.html, style.css and behaviours/<id>.html into `out`; return the pages. The
+    """Write index.html, style.css, api.html with openapi.json, and behaviours/<id>.html into
+    `out`; return the pages. The
     bench's page (bench.html) and plots (bench/) come from `bench_dir`, var/bench or docs/bench."""
     the_spec = the_spec or spec()
     targets = targets if targets is not None else load_targets()
@@ -413,6 +452,8 @@ def build(
         page("Measurements: aiohttp and Django side by side", overview_page(bench), ""),
         encoding="utf-8",
     )
+    (out / API_PAGE).write_text(api_page(the_spec), encoding="utf-8")
+    (out / OPENAPI_FILE).write_bytes(read_document())
     behaviours: Sequence[Behaviour] = the_spec.behaviours
     for index, behaviour in enumerate(behaviours):
         neighbours = (

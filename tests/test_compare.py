@@ -25,6 +25,7 @@ from compare.site import build
 from compare.source import SourceError, implementations, resolve
 from compare.terminal import SIDE_BY_SIDE_MIN, use_color, visible_width
 from shared.harness.targets import PROJECT_ROOT, free_port, load_targets
+from shared.runtime.openapi import read_document
 from shared.spec import Behaviour, HttpCase, spec
 
 BEHAVIOURS = spec().behaviours
@@ -312,6 +313,19 @@ def test_the_site_has_an_index_and_one_page_per_behaviour(
         assert expected in text
     assert echo.count('<tr id="case-') == len(spec().behaviour("ws-echo").cases)
     assert 'href="http' not in index + echo, "the site works offline: no external links"
+
+
+def test_the_site_lists_every_route_beside_the_openapi_document(
+    tmp_path: Path, report_path: Path
+) -> None:
+    build(tmp_path / "site", load(report_path))
+    api = (tmp_path / "site" / "api.html").read_text(encoding="utf-8")
+    for route in spec().routes:
+        assert f"<code>{html.escape(route.key)}</code>" in api
+    assert 'href="openapi.json"' in api and 'href="api.html"' in (
+        tmp_path / "site" / "index.html"
+    ).read_text(encoding="utf-8")
+    assert (tmp_path / "site" / "openapi.json").read_bytes() == read_document()
 
 
 def test_the_compose_site_service_builds_and_serves_the_site(tmp_path: Path) -> None:
