@@ -29,7 +29,6 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 	@touch $@
 
 run: $(STAMP)
-	$(PY) -m compare site
 	$(PY) -m compare.live --site 8080 --upstream-port 8083 aiohttp=8081 django-daphne=8082
 
 # Both passes run, whatever the first one gives; `make test` fails if either failed.

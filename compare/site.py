@@ -51,6 +51,8 @@ h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
 a { color: #0b5cad; } code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
 p code, li code, td code { background: var(--panel); padding: 0 .25em; border-radius: 3px; }
 .muted, .run { color: var(--muted); }
+.notice { background: var(--xfail-bg); border: 1px solid var(--line); border-radius: 6px;
+  padding: .5rem .75rem; }
 nav.pager { display: flex; gap: 1rem; flex-wrap: wrap; font-size: .95rem; }
 .purpose { font-size: 1.1rem; margin: .2rem 0; }
 .seed { color: var(--muted); margin: .2rem 0 1rem; }
@@ -111,7 +113,9 @@ table.bench td { white-space: nowrap; }
 """
 
 
-def page(title: str, body: str, root: str) -> str:
+def page(title: str, body: str, root: str, notice: str = "") -> str:
+    """A page of the site; `notice` (HTML) stands above its body: a parity run under way."""
+    banner = f'<p class="notice">{notice}</p>\n' if notice else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -124,7 +128,7 @@ def page(title: str, body: str, root: str) -> str:
 <header class="site"><a href="{root}index.html">async-web-parity</a>
 <span class="muted">— the same behaviours in aiohttp and in Django, side by side</span></header>
 <main>
-{body}
+{banner}{body}
 <footer>Built by <code>python -m compare site</code> from the spec
 (<code>shared/spec/behaviours/*.toml</code>), the apps' source and the parity report.</footer>
 </main>
@@ -167,7 +171,7 @@ def footnote_text(result: Result) -> str:
     return f"Failed on {case}: <code>{escape(result.message or 'failed')}</code>"
 
 
-def index_page(spec: Spec, report: Report, targets: Mapping[str, Target]) -> str:
+def index_page(spec: Spec, report: Report, targets: Mapping[str, Target], notice: str = "") -> str:
     heads = "".join(
         f"<th>{escape(name)}<small>{escape(target.server)}</small></th>"
         for name, target in targets.items()
@@ -197,7 +201,7 @@ two implementations side by side;
 <a href="{BENCH_PAGE}">the measurements</a> compare their speed;
 <a href="{API_PAGE}">the API</a> lists every route, as the OpenAPI document both apps serve.</p>
 <h2>Behaviours &times; targets</h2>
-<p class="run">{escape(describe_run(report, list(targets)))}</p>
+<p class="run">{escape(describe_run(report, list(targets)))}{left_out(targets)}</p>
 <div class="table-scroll"><table class="matrix">
 <thead><tr><th>behaviour</th><th class="about">purpose</th>{heads}</tr></thead>
 <tbody>
@@ -207,7 +211,18 @@ two implementations side by side;
 {f'<ol class="footnotes">{notes}</ol>' if notes else ""}
 <p class="muted">pass: every case passed · xfail: a declared difference, with its reason ·
 FAIL: a case failed (or an xfail passed) · not run: no result in the report, never a guess.</p>"""
-    return page("async-web-parity: aiohttp and Django side by side", body, "")
+    return page("async-web-parity: aiohttp and Django side by side", body, "", notice)
+
+
+def left_out(targets: Mapping[str, Target]) -> str:
+    """The registry's targets the site shows no column for, as the end of a sentence."""
+    missing = [name for name in load_targets() if name not in targets]
+    if not missing:
+        return ""
+    return (
+        f"; no result yet for {escape(', '.join(missing))}"
+        " (<code>make test</code> runs every target)"
+    )
 
 
 def fragments(found: Sequence[Fragment]) -> str:
@@ -279,6 +294,7 @@ def behaviour_page(
     neighbours: tuple[Behaviour | None, Behaviour | None],
     bench: Bench | None = None,
     bench_config: BenchConfig | None = None,
+    notice: str = "",
 ) -> str:
     before, after = neighbours
     pager = ['<a href="../index.html">← all behaviours</a>']
@@ -343,7 +359,7 @@ def behaviour_page(
 {other_tests(behaviour, report, targets)}
 <p class="run">Defined in <code>{escape(spec_file(behaviour))}</code> ·
 {escape(describe_run(report, list(targets)))}</p>"""
-    return page(f"{behaviour.id}: aiohttp and Django side by side", body, "../")
+    return page(f"{behaviour.id}: aiohttp and Django side by side", body, "../", notice)
 
 
 def other_tests(behaviour: Behaviour, report: Report, targets: Mapping[str, Target]) -> str:
@@ -422,6 +438,14 @@ def bench_config(the_spec: Spec) -> BenchConfig | None:
         return None
 
 
+def shown_targets(report: Report) -> dict[str, Target]:
+    """The registry's targets that have a result in the report, in its order; all of them when
+    none has: a column of `not run` from top to bottom says nothing a line cannot."""
+    ran = {result.target for result in report.results}
+    registry = load_targets()
+    return {name: target for name, target in registry.items() if name in ran} or registry
+
+
 def stylesheet() -> str:
     highlighting: str = HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs(".highlight")
     return CSS + "\n" + highlighting + "\n"
@@ -433,17 +457,18 @@ def build(
     the_spec: Spec | None = None,
     targets: Mapping[str, Target] | None = None,
     bench_dir: Path | None = None,
+    notice: str = "",
 ) -> list[Path]:
     """Write index.html, style.css, api.html with openapi.json, and behaviours/<id>.html into
-    `out`; return the pages. The
-    bench's page (bench.html) and plots (bench/) come from `bench_dir`, var/bench or docs/bench."""
+    `out`; return the pages. The bench's page (bench.html) and plots (bench/) come from
+    `bench_dir`, var/bench or docs/bench. `notice` (HTML) stands on the pages that show statuses."""
     the_spec = the_spec or spec()
-    targets = targets if targets is not None else load_targets()
+    targets = targets if targets is not None else shown_targets(report)
     pages_dir = out / PAGES_DIR
     pages_dir.mkdir(parents=True, exist_ok=True)
     (out / "style.css").write_text(stylesheet(), encoding="utf-8")
     written = [out / "index.html"]
-    written[0].write_text(index_page(the_spec, report, targets), encoding="utf-8")
+    written[0].write_text(index_page(the_spec, report, targets, notice), encoding="utf-8")
     bench = Bench.find(bench_dir)
     config = bench_config(the_spec) if bench else None
     if bench:
@@ -462,7 +487,7 @@ def build(
         )
         path = pages_dir / f"{behaviour.id}.html"
         path.write_text(
-            behaviour_page(behaviour, the_spec, report, targets, neighbours, bench, config),
+            behaviour_page(behaviour, the_spec, report, targets, neighbours, bench, config, notice),
             encoding="utf-8",
         )
         written.append(path)

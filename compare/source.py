@@ -8,6 +8,7 @@ import inspect
 import os
 import re
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -181,7 +182,8 @@ def resolve(ref: str) -> Source:
     )
 
 
-def _app_modules(package: str) -> list[tuple[str, Path]]:
+@cache
+def _app_modules(package: str) -> tuple[tuple[str, Path], ...]:
     """Every module of an app package, as (dotted name, file), in a stable order."""
     root = Path(inspect.getfile(importlib.import_module(package))).parent
     found: list[tuple[str, Path]] = []
@@ -191,7 +193,45 @@ def _app_modules(package: str) -> list[tuple[str, Path]]:
             continue
         dotted = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
         found.append((dotted, file))
-    return found
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class References:
+    """What one module's code refers to, read once: its `from X import Y [as Z]` imports, and the
+    lines of each `name.attribute`, each name read, and each string constant."""
+
+    lines: tuple[str, ...]
+    imports: tuple[tuple[str, str, str], ...]  # (module, name, bound as)
+    attributes: Mapping[tuple[str, str], tuple[int, ...]]
+    names: Mapping[str, tuple[int, ...]]
+    strings: Mapping[str, tuple[int, ...]]
+
+
+@cache
+def references(file: Path) -> References:
+    text = file.read_text(encoding="utf-8")
+    imports: list[tuple[str, str, str]] = []
+    attributes: dict[tuple[str, str], list[int]] = {}
+    names: dict[str, list[int]] = {}
+    strings: dict[str, list[int]] = {}
+    for node in ast.walk(ast.parse(text, str(file))):
+        match node:
+            case ast.ImportFrom(module=str(module), level=0):
+                imports += [(module, a.name, a.asname or a.name) for a in node.names]
+            case ast.Attribute(value=ast.Name(id=used), attr=attr):
+                attributes.setdefault((used, attr), []).append(node.lineno)
+            case ast.Name(id=used, ctx=ast.Load()):
+                names.setdefault(used, []).append(node.lineno)
+            case ast.Constant(value=str(value)):
+                strings.setdefault(value, []).append(node.lineno)
+    return References(
+        lines=tuple(text.splitlines()),
+        imports=tuple(imports),
+        attributes={key: tuple(found) for key, found in attributes.items()},
+        names={key: tuple(found) for key, found in names.items()},
+        strings={key: tuple(found) for key, found in strings.items()},
+    )
 
 
 @cache
@@ -204,37 +244,20 @@ def route_lines(module_name: str, name: str) -> tuple[RouteLine, ...]:
     package = module_name.partition(".")[0]
     if package not in APP_PACKAGES.values():
         return ()
-    dotted = f"{module_name}.{name}"
     found: list[RouteLine] = []
     for other, file in _app_modules(package):
         if other == module_name or other.rpartition(".")[2] not in WIRING_MODULES:
             continue
-        text = file.read_text(encoding="utf-8")
-        tree = ast.parse(text, str(file))
-        module_aliases: set[str] = set()
-        name_aliases: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for alias in node.names:
-                    if f"{node.module}.{alias.name}" == module_name:
-                        module_aliases.add(alias.asname or alias.name)
-                    elif node.module == module_name and alias.name == name:
-                        name_aliases.add(alias.asname or alias.name)
-        hits: set[int] = set()
-        for node in ast.walk(tree):
-            match node:
-                case ast.Attribute(value=ast.Name(id=used), attr=attr) if (
-                    used in module_aliases and attr == name
-                ):
-                    hits.add(node.lineno)
-                case ast.Name(id=used, ctx=ast.Load()) if used in name_aliases:
-                    hits.add(node.lineno)
-                case ast.Constant(value=str(value)) if value == dotted:
-                    hits.add(node.lineno)
-        lines = text.splitlines()
+        refs = references(file)
+        hits = set(refs.strings.get(f"{module_name}.{name}", ()))
+        for module, imported, bound in refs.imports:
+            if f"{module}.{imported}" == module_name:
+                hits.update(refs.attributes.get((bound, name), ()))
+            elif module == module_name and imported == name:
+                hits.update(refs.names.get(bound, ()))
         path = _display_path(file, other)
         found.extend(
-            RouteLine(path, lineno, TYPE_IGNORE.sub("", lines[lineno - 1].strip()))
+            RouteLine(path, lineno, TYPE_IGNORE.sub("", refs.lines[lineno - 1].strip()))
             for lineno in sorted(hits)
         )
     return tuple(found)

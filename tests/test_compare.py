@@ -680,7 +680,8 @@ def test_other_tests_of_a_behaviour_count_in_the_matrix_and_the_site(
     page = (tmp_path / "site" / "behaviours" / "sse.html").read_text(encoding="utf-8")
     tests = page_text(page[page.index('id="tests"') :])
     assert re.search(r"test_sse_resumes_after_last_event_id\s+" + re.escape(module), tests)
-    assert re.search(rf"test_sse_backlog\s+\S+\s+passed(\s+not run){{{len(TARGETS) - 1}}}", tests)
+    # The site shows the targets the report has results for: here aiohttp and django-daphne.
+    assert re.search(r"test_sse_backlog\s+\S+\s+passed\s+not run\s*$", tests, re.M), tests
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert f"pass {n}/{n} + 2/2 tests" in index
     assert 'title="FAILED test_two_members: AssertionError: no join frame"' in index

@@ -41,8 +41,11 @@ def serve_site(host: str, port: int, directory: Path = SITE_DIR) -> ThreadingHTT
 
 # The site's server (host, port, each target's URL); `python -m compare.live` gives its own.
 type SiteServer = Callable[[str, int, Mapping[str, str]], ThreadingHTTPServer]
-# Told each target's URL once every server answers; `python -m compare.live` prints more to try.
+# Told each target's URL once every server answers; `python -m compare.live` prints more to try,
+# and starts a parity run on them.
 type OnReady = Callable[[Mapping[str, str]], None]
+# Called first when stopping, before any server stops: what on_ready started ends while they answer.
+type OnStop = Callable[[], None]
 
 
 def static_site(host: str, port: int, urls: Mapping[str, str]) -> ThreadingHTTPServer:
@@ -53,6 +56,7 @@ def main(
     argv: Sequence[str] | None = None,
     site_server: SiteServer = static_site,
     on_ready: OnReady | None = None,
+    on_stop: OnStop | None = None,
 ) -> int:
     targets = load_targets()
     parser = argparse.ArgumentParser(prog="python -m shared.harness.serve", description=__doc__)
@@ -125,6 +129,8 @@ def main(
         # A second Ctrl-C (or SIGTERM) must not cut the clean-up short and leave servers behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if on_stop is not None:
+            on_stop()
         for server in reversed(servers):
             server.stop()
         if upstream is not None:
