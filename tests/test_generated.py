@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -14,8 +16,25 @@ from shared.harness.generate import Generated, generated, routes
 from shared.harness.generate_ws import Conversation, conversations
 from shared.harness.generate_ws import play as ws_play
 from shared.harness.raw import Answer, RawRequest
+from shared.harness.targets import Server
 from shared.spec import spec
-from tests.plugins.servers import ServerPool, selected_targets
+from tests.plugins.servers import TARGETS, ServerPool, selected_targets
+
+
+@pytest.fixture(scope="module")
+def fresh(servers: ServerPool, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Every selected target's server started for this module alone, so that no answer depends
+    on what another test stored (items, counters, events): their base URLs, by target. A server
+    given by --target-url is used as it is."""
+    names = selected_targets(request.config)
+    given_urls = {name: servers.urls[name] for name in names if name in servers.urls}
+    to_start = [name for name in names if name not in given_urls]
+    servers.concurrency_env()  # the upstream service they share, started once, before them
+    with ThreadPoolExecutor() as starting:
+        started = list(starting.map(lambda n: servers.spawn(n, f"{n}-generated"), to_start))
+    yield {**given_urls, **{server.target.name: server.base_url for server in started}}
+    with ThreadPoolExecutor() as stopping:
+        list(stopping.map(Server.stop, started))
 
 
 def report(played: Played, base_url: str) -> str:
@@ -25,7 +44,7 @@ def report(played: Played, base_url: str) -> str:
 
 
 def test_every_target_gives_one_answer_to_generated_requests(
-    servers: ServerPool, request: pytest.FixtureRequest
+    fresh: dict[str, str], request: pytest.FixtureRequest
 ) -> None:
     """Requests schemathesis generates from the OpenAPI document, valid and not, mutated (another
     method, an odd path, a repeated parameter or header, another media type or encoding, a
@@ -33,12 +52,10 @@ def test_every_target_gives_one_answer_to_generated_requests(
     declare, and the same status, media type and error body (or JSON shape) everywhere, unless
     the registry says the server answers it itself."""
     config = request.config
-    names = selected_targets(config)
-    lives = {name: servers.get(name) for name in names}
     registry = expected()
-    lacking = frozenset(need for name in names for need in registry.lacks(name))
+    lacking = frozenset(need for name in fresh for need in registry.lacks(name))
     chosen = routes(lacking)
-    base_urls = {name: live.base_url for name, live in lives.items()}
+    base_urls = {name: fresh[name] for name in TARGETS if name in fresh}
     first = next(iter(base_urls.values()))
 
     @seed(config.getoption("generated_seed"))
@@ -87,17 +104,15 @@ def test_an_undeclared_difference_fails() -> None:
 
 
 def test_every_target_hears_the_same_on_generated_websocket_conversations(
-    servers: ServerPool, request: pytest.FixtureRequest
+    fresh: dict[str, str], request: pytest.FixtureRequest
 ) -> None:
     """Frames of every JSON shape, not JSON, binary and around the chat's 64 KiB limit, sent one
     after another on the echo, greet and chat routes of every target with websockets: each
     target sends back the same frames and ends the connection the same way."""
     config = request.config
     registry = expected()
-    names = [name for name in selected_targets(config) if "websocket" not in registry.lacks(name)]
-    lives = {name: servers.get(name) for name in names}
-    ws_urls = {name: live.ws_url for name, live in lives.items()}
-    origins = {name: live.base_url for name, live in lives.items()}
+    origins = {name: url for name, url in fresh.items() if "websocket" not in registry.lacks(name)}
+    ws_urls = {name: "ws" + url.removeprefix("http") for name, url in origins.items()}
     rooms = itertools.count()
 
     @seed(config.getoption("generated_seed"))
