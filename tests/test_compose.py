@@ -155,7 +155,7 @@ def test_service_passes_parity(services: dict[str, Any], name: str, tmp_path: Pa
         wait_healthy(upstream_process, healthcheck_argv(upstream), upstream_env, upstream_log)
         wait_healthy(process, healthcheck_argv(service), env, log_path)
         parity = subprocess.run(
-            parity_argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
+            parity_argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False
         )
         exit_code = stop(process)
         stop(upstream_process)
