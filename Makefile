@@ -43,11 +43,13 @@ test: $(STAMP) lint browser wrk
 	exit $$status
 
 # The generated requests' long run (tests/test_generated.py): FUZZ_EXAMPLES requests, each sent
-# to every target, from FUZZ_SEED (make test sends 400 from seed 0).
+# to every target, and one websocket conversation for every eight, from FUZZ_SEED (make test
+# sends 400 from seed 0). FUZZ_TESTS=requests runs the HTTP requests alone.
 FUZZ_EXAMPLES ?= 50000
 FUZZ_SEED ?= 1
+FUZZ_TESTS ?= generated
 fuzz: $(STAMP)
-	$(PY) -m pytest tests/test_generated.py --generated-examples=$(FUZZ_EXAMPLES) --generated-seed=$(FUZZ_SEED)
+	$(PY) -m pytest tests/test_generated.py -k "$(FUZZ_TESTS)" --generated-examples=$(FUZZ_EXAMPLES) --generated-seed=$(FUZZ_SEED)
 
 # The second pass of `make test`: the parity matrix and the data tests again, on PostgreSQL at
 # PG_URL, each server on a database the suite creates and drops. Without PostgreSQL it says why
