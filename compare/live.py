@@ -4,20 +4,30 @@ servers (shared/harness/serve.py serves them), its statuses filled by a parity r
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from html import escape
+from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from compare.play import MAKE_RUN_URLS
+from compare import UnknownBehaviour, find_behaviour
+from compare.play import MAKE_RUN_URLS, NotRunning, play_case, to_json
 from compare.report import default_report_path, load
 from compare.site import build
 from shared.harness import serve
 from shared.harness.targets import PROJECT_ROOT
+from shared.spec import spec
+
+RUN_LIMIT = 1024  # bytes: a Run request names a behaviour and a case number, nothing more
 
 
 def shown(path: Path) -> str:
@@ -120,6 +130,73 @@ class ParityRun:
                 self.process.wait()
 
 
+class SiteHandler(serve.QuietHandler):
+    """The site's pages, and what their Run buttons ask: `GET /api/targets`, the servers a case
+    is played on; `POST /api/try` with `{"behaviour": id, "case": n}`, the case played on each
+    with the suite's client (compare/play.py), both answers side by side as JSON.
+
+    The page cannot send a case itself: a browser writes Origin, Host, Connection and
+    Content-Length its own way, and reads nothing from another origin unless it answers with CORS
+    headers, which neither app sends. So the page asks its own server, and only its own pages
+    may: a POST whose Origin is not this server's is refused with 403, as the apps refuse a
+    foreign websocket handshake."""
+
+    def __init__(self, *args: Any, urls: Mapping[str, str], **kwargs: Any) -> None:
+        self.urls = urls  # set before the base class handles the request in __init__
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/api/targets":
+            targets = [{"name": name, "url": url} for name, url in self.urls.items()]
+            self.answer(HTTPStatus.OK, {"targets": targets})
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path != "/api/try":
+            self.answer(HTTPStatus.NOT_FOUND, {"error": f"no {self.path} here"})
+            return
+        if self.headers.get("Origin") != f"http://{self.headers.get('Host')}":
+            self.answer(HTTPStatus.FORBIDDEN, {"error": "only this site's pages may run cases"})
+            return
+        try:
+            size = int(self.headers.get("Content-Length", "0"))
+            if not 0 < size <= RUN_LIMIT:
+                raise ValueError(f"a body of 1 to {RUN_LIMIT} bytes, not {size}")
+            asked = json.loads(self.rfile.read(size))
+            the_spec = spec()
+            behaviour = find_behaviour(the_spec, str(asked["behaviour"]))
+            number = asked["case"]
+            if not isinstance(number, int) or not 1 <= number <= len(behaviour.cases):
+                raise ValueError(f"{behaviour.id} has cases 1 to {len(behaviour.cases)}")
+        except (ValueError, KeyError, TypeError, UnknownBehaviour) as error:
+            self.answer(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            return
+        try:
+            answers = asyncio.run(play_case(the_spec, behaviour, number - 1, self.urls))
+        except NotRunning as error:
+            self.answer(HTTPStatus.BAD_GATEWAY, {"error": str(error)})
+            return
+        self.answer(HTTPStatus.OK, to_json(answers))
+
+    def answer(self, status: HTTPStatus, body: Mapping[str, object]) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve_site(
+    host: str, port: int, directory: Path, urls: Mapping[str, str]
+) -> ThreadingHTTPServer:
+    """The site in `directory`, its Run buttons playing cases on `urls`, served in a thread."""
+    handler = partial(SiteHandler, directory=str(directory), urls=urls)
+    return serve.serve_site(host, port, directory, handler)
+
+
 class Live:
     """The hooks compare.live gives shared/harness/serve.py: the site, the try lines, the run."""
 
@@ -133,7 +210,7 @@ class Live:
         """The site built afresh from the last report (saying a run is coming), then served."""
         notice = self.run.notice(urls) if self.run else ""
         build(self.directory, load(self.report), notice=notice)
-        self.site = serve.serve_site(host, port, self.directory)
+        self.site = serve_site(host, port, self.directory, urls)
         return self.site
 
     def ready(self, urls: Mapping[str, str]) -> None:

@@ -58,6 +58,20 @@ class Answer:
         """The case failed where nothing declares a difference: the spec says it must not."""
         return self.outcome == "failed"
 
+    @property
+    def verdict(self) -> str:
+        """The outcome in words, as `try` and the site's Run buttons show it."""
+        return VERDICTS[self.outcome]
+
+
+VERDICTS = {
+    "passed": "meets the spec",
+    "failed": "FAILS the spec",
+    "xfailed": "differs, as declared",
+    "xpassed": "meets the spec (a difference is declared)",
+    "skipped": "skipped",
+}
+
 
 @dataclass(frozen=True)
 class Row:
@@ -279,6 +293,7 @@ def to_json(answers: Sequence[Answer]) -> dict[str, object]:
                 "target": answer.target,
                 "url": answer.url,
                 "outcome": answer.outcome,
+                "verdict": answer.verdict,
                 "forbidden": answer.forbidden,
                 "message": answer.message,
                 "reason": answer.reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -34,6 +35,7 @@ from shared.spec import Behaviour, Case, Spec, spec
 PYGMENTS_STYLE = "default"
 PAGES_DIR = "behaviours"
 API_PAGE = "api.html"
+RUN_SCRIPT = "run.js"  # the Run buttons' script, from compare/assets/
 OPENAPI_FILE = "openapi.json"
 CSS = """\
 :root { --fg: #1d2125; --muted: #5c6670; --line: #d8dde2; --bg: #ffffff; --panel: #f6f8fa;
@@ -103,6 +105,17 @@ table.cases code { white-space: pre-wrap; overflow-wrap: anywhere; }
 table.cases .step-no { color: var(--muted); }
 table.tests .where { display: block; color: var(--muted); }
 table.cases ul { margin: 0; padding-left: 1.1rem; }
+button.run { display: block; margin: .3rem 0 0 auto; font: inherit; font-size: .8rem;
+  padding: .05rem .5rem; cursor: pointer; }
+button.run[hidden] { display: none; }
+tr.ran > td { background: var(--panel); }
+table.answers { margin: .2rem 0; background: var(--bg); }
+table.answers th, table.answers td { padding: .2rem .45rem; font-size: .9rem; }
+table.answers tbody th { font-weight: normal; color: var(--muted); white-space: nowrap; }
+table.answers code { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.answers tr.differs > td { background: var(--fail-bg); }
+table.answers tr.varies > td { color: var(--muted); }
+ul.answer-notes { font-size: .9rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr));
   gap: 1rem; }
@@ -245,6 +258,11 @@ def outcome_cell(result: Result | None, attrs: str = "") -> str:
     return f'<td{attrs} class="status {result_kind(result)}"{tip}>{word}</td>'
 
 
+def run_button(number: int) -> str:
+    """Shown by run.js when the site's server can run cases (`make run`'s can)."""
+    return f'<button class="run" type="button" data-case="{number}" hidden>Run</button>'
+
+
 def case_rows(index: int, case: Case, spec: Spec, results: Sequence[Result | None]) -> str:
     """One row a step (a multi-step case numbers them); number, name and outcomes span them."""
     steps = case_steps(case, spec)
@@ -258,7 +276,7 @@ def case_rows(index: int, case: Case, spec: Spec, results: Sequence[Result | Non
             continue
         outcomes = "".join(outcome_cell(result, span) for result in results)
         rows.append(
-            f'<tr id="case-{index + 1}"><td{span}>{index + 1}</td>'
+            f'<tr id="case-{index + 1}"><td{span}>{index + 1}{run_button(index + 1)}</td>'
             f"<td{span}>{escape(case.name)}</td>{cells}{outcomes}</tr>"
         )
     return "\n".join(rows)
@@ -349,7 +367,10 @@ def behaviour_page(
 {behaviour_section(bench, behaviour.id, bench_config)}
 </section>
 <h2>Cases</h2>
-<div class="table-scroll"><table class="cases">
+<p class="run-help muted">With <code>make run</code>, each case has a Run button here that plays
+it on both apps and shows both answers; <code>python -m compare try {escape(behaviour.id)}</code>
+does the same in a terminal.</p>
+<div class="table-scroll"><table class="cases" data-behaviour="{escape(behaviour.id)}">
 <thead><tr><th>#</th><th>case</th><th>request</th><th>expected</th>{heads}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -358,7 +379,8 @@ def behaviour_page(
 {declared}
 {other_tests(behaviour, report, targets)}
 <p class="run">Defined in <code>{escape(spec_file(behaviour))}</code> ·
-{escape(describe_run(report, list(targets)))}</p>"""
+{escape(describe_run(report, list(targets)))}</p>
+<script src="../{RUN_SCRIPT}" defer></script>"""
     return page(f"{behaviour.id}: aiohttp and Django side by side", body, "../", notice)
 
 
@@ -467,6 +489,7 @@ def build(
     pages_dir = out / PAGES_DIR
     pages_dir.mkdir(parents=True, exist_ok=True)
     (out / "style.css").write_text(stylesheet(), encoding="utf-8")
+    shutil.copyfile(Path(__file__).with_name("assets") / RUN_SCRIPT, out / RUN_SCRIPT)
     written = [out / "index.html"]
     written[0].write_text(index_page(the_spec, report, targets, notice), encoding="utf-8")
     bench = Bench.find(bench_dir)

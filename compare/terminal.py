@@ -353,7 +353,7 @@ def render_try(
             head = (mark if number == 0 else "  ") + name.ljust(field_width) + " "
             cells = SEPARATOR.join(pad(paint(piece, colour), column) for piece in line)
             out.append((paint(head, colour) + cells).rstrip())
-    words = [outcome_word(answer) for answer in answers]
+    words = [answer.verdict for answer in answers]
     spec_row = SEPARATOR.join(
         pad(paint(word, OUTCOME_COLORS[answer.outcome]), column)
         for word, answer in zip(words, answers, strict=True)
@@ -366,13 +366,3 @@ def render_try(
             declared = f"{answer.target}: a declared difference (expected.toml): {answer.reason}"
             out += [paint(line, "yellow") for line in wrap_text(declared, width, "  ")]
     return "\n".join(out) + "\n"
-
-
-def outcome_word(answer: Answer) -> str:
-    words = {
-        "passed": "meets the spec",
-        "failed": "FAILS the spec",
-        "xfailed": "differs, as declared",
-        "xpassed": "meets the spec (a difference is declared)",
-    }
-    return words[answer.outcome]

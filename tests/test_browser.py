@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -15,11 +17,13 @@ from urllib.parse import urldefrag
 
 import pytest
 
+from compare.live import serve_site
 from compare.report import load
 from compare.site import build
 from shared.harness.serve import QuietHandler
 from shared.harness.targets import PROJECT_ROOT
 from shared.spec import spec
+from tests.plugins.servers import ServerPool
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FloatRect, Locator, Page
@@ -30,6 +34,7 @@ SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 # The README's picture: re-taken only on request (`make screenshots`), so that a test run never
 # rewrites a tracked file (fonts and Chromium versions change pixels from machine to machine).
 README_SHOT = PROJECT_ROOT / "docs" / "screenshot-ws-echo.png"
+README_RUN_SHOT = PROJECT_ROOT / "docs" / "screenshot-run.png"
 UPDATE = bool(os.environ.get("UPDATE_SCREENSHOTS"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -231,3 +236,121 @@ def test_the_bench_plots_load_on_the_overview_and_behaviour_pages(
     assert plot.evaluate("image => image.complete && image.naturalWidth") > 100
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+
+
+APPS = ("aiohttp", "django-daphne")  # what `make run` serves
+
+
+@pytest.fixture(scope="module")
+def live_site_url(tmp_path_factory: pytest.TempPathFactory, servers: ServerPool) -> Iterator[str]:
+    """The site as `make run` serves it (compare/live.py): its Run buttons play cases on aiohttp
+    and django-daphne, here the suite's servers."""
+    out = tmp_path_factory.mktemp("live-site")
+    build(out, load())
+    urls = {name: servers.get(name).base_url for name in APPS}
+    server = serve_site("127.0.0.1", 0, out, urls)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def run_case(page: Page, number: int) -> Locator:
+    """Click case `number`'s Run button; its answers, once they are shown (a case may take
+    seconds: delay's wait up to 10)."""
+    page.locator(f"#case-{number} button.run").click()
+    ran = page.locator(f"#case-{number} ~ tr.ran").first
+    ran.locator("table.answers").wait_for(timeout=60_000)
+    return ran
+
+
+def cells(row: Locator) -> list[str]:
+    return [text.strip() for text in row.locator("th, td").all_inner_texts()]
+
+
+def test_run_buttons_play_a_case_on_both_apps_and_show_both_answers(
+    live_site_url: str, open_page: OpenPage
+) -> None:
+    """A websocket case, a declared difference and an HTTP case, each played on both apps from
+    the page; every answer beside the other, field by field, with its verdict."""
+    page = open_page(f"{live_site_url}/behaviours/ws-echo.html", WIDE)
+    help_text = page.locator(".run-help").inner_text()
+    assert "Run plays a case on aiohttp at http://127.0.0.1:" in help_text
+    buttons = page.locator("table.cases button.run")
+    assert buttons.count() == len(spec().behaviour("ws-echo").cases)
+    first = run_case(page, 1)
+    heads = first.locator("table.answers thead th").all_inner_texts()
+    assert [head.split("\n")[0] for head in heads[2:]] == list(APPS)
+    rows = [cells(row) for row in first.locator("table.answers tbody tr").all()]
+    assert ["handshake", "status", *["101 Switching Protocols"] * 2] in rows
+    assert rows[-1] == ["spec", "", "meets the spec", "meets the spec"]
+    third = run_case(page, 3)  # daphne drops an empty message (declared)
+    differs = third.locator("table.answers tr.differs")
+    assert differs.count() >= 1
+    assert cells(third.locator("table.answers tbody tr").last) == [
+        "spec", "", "meets the spec", "differs, as declared"
+    ]  # fmt: skip
+    assert "django-daphne: a declared difference: daphne drops" in third.inner_text()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px"
+    screenshot(page, "run-ws-echo-1400")
+    top, bottom = box(page.locator("#case-3")), box(third)
+    scrolled = page.evaluate("window.scrollY")  # boxes are in the viewport, a clip in the page
+    clip: FloatRect = {
+        "x": 0,
+        "y": top["y"] + scrolled - 8,
+        "width": WIDE,
+        "height": bottom["y"] + bottom["height"] - top["y"] + 16,
+    }
+    shot = screenshot(page, "run-ws-echo-readme", clip=clip)
+    if UPDATE:
+        shutil.copyfile(shot, README_RUN_SHOT)
+    page.goto(f"{live_site_url}/behaviours/hello.html")
+    ran = run_case(page, 2)
+    rows = [cells(row) for row in ran.locator("table.answers tbody tr").all()]
+    assert ["", "body", "Hello, Ada", "Hello, Ada"] in rows
+    assert rows[-1] == ["spec", "", "meets the spec", "meets the spec"]
+
+
+def test_a_copy_of_the_site_without_its_server_shows_no_run_buttons(
+    site_url: str, open_page: OpenPage
+) -> None:
+    page = open_page(f"{site_url}/behaviours/ws-echo.html", WIDE)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("table.cases button.run:visible").count() == 0
+    assert "With make run, each case has a Run button" in page.locator(".run-help").inner_text()
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("origin", "body", "status", "error"),
+    [
+        pytest.param("http://evil.example", b'{"behaviour": "json", "case": 1}', 403,
+                     "only this site's pages", id="foreign-origin"),
+        pytest.param(None, b'{"behaviour": "json", "case": 1}', 403,
+                     "only this site's pages", id="no-origin"),
+        pytest.param("same", b'{"behaviour": "json", "case": 2}', 400,
+                     "json has cases 1 to 1", id="no-such-case"),
+        pytest.param("same", b'{"behaviour": "jsn", "case": 1}', 400,
+                     "Did you mean: json", id="no-such-behaviour"),
+        pytest.param("same", b"not json", 400, "Expecting value", id="not-json"),
+    ],
+)  # fmt: skip
+def test_the_run_endpoint_answers_only_its_own_pages_and_names_what_is_wrong(
+    live_site_url: str, origin: str | None, body: bytes, status: int, error: str
+) -> None:
+    """What a foreign page's request or a wrong one gets: 403 as the apps refuse a foreign
+    websocket handshake, 400 naming the mistake; never a case played."""
+    headers = {"Content-Type": "application/json"}
+    if origin is not None:
+        headers["Origin"] = live_site_url if origin == "same" else origin
+    got, text = post(f"{live_site_url}/api/try", body, headers)
+    assert got == status, text
+    assert error in json.loads(text)["error"]

@@ -480,7 +480,7 @@ def page_text(markup: str) -> str:
 
 def case_blocks(page: str) -> list[str]:
     """The rows of each case of a behaviour page's cases table, as text, in order."""
-    table = page[page.index('<table class="cases">') :]
+    table = page[page.index('<table class="cases"') :]
     table = table[: table.index("</table>")]
     return [" ".join(page_text(block).split()) for block in table.split('<tr id="case-')[1:]]
 

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 
@@ -30,11 +30,18 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass  # the supervisor's terminal is for the servers' addresses, not one line a file
 
 
-def serve_site(host: str, port: int, directory: Path = SITE_DIR) -> ThreadingHTTPServer:
-    """Serve the reading site that `python -m compare site` built in `directory`, in a thread."""
+def serve_site(
+    host: str,
+    port: int,
+    directory: Path = SITE_DIR,
+    handler: Callable[..., BaseHTTPRequestHandler] | None = None,
+) -> ThreadingHTTPServer:
+    """Serve the reading site that `python -m compare site` built in `directory`, in a thread;
+    `handler` answers its requests (default: its files)."""
     if not (directory / "index.html").is_file():
         raise LookupError(f"no site in {directory}: build it first with `python -m compare site`")
-    site = ThreadingHTTPServer((host, port), partial(QuietHandler, directory=str(directory)))
+    handler = handler or partial(QuietHandler, directory=str(directory))
+    site = ThreadingHTTPServer((host, port), handler)
     threading.Thread(target=site.serve_forever, name="site", daemon=True).start()
     return site
 
