@@ -15,6 +15,8 @@ def setup_routes(app: web.Application) -> None:
             web.get("/ws/echo", websockets.echo, name="ws-echo", allow_head=False),
             web.get("/ws/greet", websockets.greet, name="ws-greet", allow_head=False),
             web.get("/openapi.json", views.openapi, name="openapi"),
+            web.get("/health/live", views.health_live, name="health-live"),
+            web.get("/health/ready", views.health_ready, name="health-ready"),
             web.get("/{name}", views.hello, name="hello"),
         ]
     )

@@ -3,8 +3,12 @@
 import asyncio
 
 from aiohttp import web
+from sqlalchemy import text
 
+from aiohttp_app.concurrency.state import redis
+from aiohttp_app.data.db import sessions
 from aiohttp_app.params import query
+from shared.runtime.health import LIVE_BODY, readiness, state_of
 from shared.runtime.openapi import MEDIA_TYPE, read_document
 from shared.runtime.validation import parse_seconds
 
@@ -26,3 +30,21 @@ async def delay(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=read_document(), content_type=MEDIA_TYPE)
+
+
+async def health_live(request: web.Request) -> web.Response:
+    return web.json_response(LIVE_BODY)
+
+
+async def health_ready(request: web.Request) -> web.Response:
+    client = request.app[redis]
+    checks = {
+        "database": await state_of("database", select_one(request)),
+        "redis": await state_of("redis", client.ping() if client else None),
+    }
+    return web.json_response(readiness(checks))
+
+
+async def select_one(request: web.Request) -> None:
+    async with request.app[sessions]() as session:
+        await session.execute(text("SELECT 1"))

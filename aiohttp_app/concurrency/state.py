@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from aiohttp_app.concurrency.heartbeat import Heartbeat, RedisHeartbeat, beat
 from aiohttp_app.concurrency.jobs import Job, jobs
@@ -12,6 +13,7 @@ from shared.runtime.redis_state import RedisEventLog, RedisRecords, redis_client
 
 events = web.AppKey("events", EventLog)
 streams = web.AppKey("streams", Records[StreamRecord])
+redis: web.AppKey[Redis | None] = web.AppKey("redis")  # None without REDIS_URL
 
 
 async def state_context(app: web.Application) -> AsyncIterator[None]:
@@ -20,22 +22,23 @@ async def state_context(app: web.Application) -> AsyncIterator[None]:
     live in Redis; django_app/concurrency/state.py makes the same choice in module globals."""
     config = app[settings]
     if not config.redis_url:
+        app[redis] = None
         app[events] = EventLog()
         app[streams] = Records(STREAMS_KEPT)
         app[jobs] = Records(JOBS_KEPT)
         app[beat] = Heartbeat()
         yield
         return
-    redis = redis_client(config.redis_url)
+    client = app[redis] = redis_client(config.redis_url)
     prefix = f"{config.redis_prefix}:aiohttp"
-    log = app[events] = RedisEventLog(redis, prefix)
-    app[streams] = RedisRecords(redis, f"{prefix}:streams", StreamRecord)
-    app[jobs] = RedisRecords(redis, f"{prefix}:jobs", Job)
-    app[beat] = RedisHeartbeat(redis, prefix, config.heartbeat_seconds)
+    log = app[events] = RedisEventLog(client, prefix)
+    app[streams] = RedisRecords(client, f"{prefix}:streams", StreamRecord)
+    app[jobs] = RedisRecords(client, f"{prefix}:jobs", Job)
+    app[beat] = RedisHeartbeat(client, prefix, config.heartbeat_seconds)
     await log.listening()
     yield
     await log.stop_listening()
-    await redis.aclose()
+    await client.aclose()
 
 
 async def close_event_streams(app: web.Application) -> None:

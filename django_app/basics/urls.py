@@ -13,5 +13,7 @@ urlpatterns = [
     path("ws/echo", websocket_required, name="ws-echo"),
     path("ws/greet", websocket_required, name="ws-greet"),
     path("openapi.json", views.openapi, name="openapi"),
+    path("health/live", views.health_live, name="health-live"),
+    path("health/ready", views.health_ready, name="health-ready"),
     path("<str:name>", views.hello, name="hello"),
 ]
