@@ -270,16 +270,22 @@ REQUESTS_DECLARED = list(dict.fromkeys(e.what.requests or "" for e in expected()
 async def test_a_target_answers_the_requests_declared_its_own_way(
     target: str, live: Live, requests: str
 ) -> None:
-    """Each `requests` entry's example gets its answer on the targets it names, and no entry's
-    answer on the others."""
-    entries = [e for e in expected().of("requests") if e.what.requests == requests]
+    """Each `requests` entry's example gets its answer on the targets it names; on the others,
+    the app's answer, or one another entry declares for that target."""
+    registry = expected()
+    entries = [e for e in registry.of("requests") if e.what.requests == requests]
     assert all(e.example is not None and e.answer is not None for e in entries)
-    request = entries[0].example.request()  # type: ignore[union-attr]
+    request = entries[0].example.request(live.base_url)  # type: ignore[union-attr]
     answer = await exchange(live.base_url, request)
     told = f"{request.shell(live.base_url)}\n{answer.describe()}"
     named = [entry for entry in entries if target in entry.targets]
-    for entry in named or entries:
+    for entry in named:
         assert entry.answer is not None
-        assert entry.answer.matches(answer.status, answer.body) == bool(named), (
-            f"{told}\n{entry.why}"
-        )
+        assert entry.answer.matches(answer.status, answer.body), f"{told}\n{entry.why}"
+    if not named:
+        other = registry.server_answer(target, request, answer.status, answer.body)
+        assert other is None or other.what.requests != requests, f"{told}\n{other.why}"
+        assert other is not None or not any(
+            entry.answer is not None and entry.answer.matches(answer.status, answer.body)
+            for entry in entries
+        ), f"{told}\nthe answer declared for {', '.join(entries[0].targets)}"

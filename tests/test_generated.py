@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,9 +14,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from shared.harness.differential import Played, play
 from shared.harness.expected import expected
 from shared.harness.generate import Generated, generated, routes
-from shared.harness.generate_ws import Conversation, conversations
+from shared.harness.generate_ws import Conversation, addressed, conversations, handshakes
 from shared.harness.generate_ws import play as ws_play
-from shared.harness.raw import Answer, RawRequest
+from shared.harness.raw import Answer, RawRequest, exchange
 from shared.harness.targets import Server
 from shared.spec import spec
 from tests.plugins.servers import TARGETS, ServerPool, selected_targets
@@ -134,3 +135,43 @@ def test_every_target_hears_the_same_on_generated_websocket_conversations(
         )
 
     same_frames()
+
+
+def test_every_target_answers_generated_handshakes_alike(
+    fresh: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    """Websocket handshakes with each header right, left out or wrong (method, Upgrade,
+    Connection, key, version, Origin, subprotocol, extension), on every target with websockets:
+    opened or refused alike, unless the registry says how that server answers it itself."""
+    config = request.config
+    registry = expected()
+    origins = {name: url for name, url in fresh.items() if "websocket" not in registry.lacks(name)}
+    rooms = itertools.count()
+
+    async def play_handshake(handshake: RawRequest) -> Played:
+        room = f"h-{next(rooms)}"
+        sent = {name: addressed(handshake, url, room) for name, url in origins.items()}
+        answers = await asyncio.gather(*(exchange(origins[n], sent[n]) for n in origins))
+        by_target = dict(zip(origins, answers, strict=True))
+        declared = {
+            name: entry.what.requests or ""
+            for name, answer in by_target.items()
+            if (entry := registry.server_answer(name, sent[name], answer.status, answer.body))
+        }
+        route = spec().route("GET " + re.sub(r"^/ws/chat/.*", "/ws/chat/{room}", handshake.target))
+        return Played(handshake, route, by_target, declared)
+
+    @seed(config.getoption("generated_seed"))
+    @settings(
+        max_examples=max(config.getoption("generated_examples") // 4, 1),
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(handshake=handshakes())
+    def alike(handshake: RawRequest) -> None:
+        played = asyncio.run(play_handshake(handshake))
+        assert not played.problems(), report(played, next(iter(origins.values())))
+
+    alike()

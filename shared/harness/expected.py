@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote_to_bytes
 
 import msgspec
 
@@ -75,6 +76,7 @@ class RequestPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Defects Python's email package finds in the body read as MIME with its Content-Type (one
     # of them): email.errors' names, e.g. CloseBoundaryNotFoundDefect.
     multipart_defects: tuple[str, ...] = ()
+    path_not_utf8: bool = False  # the path's bytes, percent-decoded, are not UTF-8
 
     def matches(self, request: RawRequest) -> bool:
         line = f"{request.method} {request.target} {request.version}".encode(errors="replace")
@@ -88,9 +90,20 @@ class RequestPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             )
             and all(len(request.header(name)) > 1 for name in self.repeated)
             and (not self.multipart_defects or bool(set(self.multipart_defects) & defects(request)))
+            and (not self.path_not_utf8 or not utf8_path(request.target))
             and (self.body is None or re.search(self.body, request.body.decode("latin-1")))
             is not None
         )
+
+
+def utf8_path(target: str) -> bool:
+    """Whether the path of `target`, percent-decoded, is UTF-8."""
+    path = target.partition("?")[0].encode("utf-8", "surrogateescape")
+    try:
+        unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def defects(request: RawRequest) -> set[str]:
@@ -104,14 +117,20 @@ def defects(request: RawRequest) -> set[str]:
 
 class AnswerPattern(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How the target answers them: its status, and a body that is empty, or is not the shared
-    JSON error body (`other`), or is the shared body with this error `code`."""
+    JSON error body (`other`), or is the shared body with this error `code`; and what the body
+    `contains`."""
 
-    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
+    status: Annotated[int, msgspec.Meta(ge=101, le=599)]  # 101: a handshake opened
     body: Literal["empty", "other"] | None = None
     code: str | None = None
+    contains: str | None = None  # a regex found in the body, read as UTF-8
 
     def matches(self, status: int | None, body: bytes) -> bool:
         if status != self.status:
+            return False
+        if self.contains is not None and not re.search(
+            self.contains, body.decode(errors="replace")
+        ):
             return False
         if self.code is not None:
             return shared_error(body) and json.loads(body)["error"]["code"] == self.code
@@ -137,10 +156,12 @@ class Example(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     body: str = ""
     target_length: int | None = None  # the target filled up to this length with "a"s
 
-    def request(self) -> RawRequest:
+    def request(self, origin: str = "http://127.0.0.1:8082") -> RawRequest:
+        """The request, sent to the server at `origin` (its own origin where `{origin}` is)."""
         target = self.target.ljust(self.target_length or 0, "a")
+        headers = tuple((name, value.replace("{origin}", origin)) for name, value in self.headers)
         return RawRequest(
-            method=self.method, target=target, headers=self.headers, body=self.body.encode()
+            method=self.method, target=target, headers=headers, body=self.body.encode()
         )
 
 

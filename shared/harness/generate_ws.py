@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from shared.harness.raw import RawRequest
 from shared.runtime.validation import CHAT_MESSAGE_MAX_CHARS, CHAT_WS_MAX_MESSAGE_BYTES
 
 WAIT = 5.0  # seconds for each answer a message should get: nothing by then is a hang
@@ -140,3 +141,38 @@ async def play(
         *(play_on(ws_urls[name], origins[name], path, conversation) for name in names)
     )
     return dict(zip(names, heard_by, strict=True))
+
+
+HANDSHAKE_PATHS = ("/ws/echo", "/ws/greet", "/ws/chat/{room}", "/ws/chat/Not-A-Room")
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's: 16 bytes in base64
+
+
+def optional(values: Sequence[str | None]) -> st.SearchStrategy[str | None]:
+    return st.sampled_from(values)
+
+
+@st.composite
+def handshakes(draw: st.DrawFn) -> RawRequest:
+    """A websocket handshake (RFC 6455 §4.1) with each header right, left out or wrong: the
+    method, Upgrade, Connection, Sec-WebSocket-Key and -Version, Origin, a subprotocol, an
+    extension. `{origin}` and `{room}` are filled in by `addressed`."""
+    method = draw(st.sampled_from(["GET", "GET", "GET", "POST"]))
+    path = draw(st.sampled_from(HANDSHAKE_PATHS))
+    fields = {
+        "Upgrade": optional(["websocket", "WebSocket", "h2c", None]),
+        "Connection": optional(["Upgrade", "keep-alive, Upgrade", "upgrade", "close", None]),
+        "Sec-WebSocket-Key": optional([KEY, "c2hvcnQ=", "not base64!", "", None]),
+        "Sec-WebSocket-Version": optional(["13", "8", "13, 8", "", None]),
+        "Origin": optional(["{origin}", "http://elsewhere.example", "null", "", None]),
+        "Sec-WebSocket-Protocol": optional([None, "chat", "chat, superchat"]),
+        "Sec-WebSocket-Extensions": optional([None, "permessage-deflate", "x-unknown"]),
+    }
+    drawn = {name: draw(choice) for name, choice in fields.items()}
+    headers = tuple((name, value) for name, value in drawn.items() if value is not None)
+    return RawRequest(method=method, target=path, headers=headers)
+
+
+def addressed(request: RawRequest, origin: str, room: str) -> RawRequest:
+    """The handshake for one server: its own origin where `{origin}` is, a room of its own."""
+    headers = tuple((name, value.format(origin=origin)) for name, value in request.headers)
+    return replace(request, target=request.target.format(room=room), headers=headers)

@@ -299,8 +299,8 @@ async def exchange(
     read_body: bool = True,
 ) -> Answer:
     """Send one request on a new connection and read its answer; the connection is closed after.
-    A request that asks for a websocket is read as one: a 101 ends the exchange."""
-    upgrade = any(value.lower() == "websocket" for value in request.header("upgrade"))
+    A request that asks to upgrade (a websocket, h2c) is read as one: a 101 ends the exchange."""
+    upgrade = bool(request.header("upgrade"))  # a 101 switches to it: websocket, or h2c
     started = time.monotonic()
     try:
         connection = await RawConnection.open(base_url, wait)
