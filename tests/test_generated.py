@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -38,6 +39,23 @@ def fresh(servers: ServerPool, request: pytest.FixtureRequest) -> Iterator[dict[
         list(stopping.map(Server.stop, started))
 
 
+def budget(config: pytest.Config, share: int = 1) -> Callable[[Callable[..., None]], Any]:
+    """Hypothesis's settings for a generated test: one in `share` of --generated-examples, from
+    --generated-seed, shrunk to the smallest failing example, with no deadline (a server's
+    answer may take a while on a busy machine) and no example database (the seed is the
+    record)."""
+    examples = max(config.getoption("generated_examples") // share, 1)
+    chosen = settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    seeded = seed(config.getoption("generated_seed"))
+    return lambda test: seeded(chosen(test))
+
+
 def report(played: Played, base_url: str) -> str:
     lines = [f"{played.route.key}: {problem}" for problem in played.problems()]
     lines.append(f"the request, to send again: {played.request.shell(base_url)}")
@@ -59,14 +77,7 @@ def test_every_target_gives_one_answer_to_generated_requests(
     base_urls = {name: fresh[name] for name in TARGETS if name in fresh}
     first = next(iter(base_urls.values()))
 
-    @seed(config.getoption("generated_seed"))
-    @settings(
-        max_examples=config.getoption("generated_examples"),
-        deadline=None,
-        database=None,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
+    @budget(config)
     @given(example=generated(chosen))
     def one_answer(example: Generated) -> None:
         played = asyncio.run(play(example.request, example.route, base_urls, registry))
@@ -116,14 +127,7 @@ def test_every_target_hears_the_same_on_generated_websocket_conversations(
     ws_urls = {name: "ws" + url.removeprefix("http") for name, url in origins.items()}
     rooms = itertools.count()
 
-    @seed(config.getoption("generated_seed"))
-    @settings(
-        max_examples=max(config.getoption("generated_examples") // 8, 1),
-        deadline=None,
-        database=None,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
+    @budget(config, share=8)
     @given(conversation=conversations())
     def same_frames(conversation: Conversation) -> None:
         heard = asyncio.run(ws_play(conversation, f"g-{next(rooms)}", ws_urls, origins))
@@ -161,14 +165,7 @@ def test_every_target_answers_generated_handshakes_alike(
         route = spec().route("GET " + re.sub(r"^/ws/chat/.*", "/ws/chat/{room}", handshake.target))
         return Played(handshake, route, by_target, declared)
 
-    @seed(config.getoption("generated_seed"))
-    @settings(
-        max_examples=max(config.getoption("generated_examples") // 4, 1),
-        deadline=None,
-        database=None,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
+    @budget(config, share=4)
     @given(handshake=handshakes())
     def alike(handshake: RawRequest) -> None:
         played = asyncio.run(play_handshake(handshake))
