@@ -26,13 +26,16 @@ from compare.report import (
     outcome_word,
     result_kind,
 )
-from compare.source import APP_TITLES, Source, implementations
+from compare.source import APP_TITLES, TYPE_IGNORE, RouteLine, Source, implementations
+from compare.stages import Chunk, align
 from shared.harness.expected import expected as known_differences
 from shared.harness.targets import PROJECT_ROOT, Target, load_targets
 from shared.runtime.openapi import read_document
 from shared.spec import Behaviour, Case, Spec, spec
+from shared.spec.model import APPS, App
 
 PYGMENTS_STYLE = "default"
+APP_NAMES = {"aiohttp": "aiohttp", "django": "Django"}
 PAGES_DIR = "behaviours"
 API_PAGE = "api.html"
 RUN_SCRIPT = "run.js"  # the Run buttons' script, from compare/assets/
@@ -47,7 +50,7 @@ body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 header.site { padding: .6rem 1.5rem; border-bottom: 1px solid var(--line);
   background: var(--panel); }
 header.site a { color: inherit; font-weight: 600; text-decoration: none; }
-main { max-width: 1600px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+main { max-width: 1600px; margin: 0 auto; padding: 1rem 1rem 3rem; }
 h1 { font-size: 1.6rem; margin: .4rem 0; } h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; }
 h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
 a { color: #0b5cad; } code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
@@ -85,6 +88,31 @@ ol.footnotes li:target { background: var(--xfail-bg); }
 .pane { border: 1px solid var(--line); border-radius: 6px; padding: .75rem; min-width: 0; }
 .pane > h3 { border-bottom: 1px solid var(--line); padding-bottom: .4rem; }
 .source + .source { margin-top: 1.2rem; }
+/* The aligned view: a stage's lines in each app side by side, never wrapped when wide. */
+.aligned .sides { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
+  gap: .6rem; align-items: start; }
+.aligned .sides.heads h3 { margin: .2rem 0 0; }
+.aligned .stage { border-top: 1px solid var(--line); padding: .4rem 0 .6rem; }
+.aligned .stage > h3 { margin: 0 0 .25rem; font-size: 1rem; }
+.aligned .stage > h3 small { font-weight: normal; color: var(--muted); margin-left: .4rem; }
+.aligned .kind { display: inline-block; min-width: 5.5rem; color: var(--muted);
+  font-variant: small-caps; }
+.aligned .note { margin: 0 0 .4rem 5.9rem; max-width: 70rem; font-size: .95rem; }
+.aligned .line-counts { color: var(--muted); }
+.aligned .ref { font-size: .85rem; }
+.aligned .ref .app, .aligned .nothing .app { display: none; }
+.aligned .nothing { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
+.aligned .chunk + .chunk { margin-top: .5rem; }
+/* 10.5px: two lines of 100 characters (ruff's limit) side by side at 1,400 px. */
+.aligned .highlight pre { white-space: pre; overflow-x: auto; font-size: 10.5px;
+  padding: .35rem .35rem; }
+.aligned .highlight .linenos { width: 1.9em; margin-right: .7em; }
+@media (max-width: 1000px) {
+  .aligned .sides { grid-template-columns: minmax(0, 1fr); }
+  .aligned .sides.heads { display: none; }
+  .aligned .ref .app, .aligned .nothing .app { display: inline; font-weight: 600; }
+  .aligned .note { margin-left: 0; }
+}
 .ref { margin: 0 0 .3rem; font-size: .9rem; }
 .ref .where { color: var(--muted); margin-left: .5rem; display: inline-block; }
 .route { margin: 0 0 .3rem; font-size: .85rem; }
@@ -291,17 +319,116 @@ def code_block(source: Source, anchor: str) -> str:
         linespans=anchor,
         wrapcode=True,
     )
-    routes = "".join(
-        f'<div class="route"><span class="where">route · {escape(route.path)}:{route.lineno}</span>'
-        f"<code>{highlight(route.text, PythonLexer(), HtmlFormatter(nowrap=True)).rstrip()}</code>"
-        "</div>"
-        for route in source.routes
-    )
+    routes = route_block(source.routes)
     return (
         f'<div class="source"><p class="ref"><code>{escape(source.ref)}</code>'
         f'<span class="where">{escape(source.location)}</span></p>{routes}'
         f"{highlight(source.code, PythonLexer(), formatter)}</div>"
     )
+
+
+def panes_section(behaviour: Behaviour) -> str:
+    """Each app's sources one under the other, the two apps side by side."""
+    panes = "".join(
+        f'<section class="pane" id="{app}"><h3>{escape(APP_TITLES[app])}</h3>'
+        + "".join(code_block(s, f"{app}-{n}") for n, s in enumerate(sources, 1))
+        + "</section>"
+        for app, sources in implementations(behaviour).items()
+    )
+    return f'<div class="panes">{panes}</div>'
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def route_block(routes: Sequence[RouteLine]) -> str:
+    return "".join(
+        f'<div class="route"><span class="where">route · {escape(r.path)}:{r.lineno}</span>'
+        f"<code>{highlight(r.text, PythonLexer(), HtmlFormatter(nowrap=True)).rstrip()}</code>"
+        "</div>"
+        for r in routes
+    )
+
+
+def chunk_block(chunk: Chunk, app: App, routes_shown: bool = False) -> str:
+    """A stage's lines of one source, with their file's line numbers; where they open the source,
+    its reference and (unless a route stage showed them) its route lines above them."""
+    formatter = HtmlFormatter(style=PYGMENTS_STYLE, linenos="inline", linenostart=chunk.start)
+    source = chunk.source
+    head = f'<p class="ref"><span class="app">{escape(APP_NAMES[app])}</span> '
+    if chunk.opens_source:
+        head += f'<code>{escape(source.ref)}</code><span class="where">{escape(source.location)}'
+        routes = "" if routes_shown else route_block(source.routes)
+    else:
+        lines = f"{chunk.start}-{chunk.end}" if chunk.end > chunk.start else f"{chunk.start}"
+        head += f'<span class="where">{escape(source.path)}:{lines}'
+        routes = ""
+    head += "</span></p>"
+    # As route lines are shown: without the type checker's pragmas, which would make a line too
+    # long to sit beside the other app's.
+    shown = "".join(TYPE_IGNORE.sub("", line) for line in chunk.code.splitlines(keepends=True))
+    code = highlight(shown, PythonLexer(), formatter)
+    return f'<div class="chunk">{head}{routes}{code}</div>'
+
+
+def aligned_section(behaviour: Behaviour) -> str:
+    """The two implementations stage by stage (the spec's [[behaviour.stage]]): each stage's title
+    and note, then its lines in each app side by side; what no stage covers, last."""
+    alignment = align(behaviour)
+    counts = " · ".join(
+        f"{escape(APP_NAMES[app])}: {plural(alignment.lines(app), 'line')}" for app in APPS
+    )
+    parts = [
+        f'<p class="line-counts">Lines of code (blank and comment lines aside): {counts}</p>',
+        '<div class="sides heads">'
+        + "".join(f"<h3>{escape(APP_TITLES[app])}</h3>" for app in APPS)
+        + "</div>",
+    ]
+    # An app with no lines of its own in a route stage: the lines that route to its handlers.
+    routed = {
+        app: tuple(route for source in alignment.sources[app] for route in source.routes)
+        for app in APPS
+        if any(a.stage.kind == "route" and not a.chunks[app] for a in alignment.stages)
+    }
+    for number, aligned in enumerate(alignment.stages, 1):
+        stage = aligned.stage
+        lines = " · ".join(
+            f"{escape(APP_NAMES[app])} {plural(aligned.lines(app), 'line')}" for app in APPS
+        )
+        sides = ""
+        for app in APPS:
+            inside = "".join(chunk_block(c, app, app in routed) for c in aligned.chunks[app])
+            if not inside and stage.kind == "route" and routed.get(app):
+                inside = route_block(routed[app])
+            if not inside:
+                inside = (
+                    f'<p class="nothing"><span class="app">{escape(APP_NAMES[app])}</span>'
+                    " nothing of its own here</p>"
+                )
+            sides += f'<div class="side {app}">{inside}</div>'
+
+        note = f'<p class="note">{inline(stage.note)}</p>' if stage.note else ""
+        parts.append(
+            f'<section class="stage" id="stage-{number}"><h3><span class="kind">{stage.kind}</span>'
+            f" {inline(stage.title)} <small>{lines}</small></h3>{note}"
+            f'<div class="sides">{sides}</div></section>'
+        )
+    if any(alignment.rest.values()):
+        sides = "".join(
+            f'<div class="side {app}">'
+            + "".join(
+                code_block(source, f"{app}-rest-{n}")
+                for n, source in enumerate(alignment.rest[app], 1)
+            )
+            + "</div>"
+            for app in APPS
+        )
+        parts.append(
+            '<section class="stage rest"><h3>Also used</h3>'
+            f'<div class="sides">{sides}</div></section>'
+        )
+    return f'<div class="aligned">{"".join(parts)}</div>'
 
 
 def behaviour_page(
@@ -326,12 +453,7 @@ def behaviour_page(
         for name in targets
         for value in [cell(report, behaviour, name)]
     )
-    panes = "".join(
-        f'<section class="pane" id="{app}"><h3>{escape(APP_TITLES[app])}</h3>'
-        + "".join(code_block(s, f"{app}-{n}") for n, s in enumerate(sources, 1))
-        + "</section>"
-        for app, sources in implementations(behaviour).items()
-    )
+    code = aligned_section(behaviour) if behaviour.stages else panes_section(behaviour)
     heads = "".join(f"<th>{escape(name)}</th>" for name in targets)
     rows = []
     for index, case in enumerate(behaviour.cases):
@@ -359,7 +481,7 @@ def behaviour_page(
 <p class="seed"><strong>Seed concept:</strong> {inline(behaviour.seed)}</p>
 <ul class="badges">{badges}</ul>
 <h2>The two implementations</h2>
-<div class="panes">{panes}</div>
+{code}
 <section class="notes"><h2>What differs, and why</h2>
 {prose(behaviour.notes) if behaviour.notes else "<p>(no notes)</p>"}
 </section>

@@ -149,35 +149,42 @@ def test_every_link_on_the_index_resolves(site_url: str, open_page: OpenPage) ->
             assert page.locator(f"[id='{fragment}']").count() == 1, f"{href}: no such anchor"
 
 
+STAGED = [behaviour for behaviour in spec().behaviours if behaviour.stages]
+
+
 @pytest.mark.parametrize("width", [WIDE, NARROW])
-def test_code_panes_side_by_side_when_wide_and_stacked_when_narrow(
+def test_the_aligned_view_is_side_by_side_when_wide_and_stacked_when_narrow(
     site_url: str, open_page: OpenPage, width: int
 ) -> None:
-    page = open_page(f"{site_url}/behaviours/ws-echo.html", width)
-    panes = page.locator(".panes > .pane")
-    assert panes.count() == 2
-    aiohttp, django = panes.nth(0), panes.nth(1)
-    assert "async def echo" in aiohttp.inner_text()
-    assert "class EchoConsumer" in django.inner_text()
-    a, d = box(aiohttp), box(django)
-    if width == WIDE:
-        assert abs(a["y"] - d["y"]) < 1, f"side by side: same top ({a}, {d})"
-        assert a["x"] + a["width"] <= d["x"], f"side by side: aiohttp left of django ({a}, {d})"
-    else:
-        assert d["y"] >= a["y"] + a["height"], f"stacked: django under aiohttp ({a}, {d})"
-        assert abs(a["x"] - d["x"]) < 1, f"stacked: same left edge ({a}, {d})"
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
+    """Each stage's lines of aiohttp beside Django's at 1,400 px, no line wrapped or cut; one
+    under the other at 700 px; the page never scrolls sideways."""
+    page = open_page(f"{site_url}/index.html", width)
+    for behaviour in STAGED:
+        page.goto(f"{site_url}/behaviours/{behaviour.id}.html")
+        stages = page.locator(".aligned .stage:not(.rest)")
+        assert stages.count() == len(behaviour.stages), behaviour.id
+        for stage in stages.all():
+            a, d = box(stage.locator(".side.aiohttp")), box(stage.locator(".side.django"))
+            if width == WIDE:
+                assert abs(a["y"] - d["y"]) < 1, f"{behaviour.id}: same top ({a}, {d})"
+                assert a["x"] + a["width"] <= d["x"], f"{behaviour.id}: aiohttp left ({a}, {d})"
+            else:
+                assert d["y"] >= a["y"] + a["height"], f"{behaviour.id}: stacked ({a}, {d})"
+                assert abs(a["x"] - d["x"]) < 1, f"{behaviour.id}: same left edge ({a}, {d})"
+        if width == WIDE:
+            cut = page.evaluate(
+                "[...document.querySelectorAll('.aligned pre')]"
+                ".filter(pre => pre.scrollWidth > pre.clientWidth)"
+                ".map(pre => pre.innerText.split('\\n').sort((a, b) => b.length - a.length)[0])"
+            )
+            assert cut == [], f"{behaviour.id}: lines wider than their side at {width} px: {cut}"
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{behaviour.id} scrolls sideways by {overflow} px at {width} px"
+    page.goto(f"{site_url}/behaviours/ws-echo.html")
     screenshot(page, f"ws-echo-{width}")
     if width == WIDE:
-        notes = page.locator(".notes").bounding_box()
-        assert notes is not None
-        clip: FloatRect = {
-            "x": 0,
-            "y": 0,
-            "width": width,
-            "height": notes["y"] + notes["height"] + 16,
-        }
+        third = box(page.locator(".aligned .stage").nth(2))
+        clip: FloatRect = {"x": 0, "y": 0, "width": width, "height": third["y"] + third["height"]}
         shot = screenshot(page, "ws-echo-readme", clip=clip)
         if UPDATE:
             README_SHOT.parent.mkdir(exist_ok=True)
@@ -190,8 +197,13 @@ def test_every_behaviour_page_shows_both_apps_code(site_url: str, open_page: Ope
         page.goto(f"{site_url}/behaviours/{behaviour.id}.html")
         assert page.locator("h1").inner_text() == behaviour.id
         for app in ("aiohttp", "django"):
-            pane = page.locator(f".pane#{app}")
-            assert pane.locator(".highlight").count() == len(behaviour.implementations[app])
+            if behaviour.stages:  # each source once, cut into the stages that start in it
+                starts = page.locator(f".aligned .side.{app} .chunk .ref code")
+                rest = page.locator(f".aligned .rest .side.{app} .highlight")
+                shown = starts.count() + rest.count()
+            else:
+                shown = page.locator(f".pane#{app} .highlight").count()
+            assert shown == len(behaviour.implementations[app]), (behaviour.id, app)
         assert page.locator("table.cases tbody tr[id^='case-']").count() == len(behaviour.cases)
 
 

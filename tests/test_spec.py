@@ -220,6 +220,22 @@ BROKEN = [
         "Expected `array`, got `str`",
         id="needs-not-a-list",
     ),
+    pytest.param(
+        VALID.replace('seed = "000"', 'seed = "000"\nstage = [{kind = "work", title = "x"}]'),
+        "behaviour 'hello'",
+        "stage[0]",
+        "names the line it starts on in neither app",
+        id="stage-without-a-line",
+    ),
+    pytest.param(
+        VALID.replace(
+            'seed = "000"', 'seed = "000"\nstage = [{kind = "parse", title = "x", aiohttp = "y"}]'
+        ),
+        "behaviour 'hello'",
+        "stage[0].kind",
+        "Invalid enum value 'parse'",
+        id="stage-of-no-known-kind",
+    ),
 ]
 
 

@@ -151,6 +151,9 @@ class _Checker:
         self.where = where
         for index, route in enumerate(behaviour.routes):
             self.route(route, f"route[{index}]")
+        for index, stage in enumerate(behaviour.stages):
+            if stage.aiohttp is None and stage.django is None:
+                raise self.fail(f"stage[{index}]", "names the line it starts on in neither app")
 
     def schema(self, schema: JsonSchema, field: str) -> None:
         """A valid JSON Schema 2020-12 whose every $ref names one of the spec's schemas."""

@@ -463,6 +463,30 @@ class EveryRoute(Struct, frozen=True, forbid_unknown_fields=True):
     headers: Mapping[str, str] = {}  # name -> description
 
 
+# The stages a handler goes through, in the order a reader meets them; the reader aligns the two
+# implementations stage by stage (compare/stages.py).
+type StageKind = Literal["route", "input", "validation", "work", "answer", "errors"]
+STAGE_KINDS: tuple[StageKind, ...] = ("route", "input", "validation", "work", "answer", "errors")
+
+
+class Stage(Struct, frozen=True, forbid_unknown_fields=True):
+    """One stage of a behaviour's implementations: in each app, the text of the line it starts on
+    (found in that app's `implementations`), and what differs there.
+
+    A stage runs from its line to the line before the next stage's in the same source, or to the
+    source's end; the first stage of a source starts on the source's first line. An app with no
+    line for a stage does nothing of its own there (its framework does it, or nothing does)."""
+
+    kind: StageKind
+    title: Annotated[str, Meta(pattern=r"^[^\n]+$")]  # what happens, in a line
+    aiohttp: str | None = None
+    django: str | None = None
+    note: str = ""  # what differs between the two, and why
+
+    def anchor(self, app: App) -> str | None:
+        return self.aiohttp if app == "aiohttp" else self.django
+
+
 class Behaviour(Struct, frozen=True, forbid_unknown_fields=True):
     """One behaviour: what it is for, where each app implements it, and its cases."""
 
@@ -475,6 +499,7 @@ class Behaviour(Struct, frozen=True, forbid_unknown_fields=True):
     needs: frozenset[Need] = frozenset()  # what every one of its cases needs
     routes: tuple[Route, ...] = field(default=(), name="route")
     every_route: EveryRoute | None = None
+    stages: tuple[Stage, ...] = field(default=(), name="stage")
     source: Path = SPEC_DIR  # the file that defines it (set by the loader, not in TOML)
 
     def case_id(self, index: int) -> str:

@@ -1,0 +1,93 @@
+"""The two implementations aligned stage by stage (compare/stages.py), from the spec's stages."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import msgspec
+import pytest
+
+from compare.site import aligned_section
+from compare.stages import StageError, align, code_lines
+from shared.spec import Behaviour, spec
+from shared.spec.model import APPS, Stage
+
+STAGED = [b for b in spec().behaviours if b.stages]
+
+
+@pytest.mark.parametrize("behaviour", STAGED, ids=[b.id for b in STAGED])
+def test_the_stages_share_out_every_line_of_both_implementations_once(
+    behaviour: Behaviour,
+) -> None:
+    """Each stage starts on one line of each app it names; with the sources no stage starts in,
+    the stages' lines are each source's lines, every one once, in order within each stage."""
+    alignment = align(behaviour)
+    for app in APPS:
+        covered: dict[str, list[int]] = {source.ref: [] for source in alignment.sources[app]}
+        for aligned in alignment.stages:
+            assert bool(aligned.chunks[app]) == (aligned.stage.anchor(app) is not None)
+            for chunk in aligned.chunks[app]:
+                assert chunk.first < chunk.last
+                covered[chunk.source.ref] += range(chunk.first, chunk.last)
+        for source in alignment.rest[app]:
+            covered[source.ref] += range(len(source.code.splitlines()))
+        for source in alignment.sources[app]:
+            assert sorted(covered[source.ref]) == list(range(len(source.code.splitlines()))), (
+                f"{app} {source.ref}: every line in one stage"
+            )
+        assert alignment.lines(app) == sum(
+            aligned.lines(app) for aligned in alignment.stages
+        ) + sum(code_lines(source.code) for source in alignment.rest[app])
+
+
+def with_stage(behaviour: Behaviour, stage: Stage) -> Behaviour:
+    return msgspec.structs.replace(behaviour, stages=(stage,))
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("web.Re", "on 2 lines"), ("no such line", "on 0 lines")],
+)
+def test_a_stage_line_found_twice_or_never_names_the_stage_and_the_lines(
+    text: str, found: str
+) -> None:
+    hello = spec().behaviour("hello")
+    stage = Stage(kind="work", title="a stage", aiohttp=text)
+    with pytest.raises(StageError) as raised:
+        align(with_stage(hello, stage))
+    message = str(raised.value)
+    assert "10-basics.toml: behaviour 'hello', stage 'work' (a stage): aiohttp" in message
+    assert f"{text!r} is {found} of its implementations, not one" in message
+    if found == "on 2 lines":
+        assert "(aiohttp_app/basics/views.py:12, aiohttp_app/basics/views.py:14)" in message
+
+
+def test_lines_of_code_leave_out_blank_and_comment_lines() -> None:
+    assert code_lines("def f():\n\n    # why\n    return 1  # what\n") == 2
+
+
+def text_of(markup: str, between: str = " ") -> str:
+    """The text, tags replaced by `between` ("" keeps highlighted code whole)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", between, markup)).split())
+
+
+def test_the_aligned_view_shows_each_stage_its_note_and_both_apps_lines() -> None:
+    """hello: the routes, the name, the answer, in the spec's order, each with its lines in
+    both apps and their counts; the note beside its stage."""
+    hello = spec().behaviour("hello")
+    markup = aligned_section(hello)
+    stages = markup.split('<section class="stage"')[1:]
+    assert [re.search(r'class="kind">(\w+)<', part)[1] for part in stages] == [  # type: ignore[index]
+        stage.kind for stage in hello.stages
+    ]
+    answer = text_of(stages[2])
+    assert "The greeting as text/plain aiohttp 1 line · Django 1 line" in answer
+    assert "Django's HttpResponse defaults to text/html" in answer
+    code = text_of(stages[2], between="")
+    assert 'return web.Response(text=f"Hello, {name}")' in code
+    assert 'return HttpResponse(f"Hello, {name}", content_type="text/plain; charset=utf-8")' in code
+    assert code.index("return web.Response") < code.index("return HttpResponse")
+    assert "Lines of code (blank and comment lines aside): aiohttp: 15 lines · Django: 12" in (
+        text_of(markup)
+    )
