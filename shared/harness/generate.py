@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -45,9 +45,15 @@ def shortened(case: Case[Any], route: Route) -> None:
 
 
 def as_raw(case: Case[Any]) -> RawRequest:
-    """The request schemathesis would send for `case`, as bytes the raw client sends as given."""
-    kwargs = case.as_transport_kwargs(base_url="http://generated")
-    prepared = requests.Request(**kwargs).prepare()
+    """The request schemathesis would send for `case`, as bytes the raw client sends as given:
+    without the headers no route reads, framed as requests frames it."""
+    prepared = requests.Request(**case.as_transport_kwargs(base_url="http://generated")).prepare()
+    return sent(prepared, dropped=DROPPED_HEADERS)
+
+
+def sent(prepared: requests.PreparedRequest, dropped: Collection[str] = ()) -> RawRequest:
+    """A request requests prepared (schemathesis's), as a RawRequest: its headers but the
+    `dropped` (lower-case names), its Content-Length as requests set it or left it out."""
     body = prepared.body
     return RawRequest(
         method=prepared.method or "GET",
@@ -55,21 +61,10 @@ def as_raw(case: Case[Any]) -> RawRequest:
         headers=tuple(
             (name, str(value))
             for name, value in prepared.headers.items()
-            if name.lower() not in DROPPED_HEADERS
+            if name.lower() not in dropped
         ),
         body=body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b"",
-        add_length=False,  # requests framed it already; a body-less GET has no Content-Length
-    )
-
-
-def sent(prepared: requests.PreparedRequest) -> RawRequest:
-    """A request requests sent (schemathesis's), as the registry's request patterns read one."""
-    body = prepared.body
-    return RawRequest(
-        method=prepared.method or "GET",
-        target=prepared.path_url,
-        headers=tuple((name, str(value)) for name, value in prepared.headers.items()),
-        body=body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b"",
+        add_length=False,
     )
 
 
