@@ -93,6 +93,7 @@ def test_the_aligned_view_shows_each_stage_its_note_and_both_apps_lines() -> Non
     assert code.index("return web.Response") < code.index("return HttpResponse")
     alignment = align(hello)
     counts = " · ".join(
-        f"{name}: {alignment.lines(app)} lines" for app, name in zip(APPS, ("aiohttp", "Django"))
+        f"{name}: {alignment.lines(app)} lines"
+        for app, name in zip(APPS, ("aiohttp", "Django"), strict=True)
     )
     assert f"Lines of code (blank and comment lines aside): {counts}" in text_of(markup)
