@@ -26,7 +26,7 @@ from compare.report import (
     outcome_word,
     result_kind,
 )
-from compare.source import APP_TITLES, TYPE_IGNORE, RouteLine, Source, implementations
+from compare.source import APP_TITLES, TYPE_IGNORE, RouteLine
 from compare.stages import Chunk, align
 from shared.harness.expected import expected as known_differences
 from shared.harness.targets import PROJECT_ROOT, Target, load_targets
@@ -82,12 +82,6 @@ th small { display: block; font-weight: normal; color: var(--muted); }
 .badges li { border-radius: 4px; padding: .1rem .5rem; font-size: .9rem; }
 ol.footnotes { font-size: .92rem; color: var(--muted); }
 ol.footnotes li:target { background: var(--xfail-bg); }
-.panes { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem;
-  align-items: start; }
-@media (max-width: 1000px) { .panes { grid-template-columns: minmax(0, 1fr); } }
-.pane { border: 1px solid var(--line); border-radius: 6px; padding: .75rem; min-width: 0; }
-.pane > h3 { border-bottom: 1px solid var(--line); padding-bottom: .4rem; }
-.source + .source { margin-top: 1.2rem; }
 /* The aligned view: a stage's lines in each app side by side, never wrapped when wide. */
 .aligned .sides { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
   gap: .6rem; align-items: start; }
@@ -124,8 +118,6 @@ ol.footnotes li:target { background: var(--xfail-bg); }
   white-space: pre-wrap; overflow-wrap: anywhere; }
 .highlight .linenos { display: inline-block; width: 2.2em; margin-right: 1em; text-align: right;
   color: #9aa4ad; user-select: none; text-indent: 0; }
-/* A line too long for its pane wraps under its code, not under its line number. */
-.highlight code > span[id] { display: block; padding-left: 3.2em; text-indent: -3.2em; }
 .notes p { max-width: 60rem; }
 table.cases tr[id] > td:first-child { text-align: right; color: var(--muted); }
 table.cases tr.step > td { border-top-style: dashed; }
@@ -310,34 +302,6 @@ def case_rows(index: int, case: Case, spec: Spec, results: Sequence[Result | Non
     return "\n".join(rows)
 
 
-def code_block(source: Source, anchor: str) -> str:
-    """The source with its file's line numbers; line N is #<anchor>-N; route lines above it."""
-    formatter = HtmlFormatter(
-        style=PYGMENTS_STYLE,
-        linenos="inline",
-        linenostart=source.start,
-        linespans=anchor,
-        wrapcode=True,
-    )
-    routes = route_block(source.routes)
-    return (
-        f'<div class="source"><p class="ref"><code>{escape(source.ref)}</code>'
-        f'<span class="where">{escape(source.location)}</span></p>{routes}'
-        f"{highlight(source.code, PythonLexer(), formatter)}</div>"
-    )
-
-
-def panes_section(behaviour: Behaviour) -> str:
-    """Each app's sources one under the other, the two apps side by side."""
-    panes = "".join(
-        f'<section class="pane" id="{app}"><h3>{escape(APP_TITLES[app])}</h3>'
-        + "".join(code_block(s, f"{app}-{n}") for n, s in enumerate(sources, 1))
-        + "</section>"
-        for app, sources in implementations(behaviour).items()
-    )
-    return f'<div class="panes">{panes}</div>'
-
-
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -374,7 +338,7 @@ def chunk_block(chunk: Chunk, app: App, routes_shown: bool = False) -> str:
 
 def aligned_section(behaviour: Behaviour) -> str:
     """The two implementations stage by stage (the spec's [[behaviour.stage]]): each stage's title
-    and note, then its lines in each app side by side; what no stage covers, last."""
+    and note, then its lines in each app side by side."""
     alignment = align(behaviour)
     counts = " · ".join(
         f"{escape(APP_NAMES[app])}: {plural(alignment.lines(app), 'line')}" for app in APPS
@@ -414,20 +378,6 @@ def aligned_section(behaviour: Behaviour) -> str:
             f" {inline(stage.title)} <small>{lines}</small></h3>{note}"
             f'<div class="sides">{sides}</div></section>'
         )
-    if any(alignment.rest.values()):
-        sides = "".join(
-            f'<div class="side {app}">'
-            + "".join(
-                code_block(source, f"{app}-rest-{n}")
-                for n, source in enumerate(alignment.rest[app], 1)
-            )
-            + "</div>"
-            for app in APPS
-        )
-        parts.append(
-            '<section class="stage rest"><h3>Also used</h3>'
-            f'<div class="sides">{sides}</div></section>'
-        )
     return f'<div class="aligned">{"".join(parts)}</div>'
 
 
@@ -453,7 +403,6 @@ def behaviour_page(
         for name in targets
         for value in [cell(report, behaviour, name)]
     )
-    code = aligned_section(behaviour) if behaviour.stages else panes_section(behaviour)
     heads = "".join(f"<th>{escape(name)}</th>" for name in targets)
     rows = []
     for index, case in enumerate(behaviour.cases):
@@ -481,7 +430,7 @@ def behaviour_page(
 <p class="seed"><strong>Seed concept:</strong> {inline(behaviour.seed)}</p>
 <ul class="badges">{badges}</ul>
 <h2>The two implementations</h2>
-{code}
+{aligned_section(behaviour)}
 <section class="notes"><h2>What differs, and why</h2>
 {prose(behaviour.notes) if behaviour.notes else "<p>(no notes)</p>"}
 </section>

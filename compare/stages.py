@@ -11,7 +11,8 @@ from shared.spec.model import APPS, App, Stage
 
 
 class StageError(LookupError):
-    """A stage whose line is not found, or found more than once, in an app's sources."""
+    """A stage whose line is not found, or found more than once, in an app's sources; or a
+    source no stage starts in."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,9 @@ class AlignedStage:
 
 @dataclass(frozen=True)
 class Alignment:
-    """The stages in the spec's order; each app's sources no stage starts in, after them."""
+    """The stages in the spec's order, and each app's sources, which they share out."""
 
     stages: tuple[AlignedStage, ...]
-    rest: Mapping[App, tuple[Source, ...]]
     sources: Mapping[App, tuple[Source, ...]]
 
     def lines(self, app: App) -> int:
@@ -95,12 +95,12 @@ def find(
 
 
 def align(behaviour: Behaviour) -> Alignment:
-    """Each stage's lines in each app: from its line to the next stage's in the same source."""
+    """Each stage's lines in each app: from its line to the next stage's in the same source;
+    every source of the implementations is in a stage."""
     sources = implementations(behaviour)
     chunks: dict[int, dict[App, list[Chunk]]] = {
         index: {app: [] for app in APPS} for index in range(len(behaviour.stages))
     }
-    rest: dict[App, tuple[Source, ...]] = {}
     for app in APPS:
         mine = sources.get(app, ())
         starts: dict[int, list[tuple[int, int]]] = {}  # source -> [(offset, stage index)]
@@ -115,12 +115,15 @@ def align(behaviour: Behaviour) -> Alignment:
             for position, ((offset, index), end) in enumerate(zip(found, ends, strict=True)):
                 first = 0 if position == 0 else offset
                 chunks[index][app].append(Chunk(mine[number], first, end, position == 0))
-        rest[app] = tuple(source for n, source in enumerate(mine) if n not in starts)
+        if missing := [source.ref for n, source in enumerate(mine) if n not in starts]:
+            raise StageError(
+                f"{behaviour.source.name}: behaviour {behaviour.id!r}: no stage starts in"
+                f" {app}'s {', '.join(missing)}: give it a [[behaviour.stage]]"
+            )
     return Alignment(
         stages=tuple(
             AlignedStage(stage, {app: tuple(chunks[index][app]) for app in APPS})
             for index, stage in enumerate(behaviour.stages)
         ),
-        rest=rest,
         sources={app: sources.get(app, ()) for app in APPS},
     )

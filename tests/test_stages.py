@@ -14,15 +14,15 @@ from compare.stages import StageError, align, code_lines
 from shared.spec import Behaviour, spec
 from shared.spec.model import APPS, Stage
 
-STAGED = [b for b in spec().behaviours if b.stages]
+BEHAVIOURS = spec().behaviours
 
 
-@pytest.mark.parametrize("behaviour", STAGED, ids=[b.id for b in STAGED])
+@pytest.mark.parametrize("behaviour", BEHAVIOURS, ids=[b.id for b in BEHAVIOURS])
 def test_the_stages_share_out_every_line_of_both_implementations_once(
     behaviour: Behaviour,
 ) -> None:
-    """Each stage starts on one line of each app it names; with the sources no stage starts in,
-    the stages' lines are each source's lines, every one once, in order within each stage."""
+    """Every behaviour has stages; each starts on one line of each app it names, and the
+    stages' lines are every source's lines, each once."""
     alignment = align(behaviour)
     for app in APPS:
         covered: dict[str, list[int]] = {source.ref: [] for source in alignment.sources[app]}
@@ -31,15 +31,11 @@ def test_the_stages_share_out_every_line_of_both_implementations_once(
             for chunk in aligned.chunks[app]:
                 assert chunk.first < chunk.last
                 covered[chunk.source.ref] += range(chunk.first, chunk.last)
-        for source in alignment.rest[app]:
-            covered[source.ref] += range(len(source.code.splitlines()))
         for source in alignment.sources[app]:
             assert sorted(covered[source.ref]) == list(range(len(source.code.splitlines()))), (
                 f"{app} {source.ref}: every line in one stage"
             )
-        assert alignment.lines(app) == sum(
-            aligned.lines(app) for aligned in alignment.stages
-        ) + sum(code_lines(source.code) for source in alignment.rest[app])
+        assert alignment.lines(app) == sum(aligned.lines(app) for aligned in alignment.stages)
 
 
 def with_stage(behaviour: Behaviour, stage: Stage) -> Behaviour:
@@ -64,6 +60,17 @@ def test_a_stage_line_found_twice_or_never_names_the_stage_and_the_lines(
     lines = [f"{handler.path}:{handler.start + n}" for n, line in enumerate(
         handler.code.splitlines()) if text in line]  # fmt: skip
     assert message.endswith(f" ({', '.join(lines)})" if lines else "not one")
+
+
+def test_a_source_no_stage_starts_in_is_named() -> None:
+    hello = spec().behaviour("hello")
+    (first, *_) = hello.stages
+    with pytest.raises(StageError) as raised:
+        align(with_stage(hello, first))  # the routes: neither handler is in a stage
+    assert str(raised.value) == (
+        "10-basics.toml: behaviour 'hello': no stage starts in aiohttp's"
+        " aiohttp_app.basics.views:hello: give it a [[behaviour.stage]]"
+    )
 
 
 def test_lines_of_code_leave_out_blank_and_comment_lines() -> None:
