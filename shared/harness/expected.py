@@ -230,8 +230,8 @@ class Registry:
                 target in entry.targets
                 and entry.request is not None
                 and entry.answer is not None
+                and entry.answer.matches(status, body)  # the cheaper test first
                 and entry.request.matches(request)
-                and entry.answer.matches(status, body)
             ):
                 return entry
         return None
