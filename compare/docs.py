@@ -12,7 +12,7 @@ from compare.bench import asgi_cost
 from compare.bench import report as bench_report
 from shared.harness import tables
 from shared.harness.expected import expected
-from shared.harness.http_rules import http_rules
+from shared.harness.http_rules import HOSTILE_CHECKS, Rule, http_rules
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.runtime.openapi import DOCUMENT_PATH
 from shared.spec import Behaviour, spec
@@ -94,6 +94,10 @@ def routes_table() -> str:
             )
     headers = ["route", "behaviour", "what it does", "inputs (? optional)", "answers", "errors"]
     return tables.markdown_table(headers, rows)
+
+
+def hostile_rules() -> list[Rule]:
+    return [rule for rule in http_rules() if rule.check in HOSTILE_CHECKS]
 
 
 def targets_table() -> str:
@@ -195,6 +199,7 @@ BLOCKS = (
     Block(DOCS / "http.md", "http-table", lambda: tables.http_table(expected(), http_rules())),
     Block(DOCS / "http.md", "http-rules", lambda: tables.http_rules_table(http_rules())),
     Block(DOCS / "http.md", "http-differences", lambda: tables.http_differences_table(expected())),
+    Block(DOCS / "http.md", "hostile", lambda: tables.hostile_table(expected(), hostile_rules())),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
     *(

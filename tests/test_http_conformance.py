@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.harness.http_rules import Expected, Rule, fill, http_rules, load_rules, upload_body
+from shared.harness.http_rules import (
+    HOSTILE_CHECKS,
+    Expected,
+    Rule,
+    fill,
+    http_rules,
+    load_rules,
+    upload_body,
+)
 from shared.harness.raw import Answer, RawConnection, header_lines, printf_nc
 from tests.plugins.servers import Live, selected_targets
 
@@ -32,6 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
         for target in selected_targets(metafunc.config)
         for rule in http_rules()
+        if rule.check not in HOSTILE_CHECKS  # tests/test_hostile.py's
     ]
     metafunc.parametrize(("target", "rule"), params)
 

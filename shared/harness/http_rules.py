@@ -16,7 +16,9 @@ SECTION = re.compile(r"RFC 911[02] §\d+(\.\d+)*(, (§\d+(\.\d+)*|Appendix [A-Z]
 UPLOAD_BOUNDARY = "conformance"
 DEFAULT_WAIT = 5.0
 
-type Check = Literal["answers", "before-body", "continue", "no-hang"]
+type Check = Literal["answers", "before-body", "continue", "no-hang", "hostile", "served-meanwhile"]
+HOSTILE_CHECKS = ("hostile", "served-meanwhile")  # tests/test_hostile.py's; the rest are
+# tests/test_http_conformance.py's
 type Level = Literal["MUST", "SHOULD", "MAY"]
 
 
@@ -40,6 +42,10 @@ class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connections: Literal["one", "each"] = "one"
     close: bool = False
     wait: float = DEFAULT_WAIT
+    # A hostile client (tests/test_hostile.py): how many at once, and the byte each sends every
+    # second after its request, for ever.
+    clients: int = 1
+    drip: str = ""
 
     def wire(self, host: str) -> list[bytes]:
         """Its requests as bytes sent to `host` (host:port), placeholders filled."""

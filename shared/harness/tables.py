@@ -211,3 +211,24 @@ def http_differences_table(registry: Registry) -> str:
     """The rules a server does not keep: what it does instead, and where in its source."""
     rows = [[f"`{e.what.http}`", code(e.targets), e.why] for e in registry.of("http")]
     return markdown_table(["rule", "target", "what the server does instead, and where"], rows)
+
+
+def hostile_table(registry: Registry, rules: Sequence[Rule]) -> str:
+    """Who holds which hostile client for how long: each target's documented timeout (its
+    `holds` in targets.toml), or **held**: for as long as the client keeps at it (the registry
+    says why)."""
+    targets = load_targets()
+    rows = []
+    for rule in rules:
+        cells = []
+        for name, target in targets.items():
+            seconds = target.holds.get(rule.name)
+            declared = registry.on(What(http=rule.name), name) is not None
+            if rule.check == "served-meanwhile":
+                cells.append("**no**" if declared else "yes")
+            elif seconds is None:
+                cells.append("**held**" if declared else "—")
+            else:
+                cells.append(f"{seconds:g} s" + (" (**no**)" if declared else ""))
+        rows.append([f"`{rule.name}`", rule.says, *cells])
+    return markdown_table(["client", "what it does", *(f"`{t}`" for t in targets)], rows)

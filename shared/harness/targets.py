@@ -44,6 +44,8 @@ class Target:
     ready_path: str = READY_PATH  # the server is ready once this path answers at all
     # Services it cannot run without (SERVICES): without them its tests are reported as not run.
     requires: tuple[str, ...] = ()
+    # How long it holds a hostile client, in seconds, by http.toml rule: its documented timeout.
+    holds: Mapping[str, float] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
         """Its `env`, {redis_url} filled: REDIS_URL from the environment, or DEFAULT_REDIS_URL."""
@@ -94,6 +96,7 @@ def load_targets(path: Path = TARGETS_PATH) -> dict[str, Target]:
                 env=dict(entry.get("env", {})),
                 companions=tuple(tuple(argv) for argv in entry.get("companions", ())),
                 requires=tuple(entry.get("requires", ())),
+                holds=dict(entry.get("holds", {})),
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: target {name!r}: bad or missing field {error}") from None
