@@ -10,7 +10,7 @@ import pytest
 
 from shared.runtime.health import CHECK_SECONDS
 from tests.plugins.servers import ServerPool, parametrize_targets
-from tests.services import private_redis
+from tests.services import RedisServer, started
 
 RECOVERED_WITHIN = 15.0  # seconds for readiness to come back once Redis answers again
 
@@ -26,7 +26,7 @@ def ready(client: httpx.Client) -> httpx.Response:
 def test_readiness_follows_redis_down_and_back(
     servers: ServerPool, target: str, tmp_path: Path
 ) -> None:
-    with private_redis(tmp_path / "redis") as redis:
+    with started(RedisServer(tmp_path / "redis")) as redis:
         server = servers.spawn(target, f"{target}-health", env={"REDIS_URL": redis.url})
         try:
             with httpx.Client(base_url=server.base_url) as client:
@@ -42,7 +42,7 @@ def test_readiness_follows_redis_down_and_back(
                 }  # fmt: skip
                 live = client.get("/health/live")
                 assert (live.status_code, live.json()) == (200, {"status": "live"})
-                redis.start()  # on the same port, empty
+                redis.start()  # on the same port
                 deadline = time.monotonic() + RECOVERED_WITHIN
                 while (again := ready(client)).status_code != 200:
                     assert time.monotonic() < deadline, f"still {again.status_code}: {again.text}"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aiohttp_app.data.models import Base, Counter
 from aiohttp_app.settings import settings
+from shared.runtime.data import DATABASE_WAIT_SECONDS
 
 sessions = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 # For code that must stay synchronous (see views.find_items): a plain engine on the same database.
@@ -40,10 +41,18 @@ def with_driver(database_url: str, drivers: dict[str, str]) -> URL:
 
 def engine_options(url: URL, pool_size: int) -> dict[str, Any]:
     # SQLite: wait up to 20 s for the write lock, as django_app's settings do. PostgreSQL: at
-    # most `pool_size` connections (DATABASE_POOL_SIZE), the size of Django's pool there.
+    # most `pool_size` connections (DATABASE_POOL_SIZE), the size of Django's pool there, and
+    # DATABASE_WAIT_SECONDS at most for one (asyncpg's connect timeout is `timeout`, psycopg's
+    # `connect_timeout`).
     if url.get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 20}}
-    return {"pool_size": pool_size, "max_overflow": 0}
+    connect = "timeout" if url.get_driver_name() == "asyncpg" else "connect_timeout"
+    return {
+        "pool_size": pool_size,
+        "max_overflow": 0,
+        "pool_timeout": DATABASE_WAIT_SECONDS,
+        "connect_args": {connect: DATABASE_WAIT_SECONDS},
+    }
 
 
 def use_wal(engine: Engine) -> None:

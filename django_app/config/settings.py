@@ -6,7 +6,7 @@ from typing import Any
 
 import dj_database_url
 
-from shared.runtime.data import DATABASE_POOL_SIZE
+from shared.runtime.data import DATABASE_POOL_SIZE, DATABASE_WAIT_SECONDS
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -81,7 +81,8 @@ DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / '
 # own. SQLite: wait up to 20 s for the write lock, take it when a transaction begins rather than
 # when it first writes, and keep a write-ahead log (readers never wait; a commit syncs less).
 # PostgreSQL: a pool of at most DATABASE_POOL_SIZE connections (default 15), not one per
-# concurrent request. aiohttp_app/data/db.py sizes its SQLAlchemy pools the same.
+# concurrent request, and DATABASE_WAIT_SECONDS (10 s) at most for one, connecting or waiting
+# for the pool. aiohttp_app/data/db.py sizes its SQLAlchemy pools the same.
 # Options in the URL's query string (?timeout=5) win over these.
 DATABASE_OPTIONS: dict[str, dict[str, Any]] = {
     "django.db.backends.sqlite3": {
@@ -93,7 +94,9 @@ DATABASE_OPTIONS: dict[str, dict[str, Any]] = {
         "pool": {
             "min_size": 1,
             "max_size": int(os.environ.get("DATABASE_POOL_SIZE", DATABASE_POOL_SIZE)),
-        }
+            "timeout": DATABASE_WAIT_SECONDS,  # for a connection of the pool (psycopg's: 30 s)
+        },
+        "connect_timeout": DATABASE_WAIT_SECONDS,
     },
 }
 DATABASES["default"]["OPTIONS"] = {

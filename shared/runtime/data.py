@@ -37,8 +37,12 @@ COUNTER_NAME_RULE = "1 to 64 letters, digits, '-' or '_'"
 # The racy increment's read and write are this far apart, as if it awaited other work between.
 RACE_WINDOW_SECONDS = 0.02
 
-# PostgreSQL: the most connections one pool of a server process opens (DATABASE_POOL_SIZE).
+# PostgreSQL: the most connections one pool of a server process opens (DATABASE_POOL_SIZE), and
+# the longest a request waits for one, or for PostgreSQL to accept one, before it fails with a
+# 500: with the database down, no request waits longer (psycopg's pool would wait 30 s, asyncpg's
+# connect 60 s).
 DATABASE_POOL_SIZE = 15
+DATABASE_WAIT_SECONDS = 10
 
 UPLOAD_FIELD = "file"
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
