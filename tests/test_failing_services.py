@@ -1,5 +1,5 @@
-"""Services taken away from a running app and given back: PostgreSQL restarted under a load of
-writes, on a cluster of the test's own; the app recovers, and no acknowledged write is lost."""
+"""Services taken away from a running app and given back, each the test's own: PostgreSQL under
+a load of writes, Redis under waiting clients: the app recovers, nothing acknowledged is lost."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
 
 from shared.harness.targets import PROJECT_ROOT
 from shared.runtime.data import DATABASE_WAIT_SECONDS
 from tests.plugins.servers import ServerPool, parametrize_targets
-from tests.services import PostgresServer, started
+from tests.services import PostgresServer, RedisServer, started
 
 pytestmark = pytest.mark.hostile  # slow: a server and a cluster of its own per target
 
@@ -155,3 +157,160 @@ def test_postgresql_restarted_under_writes(
         503, {"error": {"code": "not_ready", "message": "Not ready: database down."}}
     ), counted  # fmt: skip
     assert counted.ready_after == 200, counted
+
+
+EVENTS_BEFORE = 10  # events published before Redis restarts: each must still be there after
+
+
+@dataclass
+class Heard:
+    """What the clients waiting through a Redis restart heard, for var/failing-services.json."""
+
+    published_before: int
+    found_after: int
+    after_id: str  # the event published once Redis is back
+    seconds_to_the_first_publish_once_back: float
+    long_poll: str  # what the waiting long poll got: the event, or the error and then the event
+    sse: str
+    chat: str
+
+
+async def publish(client: httpx.AsyncClient, data: str, within: float) -> int:
+    """POST /events until one is acknowledged, within `within` s; its id."""
+    deadline = time.monotonic() + within
+    while True:
+        answer = await client.post("/events", json={"data": data}, timeout=ANSWER_WITHIN)
+        if answer.status_code == 201:
+            return int(answer.json()["id"])
+        assert answer.json()["error"]["code"] == "internal_error", answer.text
+        assert time.monotonic() < deadline, f"no event published within {within} s: {answer.text}"
+        await asyncio.sleep(0.2)
+
+
+async def sse_event(base_url: str, after: int, started: asyncio.Event) -> list[str]:
+    """The first event id an SSE stream from after `after` sends, or "ended" or "cut" where the
+    stream ended, or was cut off, before one (an EventSource then connects again)."""
+    try:
+        async with (
+            httpx.AsyncClient(base_url=base_url, timeout=ANSWER_WITHIN * 2) as client,
+            client.stream("GET", "/events/stream", headers={"Last-Event-ID": str(after)}) as sse,
+        ):
+            started.set()
+            async for line in sse.aiter_lines():
+                if line.startswith("id:"):
+                    return [line.removeprefix("id:").strip()]
+    except httpx.RemoteProtocolError:
+        return ["cut"]
+    return ["ended"]
+
+
+async def redis_restarted(base_url: str, ws_url: str, redis: RedisServer) -> Heard:
+    origin = {"Origin": base_url}
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        ids = [await publish(client, f"before-{n}", ANSWER_WITHIN) for n in range(EVENTS_BEFORE)]
+        last = ids[-1]
+        streaming = asyncio.Event()
+        sse = asyncio.create_task(sse_event(base_url, last, streaming))
+        poll = asyncio.create_task(
+            client.get("/events/poll", params={"after": last, "timeout": 20}, timeout=30)
+        )
+        async with (
+            websockets.connect(f"{ws_url}/ws/chat/restart", additional_headers=origin) as one,
+            websockets.connect(f"{ws_url}/ws/chat/restart", additional_headers=origin) as two,
+        ):
+            await streaming.wait()
+            await asyncio.to_thread(redis.stop)
+            await asyncio.sleep(DOWN)
+            await asyncio.to_thread(redis.start)
+            back = time.monotonic()
+            after_id = await publish(client, "after", RECOVERED_WITHIN)
+            published = time.monotonic() - back
+            polled = await asyncio.wait_for(poll, ANSWER_WITHIN * 2)
+            long_poll = f"{polled.status_code} {polled.text[:200]}"
+            if polled.status_code != 200:  # a clear error: the client asks again
+                again = await client.get("/events/poll", params={"after": last, "timeout": 5})
+                long_poll += f", then {again.status_code} {again.text[:200]}"
+            heard = await asyncio.wait_for(sse, ANSWER_WITHIN * 2)
+            if heard != [str(after_id)]:  # the stream ended: the client connects again
+                heard += await sse_event(base_url, last, asyncio.Event())
+            chat = await chat_after_restart(ws_url, origin, one, two)
+        backlog = await client.get("/events/poll", params={"after": 0, "timeout": 0})
+    found = {str(event["id"]) for event in backlog.json()["events"]}
+    return Heard(
+        published_before=len(ids),
+        found_after=sum(str(i) in found for i in ids),
+        after_id=str(after_id),
+        seconds_to_the_first_publish_once_back=round(published, 2),
+        long_poll=long_poll,
+        sse=" then ".join(heard),
+        chat=chat,
+    )
+
+
+async def chat_after_restart(
+    ws_url: str, origin: dict[str, str], one: ClientConnection, two: ClientConnection
+) -> str:
+    """How soon two hears one again: one sends a message every half second, on a new socket
+    where the server closed its own (its send failed: a clear error), until two hears one.
+    Redis pub/sub delivers at most once: what is published before a process has subscribed
+    again is lost, and counted."""
+    heard = asyncio.create_task(message_heard(two))
+    started = time.monotonic()
+    closes: list[int | None] = []
+    sent = 0
+    try:
+        while not heard.done():
+            assert time.monotonic() - started < RECOVERED_WITHIN, (
+                f"two heard none of {sent} messages in {RECOVERED_WITHIN} s; one closed {closes}"
+            )
+            if one.close_code is not None:
+                closes.append(one.close_code)
+                one = await websockets.connect(
+                    f"{ws_url}/ws/chat/restart", additional_headers=origin
+                )
+            try:
+                sent += 1
+                await one.send(json.dumps({"message": f"after the restart {sent}"}))
+            except websockets.ConnectionClosed:
+                continue
+            await asyncio.wait([heard], timeout=0.5)
+    finally:
+        heard.cancel()
+        await one.close()
+    first = int(heard.result().rpartition(" ")[2])
+    return (
+        f"heard message {first} of {sent} after {time.monotonic() - started:.1f} s"
+        f" ({first - 1} lost); the sender's socket closed {closes or 'never'}"
+    )
+
+
+async def message_heard(two: ClientConnection) -> str:
+    """The next chat message two hears (past join and leave notices)."""
+    while True:
+        frame = json.loads(await two.recv())
+        if frame.get("type") == "message":
+            return str(frame["message"])
+
+
+@pytest.mark.needs("websocket", "streaming", "overlap")
+def test_redis_restarted_under_waiting_clients(
+    servers: ServerPool, target: str, tmp_path: Path
+) -> None:
+    """Redis stops and starts again while a chat room, an SSE stream and a long poll wait: every
+    event published before is there after, the long poll and the stream get the event published
+    after (or a clear error, and then it), the room hears a message again, without a restart."""
+    with started(RedisServer(tmp_path / "redis")) as redis:
+        server = servers.spawn(target, f"{target}-redis", env={"REDIS_URL": redis.url})
+        try:
+            live = f"ws://127.0.0.1:{server.port}"
+            heard = asyncio.run(redis_restarted(server.base_url, live, redis))
+        finally:
+            server.stop()
+    REPORT.parent.mkdir(exist_ok=True)
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    report[f"{target} (redis)"] = asdict(heard)
+    REPORT.write_text(json.dumps(report, indent=2))
+    assert heard.found_after == heard.published_before, heard
+    assert heard.long_poll.endswith('"data": "after"}]}'), heard
+    assert heard.sse.split(" then ")[-1] == heard.after_id, heard
+    assert heard.chat.startswith("heard message"), heard
