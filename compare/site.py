@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ from compare.bench.config import load as load_bench_config
 from compare.bench.site import PAGE as BENCH_PAGE
 from compare.bench.site import Bench, behaviour_section, overview_page
 from compare.cases import Fragment, case_steps
+from compare.path import Course, Step, changed_lines, course
 from compare.report import (
     Cell,
     Report,
@@ -38,6 +40,7 @@ PYGMENTS_STYLE = "default"
 APP_NAMES = {"aiohttp": "aiohttp", "django": "Django"}
 PAGES_DIR = "behaviours"
 API_PAGE = "api.html"
+PATH_PAGE = "path.html"
 RUN_SCRIPT = "run.js"  # the Run buttons' script, from compare/assets/
 OPENAPI_FILE = "openapi.json"
 CSS = """\
@@ -136,6 +139,14 @@ table.answers code { white-space: pre-wrap; overflow-wrap: anywhere; }
 table.answers tr.differs > td { background: var(--fail-bg); }
 table.answers tr.varies > td { color: var(--muted); }
 ul.answer-notes { font-size: .9rem; }
+section.path { border: 1px solid var(--line); border-radius: 6px; padding: .2rem 1rem .6rem;
+  margin: 1rem 0; background: var(--panel); }
+section.path h2 { margin: .6rem 0 .4rem; }
+section.path pre.change { background: var(--bg); padding: .4rem .6rem; border-radius: 4px;
+  white-space: pre-wrap; overflow-wrap: anywhere; font-size: 13px; }
+pre.change .del { color: var(--fail); } pre.change .ins { color: var(--pass); }
+section.path details { margin-top: .4rem; }
+ol.path-steps li { margin-bottom: .8rem; } ol.path-steps p { margin: .1rem 0; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr));
   gap: 1rem; }
@@ -232,7 +243,9 @@ Channels) — and one test suite runs every case of the spec
 (<code>shared/spec/behaviours/*.toml</code>) against every target. Open a behaviour to read the
 two implementations side by side;
 <a href="{BENCH_PAGE}">the measurements</a> compare their speed;
-<a href="{API_PAGE}">the API</a> lists every route, as the OpenAPI document both apps serve.</p>
+<a href="{API_PAGE}">the API</a> lists every route, as the OpenAPI document both apps serve.
+New to async Python web? <a href="{PATH_PAGE}">Follow the guided path</a>: every behaviour in a
+course order, with an exercise on each.</p>
 <h2>Behaviours &times; targets</h2>
 <p class="run">{escape(describe_run(report, list(targets)))}{left_out(targets)}</p>
 <div class="table-scroll"><table class="matrix">
@@ -381,6 +394,61 @@ def aligned_section(behaviour: Behaviour) -> str:
     return f'<div class="aligned">{"".join(parts)}</div>'
 
 
+def change_lines(before: str, after: str) -> str:
+    """The lines of a change as a diff: `-` taken out, `+` put in, the rest as they are."""
+    old, new = before.rstrip("\n").split("\n"), after.rstrip("\n").split("\n") if after else []
+    marked: list[tuple[str, str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new).get_opcodes():
+        if tag == "equal":
+            marked += [("same", " ", line) for line in old[i1:i2]]
+            continue
+        marked += [("del", "-", line) for line in old[i1:i2]]
+        marked += [("ins", "+", line) for line in new[j1:j2]]
+    return "".join(f'<span class="{k}">{m} {escape(line)}</span>\n' for k, m, line in marked)
+
+
+def path_section(number: int, total: int, step: Step) -> str:
+    """A behaviour's step on the guided path: what to notice, the exercise, its answer folded."""
+    exercise = step.exercise
+    cases = ", ".join(f'<a href="#case-{n}">{n}</a>' for n in exercise.fails)
+    which = f"Case {cases}" if len(exercise.fails) == 1 else f"Cases {cases}"
+    file, line, before, after = changed_lines(exercise)
+    cut = min(len(text) - len(text.lstrip()) for text in before.splitlines() if text.strip())
+    change = change_lines(
+        "".join(text[cut:] for text in before.splitlines(keepends=True)),
+        "".join(text[cut:] for text in after.splitlines(keepends=True)),
+    )
+    return f"""<section class="path" id="path">
+<h2>On the path: step {number} of {total} · {inline(step.title)}</h2>
+<p><strong>Notice.</strong> {inline(step.notice)}</p>
+<p><strong>Exercise.</strong> {inline(exercise.question)}</p>
+<p class="ref">In <code>{escape(exercise.ref)}</code>, {escape(file)}:{line}:</p>
+<pre class="change">{change}</pre>
+<details><summary>Answer</summary><p>{which}. {inline(exercise.answer)}</p>
+<p class="muted"><code>tests/test_path.py</code> makes this change in a copy of the code, serves it
+on {escape(exercise.target)} and plays every case: these fail, and only these.</p></details>
+</section>"""
+
+
+def path_page(the_course: Course) -> str:
+    """The guided path: each behaviour in the course's order, its seed concept, what to notice."""
+    items = "\n".join(
+        f'<li><a href="{PAGES_DIR}/{b.id}.html#path">{inline(step.title)}</a>'
+        f" <code>{escape(b.id)}</code>"
+        f'<p class="seed">Seed concept: {inline(b.seed)}</p><p>{inline(step.notice)}</p></li>'
+        for step, b in zip(the_course.steps, the_course.behaviours, strict=True)
+    )
+    body = f"""<h1>A guided path</h1>
+<p>Every behaviour once, from a route to a chat room and the origin check that guards it. Each
+page says what to notice in the two implementations, and asks an exercise: make a change to one
+app's code and say which of the spec's cases fails. The answer is folded under it; the suite
+checks it, by making the change in a copy of the code and playing the cases.</p>
+<ol class="path-steps">
+{items}
+</ol>"""
+    return page("A guided path: aiohttp and Django side by side", body, "")
+
+
 def behaviour_page(
     behaviour: Behaviour,
     spec: Spec,
@@ -390,9 +458,14 @@ def behaviour_page(
     bench: Bench | None = None,
     bench_config: BenchConfig | None = None,
     notice: str = "",
+    step: tuple[int, int, Step] | None = None,
 ) -> str:
+    """`step`: its place on the guided path (number, of how many) and what it says there."""
     before, after = neighbours
-    pager = ['<a href="../index.html">← all behaviours</a>']
+    pager = [
+        '<a href="../index.html">← all behaviours</a>',
+        f'<a href="../{PATH_PAGE}">the guided path</a>',
+    ]
     if before:
         pager.append(f'<a href="{before.id}.html">previous: {escape(before.id)}</a>')
     if after:
@@ -429,6 +502,7 @@ def behaviour_page(
 <p class="purpose">{inline(behaviour.purpose)}</p>
 <p class="seed"><strong>Seed concept:</strong> {inline(behaviour.seed)}</p>
 <ul class="badges">{badges}</ul>
+{path_section(*step) if step else ""}
 <h2>The two implementations</h2>
 {aligned_section(behaviour)}
 <section class="notes"><h2>What differs, and why</h2>
@@ -573,15 +647,26 @@ def build(
     )
     (out / API_PAGE).write_text(api_page(the_spec), encoding="utf-8")
     (out / OPENAPI_FILE).write_bytes(read_document())
-    behaviours: Sequence[Behaviour] = the_spec.behaviours
+    the_course = course()
+    (out / PATH_PAGE).write_text(path_page(the_course), encoding="utf-8")
+    steps = {step.behaviour: step for step in the_course.steps}
+    # In the path's order: previous and next are the path's.
+    behaviours: Sequence[Behaviour] = sorted(
+        the_spec.behaviours,
+        key=lambda b: list(steps).index(b.id) if b.id in steps else len(steps),
+    )
     for index, behaviour in enumerate(behaviours):
         neighbours = (
             behaviours[index - 1] if index else None,
             behaviours[index + 1] if index + 1 < len(behaviours) else None,
         )
+        step = steps.get(behaviour.id)
+        place = (list(steps).index(behaviour.id) + 1, len(steps), step) if step else None
         path = pages_dir / f"{behaviour.id}.html"
         path.write_text(
-            behaviour_page(behaviour, the_spec, report, targets, neighbours, bench, config, notice),
+            behaviour_page(
+                behaviour, the_spec, report, targets, neighbours, bench, config, notice, place
+            ),
             encoding="utf-8",
         )
         written.append(path)

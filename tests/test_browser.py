@@ -18,6 +18,7 @@ from urllib.parse import urldefrag
 import pytest
 
 from compare.live import serve_site
+from compare.path import course
 from compare.report import load
 from compare.site import build
 from shared.harness.serve import QuietHandler
@@ -131,14 +132,14 @@ def status(url: str) -> int:
         return int(response.status)
 
 
-def test_every_link_on_the_index_resolves(site_url: str, open_page: OpenPage) -> None:
-    page = open_page(f"{site_url}/index.html", WIDE)
-    screenshot(page, "index-1400")
+def links_resolve(page: Page, site_url: str) -> set[str]:
+    """Every link of the page loaded: a page of the site that answers 200, and an anchor there
+    for its fragment; the links, returned."""
+    start = page.url
     hrefs: list[str] = page.eval_on_selector_all(
-        "a[href], link[href]", "elements => elements.map(element => element.href)"
+        "a[href], link[href], script[src]",
+        "elements => elements.map(element => element.href || element.src)",
     )
-    behaviour_pages = {f"{site_url}/behaviours/{b.id}.html" for b in spec().behaviours}
-    assert behaviour_pages <= set(hrefs), "the index links every behaviour's page"
     for href in sorted(set(hrefs)):
         url, fragment = urldefrag(href)
         assert url.startswith(site_url), f"{href}: the site links only to itself (offline)"
@@ -147,6 +148,43 @@ def test_every_link_on_the_index_resolves(site_url: str, open_page: OpenPage) ->
             if urldefrag(page.url).url != url:
                 page.goto(url)
             assert page.locator(f"[id='{fragment}']").count() == 1, f"{href}: no such anchor"
+    page.goto(start)
+    return set(hrefs)
+
+
+def test_every_link_on_the_index_resolves(site_url: str, open_page: OpenPage) -> None:
+    page = open_page(f"{site_url}/index.html", WIDE)
+    screenshot(page, "index-1400")
+    hrefs = links_resolve(page, site_url)
+    behaviour_pages = {f"{site_url}/behaviours/{b.id}.html" for b in spec().behaviours}
+    assert behaviour_pages <= hrefs, "the index links every behaviour's page"
+
+
+def test_the_guided_path_links_every_step_and_each_answer_its_cases(
+    site_url: str, open_page: OpenPage
+) -> None:
+    """path.html links each behaviour's step, in the path's order; each step's page shows what to
+    notice and the exercise, its answer folded until asked, its cases linked."""
+    page = open_page(f"{site_url}/path.html", WIDE)
+    steps = course().steps
+    hrefs = links_resolve(page, site_url)
+    listed = page.eval_on_selector_all("ol.path-steps > li > a", "a => a.map(e => e.href)")
+    assert listed == [f"{site_url}/behaviours/{step.behaviour}.html#path" for step in steps]
+    assert len(hrefs) > len(steps)
+    screenshot(page, "path-1400")
+    for number, step in enumerate(steps, 1):
+        page.goto(f"{site_url}/behaviours/{step.behaviour}.html")
+        section = page.locator("section.path")
+        assert f"step {number} of {len(steps)}" in section.locator("h2").inner_text()
+        answer = section.locator("details")
+        assert not answer.locator("p").first.is_visible(), "the answer is folded"
+        answer.locator("summary").click()
+        assert answer.locator("p").first.is_visible()
+        cases = section.locator("details a[href^='#case-']").all_inner_texts()
+        assert [int(n) for n in cases] == list(step.exercise.fails), step.behaviour
+        links_resolve(page, site_url)
+    page.goto(f"{site_url}/behaviours/delay.html")
+    screenshot(page, "path-step-delay-1400", clip=box(page.locator("section.path")))
 
 
 @pytest.mark.parametrize("width", [WIDE, NARROW])

@@ -136,8 +136,10 @@ class Server:
         port: int | None = None,
         log_path: Path | None = None,
         env: Mapping[str, str] | None = None,
+        root: Path = PROJECT_ROOT,
     ) -> None:
         self.target = target
+        self.root = root  # where the apps are imported from: a changed copy, for the exercises
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.log_path = log_path
@@ -165,7 +167,7 @@ class Server:
         for argv in self.target.prepare:
             subprocess.run(
                 self.target.fill(argv, self.host, self.port, self.env),
-                cwd=PROJECT_ROOT, env=self.env, stdout=out, stderr=out, check=True,
+                cwd=self.root, env=self.env, stdout=out, stderr=out, check=True,
             )  # fmt: skip
         self.companions = [self._spawn(argv, out) for argv in self.target.companions]
         self.process = self._spawn(self.target.command, out)
@@ -175,7 +177,7 @@ class Server:
     def _spawn(self, argv: tuple[str, ...], out: IO[bytes] | None) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             self.target.fill(argv, self.host, self.port, self.env),
-            cwd=PROJECT_ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=out,
             stderr=out,
