@@ -21,7 +21,7 @@ from shared.harness.targets import Server
 from shared.runtime.concurrency import EVENT_BACKLOG
 from tests.plugins.servers import Live, ServerPool, parametrize_targets, selected_targets
 
-TIMEOUT = 10.0  # seconds for anything that should take a fraction of that: a hang still fails
+TIMEOUT = 30.0  # seconds for anything that should take a fraction of that: a hang still fails
 KEEPALIVE_WAIT = 20.0  # the suite sets SSE_KEEPALIVE_SECONDS=0.5; a server elsewhere has 15
 UNAWAITED = "RuntimeWarning: coroutine 'sleep' was never awaited"
 

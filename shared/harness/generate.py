@@ -123,10 +123,18 @@ def repeated_query(draw: Draw, route: Route, request: RawRequest) -> RawRequest:
     return replace(request, target=f"{request.target}{joiner}{pair}&{pair}")
 
 
+# Never given twice by the mutations: Host and Content-Length frame the request; Content-Type
+# twice is refused by aiohttp's parser and gunicorn and read joined by the rest (declared, its
+# example sent by tests/test_expected.py), so a write that some targets store and others refuse
+# would leave their stores different for every later request.
+NOT_DUPLICATED = {"host", "content-length", "content-type"}
+
+
 def duplicated_header(draw: Draw, route: Route, request: RawRequest) -> RawRequest:
     """A header the request has, or the route reads, given a second time."""
-    names = [name for name, _ in request.headers if name.lower() not in {"host", "content-length"}]
-    name = draw(st.sampled_from([*names, *route.headers, "Accept"]))
+    names = [name for name, _ in request.headers if name.lower() not in NOT_DUPLICATED]
+    read = [name for name in route.headers if name not in NOT_DUPLICATED]
+    name = draw(st.sampled_from([*names, *read, "Accept"]))
     value = draw(st.sampled_from([*request.header(name), "x", ""]))
     return replace(request, headers=(*request.headers, (name, value)))
 

@@ -11,9 +11,14 @@ from xdist.scheduler.protocol import Scheduling
 
 from tests.plugins.servers import TARGETS
 
-# Under pytest-xdist, modules whose tests must share one process: their session fixtures serve
-# every target at once (one wstest run).
-ONE_PROCESS_MODULES = ("tests/test_conformance.py", "tests/test_generated.py")
+# Under pytest-xdist, modules whose tests run in one process: their session fixtures serve every
+# target at once (one wstest run, the generated requests), or their load is too much for two cores
+# with every target at once.
+ONE_PROCESS_MODULES = (
+    "tests/test_conformance.py",
+    "tests/test_generated.py",
+    "tests/test_hostile.py",  # hundreds of connections per target: one target at a time
+)
 # A target's name in a test id: the whole parameter id, or a dash-separated part of it.
 _NAMES = "|".join(re.escape(name) for name in sorted(TARGETS, key=len, reverse=True))
 _TARGET_IN_ID = re.compile(rf"\[(?:.*-)?({_NAMES})(?:-.*)?\]")
