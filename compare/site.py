@@ -13,11 +13,13 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from compare.bench import report as bench_report
 from compare.bench.config import BenchConfig, BenchConfigError
 from compare.bench.config import load as load_bench_config
 from compare.bench.site import PAGE as BENCH_PAGE
 from compare.bench.site import Bench, behaviour_section, overview_page
 from compare.cases import Fragment, case_steps
+from compare.guide import Answer, answer, needs, recommendation
 from compare.path import Course, Step, changed_lines, course
 from compare.report import (
     Cell,
@@ -41,6 +43,7 @@ APP_NAMES = {"aiohttp": "aiohttp", "django": "Django"}
 PAGES_DIR = "behaviours"
 API_PAGE = "api.html"
 PATH_PAGE = "path.html"
+GUIDE_PAGE = "guide.html"
 RUN_SCRIPT = "run.js"  # the Run buttons' script, from compare/assets/
 OPENAPI_FILE = "openapi.json"
 CSS = """\
@@ -147,6 +150,11 @@ section.path pre.change { background: var(--bg); padding: .4rem .6rem; border-ra
 pre.change .del { color: var(--fail); } pre.change .ins { color: var(--pass); }
 section.path details { margin-top: .4rem; }
 ol.path-steps li { margin-bottom: .8rem; } ol.path-steps p { margin: .1rem 0; }
+section.need { border-top: 1px solid var(--line); margin-top: 1.5rem; }
+p.recommendation { font-size: 1.1rem; background: var(--pass-bg); padding: .4rem .7rem;
+  border-radius: 6px; }
+table.guide td, table.guide th { font-size: .92rem; }
+ul.reasons p { margin: .15rem 0; font-size: .92rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr));
   gap: 1rem; }
@@ -245,7 +253,8 @@ two implementations side by side;
 <a href="{BENCH_PAGE}">the measurements</a> compare their speed;
 <a href="{API_PAGE}">the API</a> lists every route, as the OpenAPI document both apps serve.
 New to async Python web? <a href="{PATH_PAGE}">Follow the guided path</a>: every behaviour in a
-course order, with an exercise on each.</p>
+course order, with an exercise on each. Choosing? <a href="{GUIDE_PAGE}">The decision guide</a>
+answers the usual needs from the data.</p>
 <h2>Behaviours &times; targets</h2>
 <p class="run">{escape(describe_run(report, list(targets)))}{left_out(targets)}</p>
 <div class="table-scroll"><table class="matrix">
@@ -428,6 +437,84 @@ def path_section(number: int, total: int, step: Step) -> str:
 <p class="muted"><code>tests/test_path.py</code> makes this change in a copy of the code, serves it
 on {escape(exercise.target)} and plays every case: these fail, and only these.</p></details>
 </section>"""
+
+
+def guide_section(found: Answer) -> str:
+    """One need: the recommendation, the facts it follows from, each target's row, the reasons."""
+    need = found.need
+    heads = "".join(
+        f"<th>{escape(item)}<small>{escape(what)}</small></th>" for item, what in found.columns
+    )
+    rows = []
+    for target in found.targets:
+        name = target.target.name
+        can = "yes" if target.can else "no: lacks " + ", ".join(target.lacks)
+        declared = str(len(target.declared)) if target.declared else "none"
+        figures = "".join(
+            f"<td>{escape(found.measured[name][item].text)}</td>" for item, _ in found.columns
+        )
+        kind = "pass" if target.can and not target.declared else "xfail" if target.can else "fail"
+        rows.append(
+            f'<tr><th><a href="#{need.id}-{name}">{escape(name)}</a>'
+            f"<small>{escape(target.target.server)}</small></th>"
+            f'<td class="status {kind}">{escape(can)}</td><td>{declared}</td>{figures}</tr>'
+        )
+    reasons = "".join(
+        f'<li id="{need.id}-{t.target.name}"><code>{escape(t.target.name)}</code>'
+        + "".join(
+            f"<p>lacks <code>{escape(n)}</code>: {inline(why)}</p>" for n, why in t.lacks.items()
+        )
+        + "".join(f"<p><em>{escape(str(e.what))}</em>: {inline(e.why)}</p>" for e in t.declared)
+        + ("" if t.lacks or t.declared else "<p>nothing lacked, nothing declared here</p>")
+        + "</li>"
+        for t in found.targets
+    )
+    notes = "".join(
+        f'<h4><a href="{PAGES_DIR}/{b}.html">{escape(b)}</a></h4>{prose(spec().behaviour(b).notes)}'
+        for b in need.behaviours
+    )
+    facts = "".join(f"<li>{inline(sentence)}</li>" for sentence in found.sentences)
+    table = ""
+    if need.needs or need.behaviours or need.tests or need.lifecycle or found.columns:
+        table = f"""<div class="table-scroll"><table class="guide">
+<thead><tr><th>target</th><th>can</th><th>declared differences</th>{heads}</tr></thead>
+<tbody>{"".join(rows)}</tbody></table></div>
+<details><summary>Why: what each target lacks, and each difference declared here</summary>
+<ul class="reasons">{reasons}</ul></details>"""
+    if notes:
+        table += f"<details><summary>What the spec's notes say</summary>{notes}</details>"
+    return f"""<section class="need" id="{need.id}"><h2>{escape(need.question)}</h2>
+<p class="recommendation"><strong>Recommendation:</strong> {inline(recommendation(found))}</p>
+<ul class="facts">{facts}</ul>
+{table}
+</section>"""
+
+
+def guide_page(bench: Bench | None) -> str:
+    """The decision guide: every need of compare/guide.toml answered from the data."""
+    answers = [answer(need, bench) for need in needs()]
+    index = "".join(
+        f'<li><a href="#{a.need.id}">{escape(a.need.question)}</a></li>' for a in answers
+    )
+    basis = "No bench results: the numbers are missing (<code>make bench</code> measures them)."
+    if bench:
+        where = bench.directory.as_posix()
+        if bench.directory.is_relative_to(PROJECT_ROOT):
+            where = bench.directory.relative_to(PROJECT_ROOT).as_posix()
+        basis = (
+            f'The numbers: <a href="{BENCH_PAGE}">the measurements</a>, from'
+            f" <code>{escape(where)}/results.json</code> ({escape(str(bench.results['started']))}):"
+            f" {escape(bench_report.machine_line(bench.results))}"
+        )
+    body = f"""<h1>Which to choose: a decision guide</h1>
+<p>For each need a user brings to the choice, what each target does and the recommendation that
+follows, rendered from the data alone: what each target lacks and every difference declared in
+<code>shared/harness/expected.toml</code> (with its cause), the spec's cases and notes, and the
+bench's results. A target is a framework under a server, as the suite runs it.</p>
+<p class="muted">{basis}</p>
+<ul class="needs">{index}</ul>
+{"".join(guide_section(a) for a in answers)}"""
+    return page("Which to choose: aiohttp and Django, a decision guide", body, "")
 
 
 def path_page(the_course: Course) -> str:
@@ -649,6 +736,7 @@ def build(
     (out / OPENAPI_FILE).write_bytes(read_document())
     the_course = course()
     (out / PATH_PAGE).write_text(path_page(the_course), encoding="utf-8")
+    (out / GUIDE_PAGE).write_text(guide_page(bench), encoding="utf-8")
     steps = {step.behaviour: step for step in the_course.steps}
     # In the path's order: previous and next are the path's.
     behaviours: Sequence[Behaviour] = sorted(

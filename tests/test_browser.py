@@ -17,6 +17,7 @@ from urllib.parse import urldefrag
 
 import pytest
 
+from compare.guide import needs
 from compare.live import serve_site
 from compare.path import course
 from compare.report import load
@@ -396,3 +397,21 @@ def test_the_run_endpoint_answers_only_its_own_pages_and_names_what_is_wrong(
     got, text = post(f"{live_site_url}/api/try", body, headers)
     assert got == status, text
     assert error in json.loads(text)["error"]
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_every_link_of_the_decision_guide_resolves(
+    site_url: str, open_page: OpenPage, width: int
+) -> None:
+    """guide.html: reached from the index, each need's section and each target's reasons there,
+    every link resolving; wide tables scroll inside themselves, never the page."""
+    page = open_page(f"{site_url}/index.html", width)
+    assert f"{site_url}/guide.html" in links_resolve(page, site_url)
+    page.goto(f"{site_url}/guide.html")
+    hrefs = links_resolve(page, site_url)
+    for need in needs():
+        assert f"{site_url}/guide.html#{need.id}" in hrefs
+        assert page.locator(f"section#{need.id} p.recommendation").count() == 1
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the guide scrolls sideways by {overflow} px at {width} px"
+    screenshot(page, f"guide-{width}")
