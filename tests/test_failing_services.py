@@ -235,6 +235,11 @@ async def redis_restarted(base_url: str, ws_url: str, redis: RedisServer) -> Hea
                 heard += await sse_event(base_url, last, asyncio.Event())
             chat = await chat_after_restart(ws_url, origin, one, two)
         backlog = await client.get("/events/poll", params={"after": 0, "timeout": 0})
+        deadline = time.monotonic() + ANSWER_WITHIN  # a worker may still be reconnecting
+        while backlog.status_code != 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            backlog = await client.get("/events/poll", params={"after": 0, "timeout": 0})
+    assert backlog.status_code == 200, f"the backlog after the restart: {backlog.text[:300]}"
     found = {str(event["id"]) for event in backlog.json()["events"]}
     return Heard(
         published_before=len(ids),
