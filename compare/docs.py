@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from compare import routes
 from compare.bench import asgi_cost
 from compare.bench import report as bench_report
 from shared.harness import tables
@@ -17,7 +18,6 @@ from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.runtime.openapi import DOCUMENT_PATH
 from shared.spec import Behaviour, spec
 from shared.spec import openapi as openapi_document
-from shared.spec.model import Param, Route
 
 BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PARTS = {"basics": "1, basics", "data": "2, data", "concurrency": "3, concurrency"}
@@ -61,34 +61,18 @@ def behaviour_notes() -> str:
     return "\n\n".join(sections)
 
 
-def _inputs(route: Route) -> str:
-    def one(name: str, where: str, param: Param) -> str:
-        return f"{where} `{name}`" + ("" if param.required or where == "path" else "?")
-
-    inputs = [one(n, "path", p) for n, p in route.path_params.items()]
-    inputs += [one(n, "query", p) for n, p in route.query.items()]
-    inputs += [one(n, "header", p) for n, p in route.headers.items()]
-    if route.body is not None:
-        inputs.append(f"body {route.body.media_type} ≤ {route.body.max_bytes:,} bytes")
-    return ", ".join(inputs) or "—"
-
-
 def routes_table() -> str:
     """docs/api.md: every route, its inputs, its answers and the error codes it may send."""
     rows = []
     for behaviour in spec().behaviours:
         for route in behaviour.routes:
-            answers = ", ".join(
-                str(answer.status) + ("" if answer.empty else f" {answer.media_type}")
-                for answer in route.answers
-            )
             rows.append(
                 [
                     f"`{route.key}`" + (" (websocket)" if route.websocket else ""),
                     f"`{behaviour.id}`",
                     route.summary,
-                    _inputs(route),
-                    answers or "—",
+                    routes.inputs(route),
+                    routes.answers(route),
                     tables.code(route.implied_errors()) or "—",
                 ]
             )

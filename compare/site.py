@@ -13,6 +13,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from compare import routes
 from compare.bench import report as bench_report
 from compare.bench.config import BenchConfig, BenchConfigError
 from compare.bench.config import load as load_bench_config
@@ -656,18 +657,12 @@ def api_page(the_spec: Spec) -> str:
     for behaviour in the_spec.behaviours:
         link = f'<a href="{PAGES_DIR}/{behaviour.id}.html">{escape(behaviour.id)}</a>'
         for route in behaviour.routes:
-            inputs = [f"{{{name}}}" for name in route.path_params]
-            inputs += [f"?{name}" for name in route.query]
-            inputs += [name for name in route.headers]
-            if route.body is not None:
-                inputs.append(f"body: {route.body.media_type}")
-            answers = ", ".join(str(answer.status) for answer in route.answers)
             rows.append(
                 f"<tr><th><code>{escape(route.key)}</code>"
                 f"{' (websocket)' if route.websocket else ''}</th><td>{link}</td>"
                 f"<td>{inline(route.summary)}</td>"
-                f"<td><code>{escape(' '.join(inputs)) or '—'}</code></td>"
-                f"<td>{escape(answers) or '—'}</td>"
+                f"<td>{inline(routes.inputs(route))}</td>"
+                f"<td>{escape(routes.answers(route))}</td>"
                 f"<td><code>{escape(' '.join(route.implied_errors())) or '—'}</code></td></tr>"
             )
     body = f"""<h1>The API</h1>
@@ -675,7 +670,7 @@ def api_page(the_spec: Spec) -> str:
 <a href="{OPENAPI_FILE}">OpenAPI 3.1 document</a> at <code>GET /openapi.json</code>, which
 schemathesis and the generated requests of the suite play on every target.</p>
 <div class="table-scroll"><table>
-<thead><tr><th>route</th><th>behaviour</th><th>what it does</th><th>inputs</th>
+<thead><tr><th>route</th><th>behaviour</th><th>what it does</th><th>inputs (? optional)</th>
 <th>answers</th><th>errors</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
