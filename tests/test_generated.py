@@ -17,7 +17,7 @@ from shared.harness.expected import expected
 from shared.harness.generate import Generated, generated, routes
 from shared.harness.generate_ws import Conversation, addressed, conversations, handshakes
 from shared.harness.generate_ws import play as ws_play
-from shared.harness.raw import Answer, RawRequest, exchange
+from shared.harness.raw import Answer, RawRequest
 from shared.harness.targets import Server
 from shared.spec import spec
 from tests.plugins.servers import TARGETS, ServerPool, selected_targets
@@ -54,6 +54,9 @@ def budget(config: pytest.Config, share: int = 1) -> Callable[[Callable[..., Non
     )
     seeded = seed(config.getoption("generated_seed"))
     return lambda test: seeded(chosen(test))
+
+
+HANDSHAKE_WAIT = 10.0  # seconds for a handshake's answer: nothing by then is a hang
 
 
 def report(played: Played, base_url: str) -> str:
@@ -155,15 +158,8 @@ def test_every_target_answers_generated_handshakes_alike(
     async def play_handshake(handshake: RawRequest) -> Played:
         room = f"h-{next(rooms)}"
         sent = {name: addressed(handshake, url, room) for name, url in origins.items()}
-        answers = await asyncio.gather(*(exchange(origins[n], sent[n]) for n in origins))
-        by_target = dict(zip(origins, answers, strict=True))
-        declared = {
-            name: entry.what.requests or ""
-            for name, answer in by_target.items()
-            if (entry := registry.server_answer(name, sent[name], answer.status, answer.body))
-        }
         route = spec().route("GET " + re.sub(r"^/ws/chat/.*", "/ws/chat/{room}", handshake.target))
-        return Played(handshake, route, by_target, declared)
+        return await play(handshake, route, origins, registry, sent, wait=HANDSHAKE_WAIT)
 
     @budget(config, share=4)
     @given(handshake=handshakes())

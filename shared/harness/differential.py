@@ -102,18 +102,25 @@ def read_body(route: Route, request: RawRequest) -> bool:
 
 
 async def play(
-    request: RawRequest, route: Route, base_urls: Mapping[str, str], registry: Registry
+    request: RawRequest,
+    route: Route,
+    base_urls: Mapping[str, str],
+    registry: Registry,
+    sent: Mapping[str, RawRequest] | None = None,
+    wait: float = WAIT,
 ) -> Played:
-    """Send `request` to every target at once and gather what each answered."""
+    """Send `request` to every target at once (or each target its own version of it, `sent`:
+    its own origin, say) and gather what each answered, and what the registry declares of it."""
     body = read_body(route, request)
+    each = sent or dict.fromkeys(base_urls, request)
     names = list(base_urls)
     answers = await asyncio.gather(
-        *(exchange(base_urls[name], request, wait=WAIT, read_body=body) for name in names)
+        *(exchange(base_urls[name], each[name], wait=wait, read_body=body) for name in names)
     )
     by_target = dict(zip(names, answers, strict=True))
     declared = {
         target: entry.what.requests or ""
         for target, answer in by_target.items()
-        if (entry := registry.server_answer(target, request, answer.status, answer.body))
+        if (entry := registry.server_answer(target, each[target], answer.status, answer.body))
     }
     return Played(request, route, by_target, declared)
