@@ -147,10 +147,6 @@ HANDSHAKE_PATHS = ("/ws/echo", "/ws/greet", "/ws/chat/{room}", "/ws/chat/Not-A-R
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's: 16 bytes in base64
 
 
-def optional(values: Sequence[str | None]) -> st.SearchStrategy[str | None]:
-    return st.sampled_from(values)
-
-
 @st.composite
 def handshakes(draw: st.DrawFn) -> RawRequest:
     """A websocket handshake (RFC 6455 §4.1) with each header right, left out or wrong: the
@@ -158,16 +154,17 @@ def handshakes(draw: st.DrawFn) -> RawRequest:
     extension. `{origin}` and `{room}` are filled in by `addressed`."""
     method = draw(st.sampled_from(["GET", "GET", "GET", "POST"]))
     path = draw(st.sampled_from(HANDSHAKE_PATHS))
-    fields = {
-        "Upgrade": optional(["websocket", "WebSocket", "h2c", None]),
-        "Connection": optional(["Upgrade", "keep-alive, Upgrade", "upgrade", "close", None]),
-        "Sec-WebSocket-Key": optional([KEY, "c2hvcnQ=", "not base64!", "", None]),
-        "Sec-WebSocket-Version": optional(["13", "8", "13, 8", "", None]),
-        "Origin": optional(["{origin}", "http://elsewhere.example", "null", "", None]),
-        "Sec-WebSocket-Protocol": optional([None, "chat", "chat, superchat"]),
-        "Sec-WebSocket-Extensions": optional([None, "permessage-deflate", "x-unknown"]),
+    # Each header's values; None leaves it out.
+    fields: dict[str, Sequence[str | None]] = {
+        "Upgrade": ["websocket", "WebSocket", "h2c", None],
+        "Connection": ["Upgrade", "keep-alive, Upgrade", "upgrade", "close", None],
+        "Sec-WebSocket-Key": [KEY, "c2hvcnQ=", "not base64!", "", None],
+        "Sec-WebSocket-Version": ["13", "8", "13, 8", "", None],
+        "Origin": ["{origin}", "http://elsewhere.example", "null", "", None],
+        "Sec-WebSocket-Protocol": [None, "chat", "chat, superchat"],
+        "Sec-WebSocket-Extensions": [None, "permessage-deflate", "x-unknown"],
     }
-    drawn = {name: draw(choice) for name, choice in fields.items()}
+    drawn = {name: draw(st.sampled_from(values)) for name, values in fields.items()}
     headers = tuple((name, value) for name, value in drawn.items() if value is not None)
     return RawRequest(method=method, target=path, headers=headers)
 
