@@ -4,6 +4,8 @@ import asyncio
 
 from gunicorn.arbiter import Arbiter
 
+# Every part's tables in the metadata create_schema_once() creates: part 5's users too.
+import aiohttp_app.accounts.models  # noqa: F401
 from aiohttp_app.data.db import create_schema_once
 from aiohttp_app.settings import configure_logging, from_env
 

@@ -4,7 +4,7 @@ import weakref
 
 from aiohttp import WSCloseCode, web
 
-from aiohttp_app import basics, concurrency, data, realtime
+from aiohttp_app import accounts, basics, concurrency, data, realtime
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
 from aiohttp_app.basics.websockets import open_websockets
 from aiohttp_app.concurrency.heartbeat import heartbeat_context
@@ -54,6 +54,7 @@ def create_app() -> web.Application:
     data.routes.setup_routes(app)
     concurrency.routes.setup_routes(app)
     realtime.routes.setup_routes(app)
+    accounts.routes.setup_routes(app)
     basics.routes.setup_routes(app)
     # Each part's resources for the app's lifetime, one `<what it sets up>_context` each: set up
     # in this order at start-up, cleaned up in the reverse order at shutdown.

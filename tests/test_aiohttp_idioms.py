@@ -2,12 +2,17 @@
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import WSCloseCode, web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
+from sqlalchemy import select
 
+from aiohttp_app.accounts.models import User
+from aiohttp_app.accounts.views import hasher
+from aiohttp_app.data.db import sessions
 from aiohttp_app.main import create_app
 from shared.runtime.errors import error_body
 
@@ -228,3 +233,39 @@ async def test_a_first_part_charset_is_a_400_never_a_500(
     )
     assert response.status == 400
     assert await response.json() == error_body("invalid_multipart")
+
+
+# accounts
+
+
+@pytest.fixture
+async def accounts_client(
+    aiohttp_client: AiohttpClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Client:
+    """The app on a database of this test's own (create_app reads DATABASE_URL)."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'aiohttp.sqlite3'}")
+    return await aiohttp_client(create_app())
+
+
+async def test_accounts_sign_up_stores_an_argon2id_hash(accounts_client: Client) -> None:
+    credentials = {"username": "ada", "password": "correct horse battery"}
+    response = await accounts_client.post("/accounts", json=credentials)
+    assert response.status == 201
+    assert await response.json() == {"username": "ada"}
+    async with accounts_client.app[sessions]() as session:
+        user = (await session.scalars(select(User).where(User.username == "ada"))).one()
+    assert user.password.startswith("$argon2id$")
+    assert hasher.verify(user.password, "correct horse battery")
+    again = await accounts_client.post("/accounts", json=credentials)
+    assert again.status == 409
+    assert await again.json() == error_body("username_taken")
+
+
+async def test_accounts_refuses_a_common_password(accounts_client: Client) -> None:
+    response = await accounts_client.post(
+        "/accounts", json={"username": "bob", "password": "password1"}
+    )
+    assert response.status == 400
+    assert await response.json() == error_body(
+        "invalid_field", field="password", problem="is too common"
+    )

@@ -9,6 +9,7 @@ from urllib.parse import SplitResult, unquote
 import pytest
 from asgiref.sync import ThreadSensitiveContext
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
 from django.http import HttpResponse, HttpResponseBase
 from django.test import AsyncClient
 
@@ -237,3 +238,29 @@ async def test_method_not_allowed(async_client: AsyncClient, method: str, path: 
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
     assert response.json() == error_body("method_not_allowed", method=method)
+
+
+# accounts
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_accounts_sign_up_stores_an_argon2_hash(async_client: AsyncClient) -> None:
+    credentials = {"username": "ada", "password": "correct horse battery"}
+    response = await async_client.post("/accounts", credentials, content_type="application/json")
+    assert response.status_code == 201
+    assert response.json() == {"username": "ada"}
+    user = await User.objects.aget(username="ada")
+    assert user.password.startswith("argon2$argon2id$")
+    assert await user.acheck_password("correct horse battery")
+    again = await async_client.post("/accounts", credentials, content_type="application/json")
+    assert again.status_code == 409
+    assert again.json() == error_body("username_taken")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_accounts_refuses_a_common_password(async_client: AsyncClient) -> None:
+    response = await async_client.post(
+        "/accounts", {"username": "bob", "password": "password1"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == error_body("invalid_field", field="password", problem="is too common")

@@ -6,6 +6,7 @@ from typing import Any
 
 import dj_database_url
 
+from shared.runtime.accounts import COMMON_PASSWORDS_PATH, PASSWORD_MIN_CHARS
 from shared.runtime.data import DATABASE_POOL_SIZE, DATABASE_WAIT_SECONDS
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
@@ -25,11 +26,14 @@ ALLOWED_HOSTS = env_list(
 )
 
 INSTALLED_APPS = [
+    "django.contrib.contenttypes",  # django.contrib.auth's permissions name content types
+    "django.contrib.auth",
     "channels",
     "django_tasks_db",
     "django_app.data",
     "django_app.concurrency",
     "django_app.realtime",
+    "django_app.accounts",
     "django_app.basics",
 ]
 
@@ -106,6 +110,25 @@ DATABASES["default"]["OPTIONS"] = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_BODY_MAX_BYTES
 # Uploads (part 2, files) go to FILES_DIR, named by their id; aiohttp_app reads the same variable.
 MEDIA_ROOT = Path(os.environ.get("FILES_DIR", BASE_DIR / "var" / "files"))
+
+# Accounts (part 5): django.contrib.auth's User. Passwords hashed with Argon2id (argon2-cffi, as
+# aiohttp_app's), which Django's docs recommend over its default PBKDF2; the validators are
+# checked in the same order as aiohttp_app's (shared/runtime/accounts.py), on the same list of
+# common passwords.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_CHARS},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.CommonPasswordValidator",
+        "OPTIONS": {"password_list_path": COMMON_PASSWORDS_PATH},
+    },
+]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

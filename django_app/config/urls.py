@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("django_app.data.urls")),
     path("", include("django_app.concurrency.urls")),
     path("", include("django_app.realtime.urls")),
+    path("", include("django_app.accounts.urls")),
     path("", include("django_app.basics.urls")),
 ]
 

@@ -1,0 +1,13 @@
+"""URL routes of part 5, in the same order as django_app/accounts/urls.py."""
+
+from aiohttp import web
+
+from aiohttp_app.accounts import views
+
+
+def setup_routes(app: web.Application) -> None:
+    app.add_routes(
+        [
+            web.view("/accounts", views.AccountsView, name="accounts"),
+        ]
+    )

@@ -1,0 +1,47 @@
+"""HTTP views of part 5; aiohttp_app/accounts/views.py has the same ones, in the same order."""
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import HttpRequest, JsonResponse
+from django.views import View
+
+from django_app.bodies import read_json
+from shared.runtime.accounts import (
+    ACCOUNT_FIELDS,
+    check_username_length,
+    password_refused,
+    username_refused,
+)
+from shared.runtime.errors import ApiError
+
+
+class AccountsView(View):
+    http_method_names = ("post",)
+
+    async def post(self, request: HttpRequest) -> JsonResponse:
+        fields = await read_json(request, ACCOUNT_FIELDS)
+        username = User.normalize_username(fields["username"])
+        check_username_length(username)
+        try:
+            User.username_validator(username)
+        except ValidationError:
+            raise username_refused() from None
+        try:  # AUTH_PASSWORD_VALIDATORS (settings.py): the first that refuses it is named
+            validate_password(fields["password"])
+        except ValidationError as refused:
+            raise password_refused(refused.error_list[0].code or "") from None
+        if await User.objects.filter(username=username).aexists():
+            raise ApiError("username_taken")
+        # acreate_user() would hash on the event loop (make_password, tens of milliseconds in
+        # which nothing else runs): set_password() in a worker thread instead, as
+        # acheck_password() runs its hasher. PASSWORD_HASHERS' first: Argon2id.
+        user = User(username=username)
+        await sync_to_async(user.set_password, thread_sensitive=False)(fields["password"])
+        try:
+            await user.asave()
+        except IntegrityError:  # taken meanwhile, by a sign-up in flight at the same time
+            raise ApiError("username_taken") from None
+        return JsonResponse({"username": username}, status=201)
