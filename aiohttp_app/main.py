@@ -7,6 +7,7 @@ from aiohttp import WSCloseCode, web
 from aiohttp_app import accounts, basics, concurrency, data, realtime
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
 from aiohttp_app.basics.websockets import open_websockets
+from aiohttp_app.bodies import body_deadline_middleware
 from aiohttp_app.concurrency.heartbeat import heartbeat_context
 from aiohttp_app.concurrency.jobs import jobs_context
 from aiohttp_app.concurrency.middlewares import (
@@ -38,6 +39,7 @@ def create_app() -> web.Application:
             request_id_middleware,
             server_timing_middleware,
             error_middleware,
+            body_deadline_middleware,
             host_middleware,
             origin_middleware,
         ],

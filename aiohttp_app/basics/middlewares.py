@@ -2,7 +2,7 @@
 
 import logging
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, hdrs, web
 from aiohttp.typedefs import Handler
 
 from shared.runtime.errors import ApiError, error_body
@@ -22,7 +22,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return web.json_response(error.body, status=error.status, headers=error.headers)
+        answer = web.json_response(error.body, status=error.status, headers=error.headers)
+        if error.headers.get(hdrs.CONNECTION) == "close":
+            answer.force_close()  # aiohttp sends the header, but closes only when told
+        return answer
     except web.HTTPNotFound:
         return web.json_response(error_body("not_found"), status=404)
     except web.HTTPMethodNotAllowed as error:

@@ -11,6 +11,7 @@ from django.http import (
     JsonResponse,
 )
 
+from django_app.bodies import body_timed_out
 from shared.runtime.errors import ApiError, error_body
 
 
@@ -24,6 +25,9 @@ class ErrorMiddleware:
             markcoroutinefunction(self)
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if body_timed_out(request):
+            late = ApiError("request_timeout")
+            return JsonResponse(late.body, status=late.status, headers=late.headers)
         response = await self.get_response(request)
         # Django's require_* decorators answer 405 with an empty body; give it the shared one.
         if isinstance(response, HttpResponseNotAllowed):

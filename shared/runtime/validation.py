@@ -22,6 +22,12 @@ WS_PING_TIMEOUT = 20.0  # ...and its peer dropped when no pong comes back in thi
 JSON_BODY_MAX_BYTES = 1024 * 1024
 JSON_BODY_LIMIT_TEXT = "1 MiB"
 JSON_MEDIA_TYPE = "application/json"
+# A request's body keeps coming at BODY_MIN_BYTES_PER_SECOND on average once BODY_GRACE_SECONDS
+# have passed since its head, or it is answered 408 and its connection closed (ASP.NET Core's
+# Kestrel has the same rule and these defaults, MinRequestBodyDataRate): aiohttp, uvicorn and
+# hypercorn have no timeout for a body, and a client sending a byte a second holds it for ever.
+BODY_GRACE_SECONDS = 5.0
+BODY_MIN_BYTES_PER_SECOND = 240.0
 CHAT_ROOM_PATTERN = re.compile(r"[a-z0-9-]{1,50}")
 CHAT_MESSAGE_MAX_CHARS = 4096
 CHAT_WS_MAX_MESSAGE_BYTES = 64 * 1024  # a bigger websocket message closes a chat with 1009
@@ -155,6 +161,12 @@ def check_content_encoding(content_encoding: str | None) -> None:
     """415 unless the body comes as it is: neither app decodes a request's Content-Encoding."""
     if (content_encoding or "identity").strip().lower() != "identity":
         raise ApiError("unsupported_content_encoding")
+
+
+def body_due(received: int) -> float:
+    """Seconds after a request's head by which its body, `received` bytes of it so far, must
+    have sent more or be whole (BODY_MIN_BYTES_PER_SECOND after BODY_GRACE_SECONDS)."""
+    return BODY_GRACE_SECONDS + received / BODY_MIN_BYTES_PER_SECOND
 
 
 def too_large() -> ApiError:

@@ -438,7 +438,8 @@ class Route(Struct, frozen=True, forbid_unknown_fields=True):
 
     def implied_errors(self) -> tuple[str, ...]:
         """Its errors and those every route of that shape answers: a bad query parameter, a
-        body refused for its type, encoding, size or syntax, a handshake that is not one."""
+        body refused for its type, encoding, size, syntax or slowness, a handshake that is not
+        one."""
         implied: list[str] = []
         if self.query:
             implied += ["invalid_parameter"]
@@ -446,7 +447,7 @@ class Route(Struct, frozen=True, forbid_unknown_fields=True):
                 implied += ["missing_parameter"]
         if self.body is not None:
             implied += ["unsupported_media_type", "unsupported_content_encoding"]
-            implied += ["payload_too_large"]
+            implied += ["payload_too_large", "request_timeout"]
             if self.body.media_type == JSON_MEDIA_TYPE:
                 implied += ["invalid_json", "not_an_object"]
             else:
