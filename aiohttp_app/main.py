@@ -5,6 +5,7 @@ import weakref
 from aiohttp import WSCloseCode, web
 
 from aiohttp_app import accounts, basics, concurrency, data, realtime
+from aiohttp_app.accounts.storage import sessions_context, setup_sessions
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
 from aiohttp_app.basics.websockets import open_websockets
 from aiohttp_app.bodies import body_deadline_middleware
@@ -49,6 +50,7 @@ def create_app() -> web.Application:
         handler_args={"auto_decompress": False},
     )
     app[settings] = from_env()
+    setup_sessions(app, app[settings])  # aiohttp-session's middleware, after those above
     app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
@@ -63,6 +65,7 @@ def create_app() -> web.Application:
     app.cleanup_ctx.extend(
         [
             database_context,
+            sessions_context,
             rooms_context,
             state_context,
             upstream_context,

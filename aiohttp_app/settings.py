@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from shared.runtime.accounts import cookie_secure
 from shared.runtime.data import DATABASE_POOL_SIZE
 from shared.runtime.validation import ws_ping_settings
 
@@ -31,6 +32,7 @@ class Settings:
     database_url: str  # SQLAlchemy's form of DATABASE_URL: see aiohttp_app/data/db.py
     database_pool_size: int  # PostgreSQL: connections per engine
     files_dir: Path
+    session_cookie_secure: bool  # SESSION_COOKIE_SECURE=1: cookies sent over TLS only
 
 
 settings = web.AppKey("settings", Settings)
@@ -65,4 +67,5 @@ def from_env() -> Settings:
         ),
         database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", DATABASE_POOL_SIZE)),
         files_dir=Path(os.environ.get("FILES_DIR", PROJECT_ROOT / "var" / "files")),
+        session_cookie_secure=cookie_secure(),
     )

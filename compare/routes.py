@@ -6,7 +6,8 @@ from shared.spec.model import Param, Route
 
 
 def inputs(route: Route) -> str:
-    """Its path and query parameters, the headers it reads and its body (`?`: optional)."""
+    """Its path and query parameters, the headers and cookies it reads and its body (`?`:
+    optional)."""
 
     def one(name: str, where: str, param: Param) -> str:
         return f"{where} `{name}`" + ("" if param.required or where == "path" else "?")
@@ -14,6 +15,7 @@ def inputs(route: Route) -> str:
     found = [one(n, "path", p) for n, p in route.path_params.items()]
     found += [one(n, "query", p) for n, p in route.query.items()]
     found += [one(n, "header", p) for n, p in route.headers.items()]
+    found += [one(n, "cookie", p) for n, p in route.cookies.items()]
     if route.body is not None:
         found.append(f"body {route.body.media_type} ≤ {route.body.max_bytes:,} bytes")
     return ", ".join(found) or "—"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 pytest.register_assert_rewrite("tests.plugins")  # before the import below: they are plugins
-from tests.plugins.servers import Live, ServerPool, start_pool  # noqa: E402
+from tests.plugins.servers import REDIS_PREFIX, Live, ServerPool, start_pool  # noqa: E402
 
 pytest_plugins = [
     "tests.plugins.servers",  # --target, --target-url, --database; the servers of the run
@@ -18,6 +20,7 @@ pytest_plugins = [
 ]
 
 
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 GENERATED_EXAMPLES = 400  # make test's budget: requests, each sent to every target
 
 
@@ -52,3 +55,23 @@ def servers(
 def live(servers: ServerPool, target: str) -> Live:
     """The running server of the test's `target` parameter."""
     return servers.get(target)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """Redis at REDIS_URL (by default 127.0.0.1:6379); this run's keys are deleted at the end."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        client.close()
+        pytest.skip(
+            f"not run: no Redis at {REDIS_URL} ({error}). What crosses processes needs one:"
+            " start redis-server, or set REDIS_URL (CI has Redis at 127.0.0.1:6379)."
+        )
+    try:
+        yield REDIS_URL
+    finally:
+        for key in client.scan_iter(match=f"{REDIS_PREFIX}-*"):
+            client.delete(key)
+        client.close()

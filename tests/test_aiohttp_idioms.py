@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import select
 
+from aiohttp_app.accounts.auth import hasher
 from aiohttp_app.accounts.models import User
-from aiohttp_app.accounts.views import hasher
 from aiohttp_app.data.db import sessions
 from aiohttp_app.main import create_app
 from shared.runtime.errors import error_body
@@ -269,3 +269,24 @@ async def test_accounts_refuses_a_common_password(accounts_client: Client) -> No
     assert await response.json() == error_body(
         "invalid_field", field="password", problem="is too common"
     )
+
+
+# session
+
+
+async def test_session_cookie_jar_carries_the_session(accounts_client: Client) -> None:
+    # The test client's cookie jar keeps the session cookie from one request to the next, as a
+    # browser would.
+    credentials = {"username": "ada", "password": "correct horse battery"}
+    assert (await accounts_client.post("/accounts", json=credentials)).status == 201
+    assert (await accounts_client.get("/me")).status == 401
+    logged_in = await accounts_client.post("/session", json=credentials)
+    assert logged_in.status == 200
+    assert "sessionid" in {cookie.key for cookie in accounts_client.session.cookie_jar}
+    me = await accounts_client.get("/me")
+    assert await me.json() == {"username": "ada"}
+    assert (await accounts_client.delete("/session")).status == 204
+    assert not [cookie for cookie in accounts_client.session.cookie_jar if cookie.value]
+    gone = await accounts_client.get("/me")
+    assert gone.status == 401
+    assert await gone.json() == error_body("not_authenticated")

@@ -12,13 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, inspect
 
+import aiohttp_app.accounts.models  # noqa: F401  (part 5's tables, in the same Base.metadata)
 from aiohttp_app.data.db import SYNC_DRIVERS, with_driver
 from aiohttp_app.data.models import Base
 from shared.harness.targets import PROJECT_ROOT
 from tests.databases import Databases
 
 # Django's table -> the aiohttp app's table with the same columns.
-TABLES = {"data_item": "items", "data_counter": "counters", "data_storedfile": "stored_files"}
+TABLES = {
+    "data_item": "items",
+    "data_counter": "counters",
+    "data_storedfile": "stored_files",
+    "django_session": "sessions",  # part 5: aiohttp_app keeps aiohttp-session's sessions there
+}
 
 
 @pytest.fixture

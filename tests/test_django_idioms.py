@@ -264,3 +264,34 @@ async def test_accounts_refuses_a_common_password(async_client: AsyncClient) -> 
     )
     assert response.status_code == 400
     assert response.json() == error_body("invalid_field", field="password", problem="is too common")
+
+
+# session
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_session_aforce_login_then_me(async_client: AsyncClient) -> None:
+    # AsyncClient.aforce_login makes a session for the user in SESSION_ENGINE's store and sets
+    # its cookie on the client, without a password: the view sees that user.
+    user = await User.objects.acreate(username="ada")
+    assert (await async_client.get("/me")).status_code == 401
+    await async_client.aforce_login(user)
+    response = await async_client.get("/me")
+    assert response.status_code == 200
+    assert response.json() == {"username": "ada"}
+    await async_client.alogout()
+    assert (await async_client.get("/me")).json() == error_body("not_authenticated")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_session_alogin_with_the_password(async_client: AsyncClient) -> None:
+    # AsyncClient.alogin checks the credentials with aauthenticate, as POST /session does.
+    user = User(username="bob")
+    user.set_password("correct horse battery")
+    await user.asave()
+    assert await async_client.alogin(username="bob", password="correct horse battery")
+    assert (await async_client.get("/me")).json() == {"username": "bob"}
+    response = await async_client.delete("/session")
+    assert response.status_code == 204
+    assert response.cookies["sessionid"].value == ""
+    assert (await async_client.get("/me")).status_code == 401

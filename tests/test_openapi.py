@@ -35,7 +35,9 @@ def test_every_route_is_an_operation_with_its_inputs_and_errors() -> None:
         named = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
         assert named == {("path", n) for n in route.path_params} | {
             ("query", n) for n in route.query
-        } | {("header", n) for n in route.headers}, route.key
+        } | {("header", n) for n in route.headers} | {("cookie", n) for n in route.cookies}, (
+            route.key
+        )
         codes = [
             code
             for response in operation["responses"].values()

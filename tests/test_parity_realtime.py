@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from compare.bench.system import cpu_times, process_tree
 from shared.harness.client import origin_of
 from shared.harness.targets import Server
 from shared.runtime.errors import error_body
-from tests.plugins.servers import REDIS_PREFIX, TARGETS, Live, ServerPool, parametrize_targets
+from tests.plugins.servers import TARGETS, Live, ServerPool, parametrize_targets
 
 TIMEOUT = 30.0  # seconds for one frame to come: generous, a hang still fails
 MEMBER_ID = re.compile(r"[0-9a-f]{16}")
@@ -386,42 +385,12 @@ async def test_a_thousand_members_all_get_one_message(
 
 
 @pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """Redis at REDIS_URL (by default 127.0.0.1:6379); this run's keys are deleted at the end."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        client.close()
-        pytest.skip(
-            f"not run: no Redis at {REDIS_URL} ({error}). Chat across processes needs one:"
-            " start redis-server, or set REDIS_URL (CI has Redis at 127.0.0.1:6379)."
-        )
-    try:
-        yield REDIS_URL
-    finally:
-        for key in client.scan_iter(match=f"{REDIS_PREFIX}-*"):
-            client.delete(key)
-        client.close()
-
-
-@pytest.fixture(scope="module")
 def two_processes(
     servers: ServerPool, target: str, redis_url: str
 ) -> Iterator[tuple[Server, Server]]:
     """Two server processes of the target, sharing this run's Redis prefix."""
-    if target in servers.urls:
-        pytest.skip(f"not run: {target} is given by --target-url; this test starts two servers")
-    started: list[Server] = []
-    try:
-        for name in ("a", "b"):
-            started.append(
-                servers.spawn(target, f"{target}-redis-{name}", {"REDIS_URL": redis_url})
-            )
-        yield started[0], started[1]
-    finally:
-        for server in started:
-            server.stop()
+    with servers.two(target, f"{target}-redis", {"REDIS_URL": redis_url}) as pair:
+        yield pair
 
 
 @pytest.mark.behaviour("chat")

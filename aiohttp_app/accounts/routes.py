@@ -9,5 +9,7 @@ def setup_routes(app: web.Application) -> None:
     app.add_routes(
         [
             web.view("/accounts", views.AccountsView, name="accounts"),
+            web.view("/session", views.SessionView, name="session"),
+            web.get("/me", views.me, name="me"),
         ]
     )

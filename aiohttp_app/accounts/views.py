@@ -3,29 +3,20 @@
 import asyncio
 
 from aiohttp import web
-from argon2 import PasswordHasher
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
+from aiohttp_app.accounts.auth import authenticate, get_user, hasher, login, logout
 from aiohttp_app.accounts.models import User
 from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import sessions
 from shared.runtime.accounts import (
     ACCOUNT_FIELDS,
-    ARGON2_MEMORY_COST,
-    ARGON2_PARALLELISM,
-    ARGON2_TIME_COST,
     check_password,
     check_username,
+    normalize_username,
 )
 from shared.runtime.errors import ApiError
-
-# argon2-cffi (hynek/argon2-cffi, the binding Django's Argon2PasswordHasher uses): Argon2id, the
-# winner of the Password Hashing Competition, with Django's cost parameters. Hashing takes tens of
-# milliseconds of CPU: it runs in a worker thread (argon2-cffi releases the GIL meanwhile).
-hasher = PasswordHasher(
-    time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_COST, parallelism=ARGON2_PARALLELISM
-)
 
 
 # A class view, so that /accounts answers a method it does not take with 405: the router would
@@ -45,3 +36,25 @@ class AccountsView(web.View):
         except IntegrityError:  # taken meanwhile, by a sign-up in flight at the same time
             raise ApiError("username_taken") from None
         return web.json_response({"username": username}, status=201)
+
+
+class SessionView(web.View):
+    async def post(self) -> web.Response:
+        fields = await read_json(self.request, ACCOUNT_FIELDS)
+        username = normalize_username(fields["username"])
+        user = await authenticate(self.request, username, fields["password"])
+        if user is None:
+            raise ApiError("invalid_credentials")
+        await login(self.request, user)
+        return web.json_response({"username": user.username})
+
+    async def delete(self) -> web.Response:
+        await logout(self.request)
+        return web.Response(status=204)
+
+
+async def me(request: web.Request) -> web.Response:
+    user = await get_user(request)
+    if user is None:
+        raise ApiError("not_authenticated")
+    return web.json_response({"username": user.username})

@@ -3,7 +3,10 @@
 from django.urls import path
 
 from django_app.accounts import views
+from django_app.accounts.middleware import with_session
 
 urlpatterns = [
     path("accounts", views.AccountsView.as_view(), name="accounts"),
+    path("session", with_session(views.SessionView.as_view()), name="session"),
+    path("me", with_session(views.me), name="me"),
 ]

@@ -1,12 +1,14 @@
 """HTTP views of part 5; aiohttp_app/accounts/views.py has the same ones, in the same order."""
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import aauthenticate, alogin, alogout
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
+from django.views.decorators.http import require_safe
 
 from django_app.bodies import read_json
 from shared.runtime.accounts import (
@@ -45,3 +47,29 @@ class AccountsView(View):
         except IntegrityError:  # taken meanwhile, by a sign-up in flight at the same time
             raise ApiError("username_taken") from None
         return JsonResponse({"username": username}, status=201)
+
+
+# urls.py wraps it, and `me`, in Django's session and authentication middlewares (with_session).
+class SessionView(View):
+    http_method_names = ("delete", "post")
+
+    async def post(self, request: HttpRequest) -> JsonResponse:
+        fields = await read_json(request, ACCOUNT_FIELDS)
+        username = User.normalize_username(fields["username"])
+        user = await aauthenticate(request, username=username, password=fields["password"])
+        if user is None:
+            raise ApiError("invalid_credentials")
+        await alogin(request, user)
+        return JsonResponse({"username": user.get_username()})
+
+    async def delete(self, request: HttpRequest) -> HttpResponse:
+        await alogout(request)
+        return HttpResponse(status=204)
+
+
+@require_safe
+async def me(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise ApiError("not_authenticated")
+    return JsonResponse({"username": user.get_username()})

@@ -6,7 +6,12 @@ from typing import Any
 
 import dj_database_url
 
-from shared.runtime.accounts import COMMON_PASSWORDS_PATH, PASSWORD_MIN_CHARS
+from shared.runtime.accounts import (
+    COMMON_PASSWORDS_PATH,
+    PASSWORD_MIN_CHARS,
+    SESSION_MAX_AGE,
+    cookie_secure,
+)
 from shared.runtime.data import DATABASE_POOL_SIZE, DATABASE_WAIT_SECONDS
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
@@ -28,6 +33,7 @@ ALLOWED_HOSTS = env_list(
 INSTALLED_APPS = [
     "django.contrib.contenttypes",  # django.contrib.auth's permissions name content types
     "django.contrib.auth",
+    "django.contrib.sessions",  # the database's session store, django_session
     "channels",
     "django_tasks_db",
     "django_app.data",
@@ -129,6 +135,21 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"password_list_path": COMMON_PASSWORDS_PATH},
     },
 ]
+
+# Sessions (part 5): in the database by default; with REDIS_URL, in Redis through Django's cache,
+# as aiohttp_app keeps them in Redis then, so that every process and server finds them. The
+# middlewares that read them wrap the views of part 5 only (accounts/middleware.py), not MIDDLEWARE.
+SESSION_COOKIE_AGE = SESSION_MAX_AGE
+SESSION_COOKIE_SECURE = cookie_secure()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_PREFIX}:django",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

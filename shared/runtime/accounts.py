@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import secrets
+import string
 import unicodedata
 from collections.abc import Mapping
 from functools import cache
@@ -86,3 +89,22 @@ def check_password(password: str) -> None:
         raise password_refused("password_too_short")
     if password.lower().strip() in common_passwords():
         raise password_refused("password_too_common")
+
+
+# Sessions: the cookie's name and life, as Django's defaults (SESSION_COOKIE_NAME,
+# SESSION_COOKIE_AGE: two weeks); HttpOnly and SameSite=Lax in both, Secure where
+# SESSION_COOKIE_SECURE=1 (behind TLS).
+SESSION_COOKIE_NAME = "sessionid"
+SESSION_MAX_AGE = 14 * 24 * 60 * 60
+SESSION_KEY_CHARS = string.ascii_lowercase + string.digits
+SESSION_KEY_PATTERN = re.compile(r"[a-z0-9]{32}")
+
+
+def new_session_key() -> str:
+    """32 random characters from a-z and 0-9, a key of the form Django's sessions have."""
+    return "".join(secrets.choice(SESSION_KEY_CHARS) for _ in range(32))
+
+
+def cookie_secure(env: Mapping[str, str] = os.environ) -> bool:
+    """SESSION_COOKIE_SECURE=1: the cookies are sent over TLS only."""
+    return env.get("SESSION_COOKIE_SECURE", "") == "1"

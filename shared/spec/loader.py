@@ -179,7 +179,8 @@ class _Checker:
         for index, code in enumerate(route.errors):
             self.error(code, f"{field}.errors[{index}]")
         for kind, params in (
-            ("path_params", route.path_params), ("query", route.query), ("headers", route.headers)
+            ("path_params", route.path_params), ("query", route.query), ("headers", route.headers),
+            ("cookies", route.cookies),
         ):  # fmt: skip
             for name, param in params.items():
                 self.schema(param.schema, f"{field}.{kind}.{name}.schema")

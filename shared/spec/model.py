@@ -424,6 +424,7 @@ class Route(Struct, frozen=True, forbid_unknown_fields=True):
     path_params: Mapping[str, Param] = {}
     query: Mapping[str, Param] = {}
     headers: Mapping[str, Param] = {}  # names lower-cased by the loader's check
+    cookies: Mapping[str, Param] = {}  # the cookies it reads, by name (sessionid, csrftoken)
     body: RequestBody | None = None
     errors: tuple[str, ...] = ()  # catalogue codes the route answers on its own
     websocket: bool = False  # a GET that upgrades (101); plain HTTP is 426 websocket_required

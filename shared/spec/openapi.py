@@ -67,6 +67,7 @@ def _parameters(spec: Spec, route: Route) -> list[dict[str, Any]]:
         parameters.append(_parameter(name, "path", param, schema))
     parameters += [_parameter(n, "query", p, p.schema) for n, p in route.query.items()]
     parameters += [_parameter(n, "header", p, p.schema) for n, p in route.headers.items()]
+    parameters += [_parameter(n, "cookie", p, p.schema) for n, p in route.cookies.items()]
     return parameters
 
 

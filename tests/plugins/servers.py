@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -89,6 +90,21 @@ class ServerPool:
             env={**self.env_for(name, instance), **self.concurrency_env(), **(env or {})},
         )
         return server.start()
+
+    @contextmanager
+    def two(self, name: str, instance: str, env: dict[str, str]) -> Iterator[tuple[Server, Server]]:
+        """Two fresh servers of target `name` (`{instance}-a`, `-b`), started one after the other
+        with `env`, stopped at the end; a target given by --target-url is skipped: not run."""
+        if name in self.urls:
+            pytest.skip(f"not run: {name} is given by --target-url; this test starts two servers")
+        started: list[Server] = []
+        try:
+            for which in ("a", "b"):
+                started.append(self.spawn(name, f"{instance}-{which}", env))
+            yield started[0], started[1]
+        finally:
+            for server in started:
+                server.stop()
 
     def get(self, name: str) -> Live:
         if name not in self.live:
