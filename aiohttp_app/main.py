@@ -5,6 +5,7 @@ import weakref
 from aiohttp import WSCloseCode, web
 
 from aiohttp_app import accounts, basics, concurrency, data, realtime
+from aiohttp_app.accounts.csrf import csrf_middleware
 from aiohttp_app.accounts.storage import sessions_context, setup_sessions
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
 from aiohttp_app.basics.websockets import open_websockets
@@ -43,6 +44,7 @@ def create_app() -> web.Application:
             body_deadline_middleware,
             host_middleware,
             origin_middleware,
+            csrf_middleware,
         ],
         client_max_size=JSON_BODY_MAX_BYTES,
         # Request bodies are read as sent, as Django reads them: a Content-Encoding gets the 415

@@ -280,13 +280,19 @@ async def test_session_cookie_jar_carries_the_session(accounts_client: Client) -
     credentials = {"username": "ada", "password": "correct horse battery"}
     assert (await accounts_client.post("/accounts", json=credentials)).status == 201
     assert (await accounts_client.get("/me")).status == 401
-    logged_in = await accounts_client.post("/session", json=credentials)
+    # POST and DELETE /session need the CSRF token of the csrftoken cookie (the jar keeps it).
+    token = {"X-CSRFToken": (await (await accounts_client.get("/csrf")).json())["csrf"]}
+    refused = await accounts_client.post("/session", json=credentials)
+    assert refused.status == 403
+    assert await refused.json() == error_body("csrf_failed")
+    logged_in = await accounts_client.post("/session", json=credentials, headers=token)
     assert logged_in.status == 200
     assert "sessionid" in {cookie.key for cookie in accounts_client.session.cookie_jar}
     me = await accounts_client.get("/me")
     assert await me.json() == {"username": "ada"}
-    assert (await accounts_client.delete("/session")).status == 204
-    assert not [cookie for cookie in accounts_client.session.cookie_jar if cookie.value]
+    token = {"X-CSRFToken": (await (await accounts_client.get("/csrf")).json())["csrf"]}
+    assert (await accounts_client.delete("/session", headers=token)).status == 204
+    assert "sessionid" not in {cookie.key for cookie in accounts_client.session.cookie_jar}
     gone = await accounts_client.get("/me")
     assert gone.status == 401
     assert await gone.json() == error_body("not_authenticated")

@@ -22,15 +22,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_targets(metafunc, scope="module")
 
 
+async def csrf_token(client: httpx.AsyncClient) -> dict[str, str]:
+    """The X-CSRFToken header of a token GET /csrf answers (its cookie now in the client's jar)."""
+    response = await client.get("/csrf")
+    return {"X-CSRFToken": response.json()["csrf"]}
+
+
 async def logged_in(base_url: str) -> tuple[str, str]:
     """A new user, signed up and logged in: its name and its session key."""
     username = f"u-{uuid.uuid4().hex[:12]}"
     credentials = {"username": username, "password": PASSWORD}
     async with http_client(base_url) as client:
         assert (await client.post("/accounts", json=credentials)).status_code == 201
-        response = await client.post("/session", json=credentials)
+        token = await csrf_token(client)
+        response = await client.post("/session", json=credentials, headers=token)
         assert response.status_code == 200, response.text
         return username, response.cookies["sessionid"]
+
+
+async def log_out(base_url: str, key: str) -> None:
+    async with http_client(base_url, cookies={"sessionid": key}) as client:
+        token = await csrf_token(client)
+        assert (await client.delete("/session", headers=token)).status_code == 204
 
 
 async def me(base_url: str, key: str) -> httpx.Response:
@@ -53,8 +66,7 @@ async def test_a_logged_out_key_is_no_session(live: Live) -> None:
     """Logging out ends the session where it is stored, not only in the client's cookie jar: the
     old key sent again is 401."""
     _, key = await logged_in(live.base_url)
-    async with http_client(live.base_url, cookies={"sessionid": key}) as client:
-        assert (await client.delete("/session")).status_code == 204
+    await log_out(live.base_url, key)
     assert (await me(live.base_url, key)).status_code == 401
 
 
@@ -69,6 +81,5 @@ async def test_a_second_server_honours_a_session_through_redis(
         username, key = await logged_in(a.base_url)
         found = await me(b.base_url, key)
         assert (found.status_code, found.json()) == (200, {"username": username})
-        async with http_client(b.base_url, cookies={"sessionid": key}) as client:
-            assert (await client.delete("/session")).status_code == 204
+        await log_out(b.base_url, key)
         assert (await me(a.base_url, key)).status_code == 401

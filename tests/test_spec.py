@@ -660,7 +660,33 @@ BROKEN_ROUTES = [
         "Expected `int` <= 399",
         id="answer-is-an-error",
     ),
+    pytest.param(
+        route_edit(
+            'method = "GET"', 'method = "DELETE"\ncookies.sessionid = {schema = {type = "string"}}'
+        ),
+        "route[0].cookies",
+        "the CSRF rule applies (a DELETE that reads sessionid): declare cookies.csrftoken",
+        id="csrf-inputs-missing",
+    ),
 ]
+
+
+def test_the_csrf_rule_implies_its_error_where_it_applies(tmp_path: Path) -> None:
+    """A route that reads the session cookie and changes state answers csrf_failed too."""
+    path = tmp_path / "spec.toml"
+    path.write_text(
+        route_edit(
+            'method = "GET"',
+            'method = "DELETE"\ncookies.sessionid = {schema = {type = "string"}}\n'
+            'cookies.csrftoken = {schema = {type = "string"}}\n'
+            'headers.x-csrftoken = {schema = {type = "string"}}',
+        ),
+        encoding="utf-8",
+    )
+    route = load(path).route("DELETE /items/{id}")
+    assert route.csrf and route.implied_errors()[-1] == "csrf_failed"
+    assert not spec().route("GET /me").csrf and not spec().route("POST /accounts").csrf
+    assert spec().route("POST /session").csrf and spec().route("DELETE /session").csrf
 
 
 @pytest.mark.parametrize(("text", "field", "problem"), BROKEN_ROUTES)

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select
 
+from aiohttp_app.accounts.csrf import rotate_token
 from aiohttp_app.accounts.models import User
 from aiohttp_app.data.db import sessions
 from shared.runtime.accounts import ARGON2_MEMORY_COST, ARGON2_PARALLELISM, ARGON2_TIME_COST
@@ -47,6 +48,7 @@ async def login(request: web.Request, user: User) -> None:
     attacker planted would otherwise be logged in too), as Django's cycle_key."""
     session = await new_session(request)
     session[USER_ID] = user.id
+    rotate_token(request)  # a CSRF token of the page before is no longer good
 
 
 async def logout(request: web.Request) -> None:

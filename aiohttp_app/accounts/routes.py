@@ -11,5 +11,6 @@ def setup_routes(app: web.Application) -> None:
             web.view("/accounts", views.AccountsView, name="accounts"),
             web.view("/session", views.SessionView, name="session"),
             web.get("/me", views.me, name="me"),
+            web.get("/csrf", views.csrf, name="csrf"),
         ]
     )

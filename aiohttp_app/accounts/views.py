@@ -7,6 +7,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from aiohttp_app.accounts.auth import authenticate, get_user, hasher, login, logout
+from aiohttp_app.accounts.csrf import csrf_protect, get_token
 from aiohttp_app.accounts.models import User
 from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import sessions
@@ -38,6 +39,7 @@ class AccountsView(web.View):
         return web.json_response({"username": username}, status=201)
 
 
+@csrf_protect
 class SessionView(web.View):
     async def post(self) -> web.Response:
         fields = await read_json(self.request, ACCOUNT_FIELDS)
@@ -58,3 +60,7 @@ async def me(request: web.Request) -> web.Response:
     if user is None:
         raise ApiError("not_authenticated")
     return web.json_response({"username": user.username})
+
+
+async def csrf(request: web.Request) -> web.Response:
+    return web.json_response({"csrf": get_token(request)})

@@ -1,12 +1,14 @@
 """URL routes of part 5, in the same order as aiohttp_app/accounts/routes.py."""
 
 from django.urls import path
+from django.views.decorators.csrf import csrf_protect
 
 from django_app.accounts import views
 from django_app.accounts.middleware import with_session
 
 urlpatterns = [
     path("accounts", views.AccountsView.as_view(), name="accounts"),
-    path("session", with_session(views.SessionView.as_view()), name="session"),
+    path("session", with_session(csrf_protect(views.SessionView.as_view())), name="session"),
     path("me", with_session(views.me), name="me"),
+    path("csrf", views.csrf, name="csrf"),
 ]

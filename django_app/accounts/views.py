@@ -7,7 +7,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.views import View
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
 from django_app.bodies import read_json
@@ -49,7 +51,8 @@ class AccountsView(View):
         return JsonResponse({"username": username}, status=201)
 
 
-# urls.py wraps it, and `me`, in Django's session and authentication middlewares (with_session).
+# urls.py wraps it, and `me`, in Django's session and authentication middlewares (with_session),
+# and it in csrf_protect: its POST and DELETE need the CSRF check.
 class SessionView(View):
     http_method_names = ("delete", "post")
 
@@ -73,3 +76,9 @@ async def me(request: HttpRequest) -> JsonResponse:
     if not user.is_authenticated:
         raise ApiError("not_authenticated")
     return JsonResponse({"username": user.get_username()})
+
+
+@require_safe
+@ensure_csrf_cookie  # CsrfViewMiddleware's cookie, set on this answer, renewed
+async def csrf(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"csrf": get_token(request)})

@@ -141,6 +141,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # middlewares that read them wrap the views of part 5 only (accounts/middleware.py), not MIDDLEWARE.
 SESSION_COOKIE_AGE = SESSION_MAX_AGE
 SESSION_COOKIE_SECURE = cookie_secure()
+# CSRF (part 5): CsrfViewMiddleware as csrf_protect, on the views the session authenticates (the
+# spec's rule), not in MIDDLEWARE, where it would refuse every other POST without a token.
+CSRF_COOKIE_SECURE = cookie_secure()
+CSRF_FAILURE_VIEW = "django_app.accounts.csrf.csrf_failure"
 if REDIS_URL:
     CACHES = {
         "default": {

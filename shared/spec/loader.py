@@ -15,6 +15,9 @@ from jsonschema import Draft202012Validator, SchemaError
 from shared.runtime.errors import ErrorDef, catalogue
 from shared.spec.model import (
     APPS,
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SESSION_COOKIE,
     SPEC_DIR,
     Behaviour,
     Case,
@@ -176,6 +179,12 @@ class _Checker:
         for name in route.headers:
             if name != name.lower():
                 raise self.fail(f"{field}.headers.{name}", "must be lower-case")
+        if route.csrf and (CSRF_COOKIE not in route.cookies or CSRF_HEADER not in route.headers):
+            raise self.fail(
+                f"{field}.cookies",
+                f"the CSRF rule applies (a {route.method} that reads {SESSION_COOKIE}): declare"
+                f" cookies.{CSRF_COOKIE} and headers.{CSRF_HEADER} too",
+            )
         for index, code in enumerate(route.errors):
             self.error(code, f"{field}.errors[{index}]")
         for kind, params in (

@@ -377,6 +377,13 @@ type RouteMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 PATH_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The CSRF rule, written once (both apps apply it, and Route.csrf says where): a request that
+# changes state (any method but GET) on a route that reads the session cookie must carry the
+# X-CSRFToken header, matching the csrftoken cookie; else 403 csrf_failed. Such a route declares
+# the three inputs, so that generated requests send them.
+SESSION_COOKIE = "sessionid"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrftoken"
 
 
 class Param(Struct, frozen=True, forbid_unknown_fields=True):
@@ -434,13 +441,18 @@ class Route(Struct, frozen=True, forbid_unknown_fields=True):
         """`GET /items/{id}`: the route as OpenAPI and a reader name it."""
         return f"{self.method} {self.path}"
 
+    @property
+    def csrf(self) -> bool:
+        """Whether the CSRF rule (above) applies: a state-changing method, the session cookie."""
+        return self.method != "GET" and SESSION_COOKIE in self.cookies
+
     def path_names(self) -> list[str]:
         return PATH_PARAMETER.findall(self.path)
 
     def implied_errors(self) -> tuple[str, ...]:
         """Its errors and those every route of that shape answers: a bad query parameter, a
         body refused for its type, encoding, size, syntax or slowness, a handshake that is not
-        one."""
+        one, a failed CSRF check."""
         implied: list[str] = []
         if self.query:
             implied += ["invalid_parameter"]
@@ -456,6 +468,8 @@ class Route(Struct, frozen=True, forbid_unknown_fields=True):
             implied += ["invalid_field"]
         if self.websocket:
             implied += ["websocket_required"]
+        if self.csrf:
+            implied += ["csrf_failed"]
         return tuple(dict.fromkeys([*self.errors, *implied]))
 
 
