@@ -80,11 +80,18 @@ def suite_source() -> str:
     return "".join(path.read_text(encoding="utf-8") for path in sorted(modules))
 
 
-def test_every_django_target_runs_the_heartbeat_and_the_worker() -> None:
+def test_every_django_target_and_aiohttp_on_redis_run_their_workers() -> None:
+    """Django: the heartbeat and the Tasks worker; aiohttp with Redis: saq's worker (its jobs
+    queue there; without Redis they are tasks of the server)."""
     for found in load_targets().values():
-        expected = ("heartbeat", "db_worker") if found.app == "django" else ()
-        commands = tuple(argv[argv.index("django_app") + 1] for argv in found.companions)
-        assert commands == expected, found.name
+        if found.app == "django":
+            expected = [["django_app", "heartbeat"], ["django_app", "task_worker"]]
+        elif "redis" in found.requires:
+            expected = [["saq", "aiohttp_app.concurrency.worker.settings"]]
+        else:
+            expected = []
+        modules = [list(argv[argv.index("-m") + 1 :][:2]) for argv in found.companions]
+        assert modules == expected, found.name
 
 
 def test_companions_run_beside_the_server_and_stop_with_it(tmp_path: Path) -> None:

@@ -6,9 +6,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from aiohttp_app.concurrency.heartbeat import Heartbeat, RedisHeartbeat, beat
-from aiohttp_app.concurrency.jobs import Job, jobs
 from aiohttp_app.settings import settings
-from shared.runtime.concurrency import JOBS_KEPT, STREAMS_KEPT, EventLog, Records, StreamRecord
+from shared.runtime.concurrency import STREAMS_KEPT, EventLog, Records, StreamRecord
 from shared.runtime.redis_state import RedisEventLog, RedisRecords, redis_client
 
 events = web.AppKey("events", EventLog)
@@ -17,15 +16,14 @@ redis: web.AppKey[Redis | None] = web.AppKey("redis")  # None without REDIS_URL
 
 
 async def state_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the event log, the stream and job records, the ticks. Each worker of a
-    multi-process server (gunicorn) would otherwise answer from its own, so with REDIS_URL they
-    live in Redis; django_app/concurrency/state.py makes the same choice in module globals."""
+    """cleanup_ctx: the event log, the stream records, the ticks (jobs.py keeps the jobs). Each
+    worker of a multi-process server (gunicorn) would otherwise answer from its own, so with
+    REDIS_URL they live in Redis; django_app/concurrency/state.py makes the same choice."""
     config = app[settings]
     if not config.redis_url:
         app[redis] = None
         app[events] = EventLog()
         app[streams] = Records(STREAMS_KEPT)
-        app[jobs] = Records(JOBS_KEPT)
         app[beat] = Heartbeat()
         yield
         return
@@ -33,7 +31,6 @@ async def state_context(app: web.Application) -> AsyncIterator[None]:
     prefix = f"{config.redis_prefix}:aiohttp"
     log = app[events] = RedisEventLog(client, prefix)
     app[streams] = RedisRecords(client, f"{prefix}:streams", StreamRecord)
-    app[jobs] = RedisRecords(client, f"{prefix}:jobs", Job)
     app[beat] = RedisHeartbeat(client, prefix, config.heartbeat_seconds)
     await log.listening()
     yield

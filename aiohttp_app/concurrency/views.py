@@ -8,7 +8,7 @@ from aiohttp import hdrs, web
 
 from aiohttp_app.bodies import read_json
 from aiohttp_app.concurrency.heartbeat import beat
-from aiohttp_app.concurrency.jobs import jobs, start_job
+from aiohttp_app.concurrency.jobs import jobs
 from aiohttp_app.concurrency.middlewares import passed, request_id
 from aiohttp_app.concurrency.state import events, streams
 from aiohttp_app.concurrency.upstream import call_upstream, upstream
@@ -125,7 +125,7 @@ async def missing_await(request: web.Request) -> web.Response:
 class JobsView(web.View):
     async def post(self) -> web.Response:
         data = await read_json(self.request, JOB_FIELDS)
-        job = await start_job(self.request.app, data["seconds"])
+        job = await self.request.app[jobs].start(data["seconds"])
         location = self.request.app.router["job"].url_for(job_id=job.id)
         headers = {hdrs.LOCATION: str(location)}
         return web.json_response(job.to_json(), status=202, headers=headers)

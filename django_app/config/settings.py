@@ -62,7 +62,7 @@ ASGI_APPLICATION = "django_app.config.asgi.application"
 
 # The concurrency part (part 3); aiohttp_app/settings.py reads the same variables. Background
 # jobs go through Django's Tasks to django-tasks-db's queue in the database, which
-# `python -m django_app db_worker` runs; the heartbeat ticks in `python -m django_app heartbeat`.
+# `python -m django_app task_worker` runs; the heartbeat ticks in `python -m django_app heartbeat`.
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8083")
 UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))  # one whole call, in seconds
 SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15"))

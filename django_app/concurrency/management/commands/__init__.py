@@ -1,1 +1,1 @@
-"""`python -m django_app heartbeat`; the Tasks worker is django-tasks-db's `db_worker`."""
+"""`python -m django_app heartbeat`; `task_worker`: django-tasks-db's `db_worker`, recovering."""
