@@ -296,3 +296,15 @@ async def test_session_cookie_jar_carries_the_session(accounts_client: Client) -
     gone = await accounts_client.get("/me")
     assert gone.status == 401
     assert await gone.json() == error_body("not_authenticated")
+
+
+# login-required
+
+
+async def test_login_required_redirects_a_visitor_to_the_log_in_route(
+    accounts_client: Client,
+) -> None:
+    response = await accounts_client.get("/me/items", allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"] == "/session?next=/me/items"
+    assert await response.read() == b""

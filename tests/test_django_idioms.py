@@ -316,3 +316,19 @@ async def test_csrf_is_enforced_when_the_client_asks() -> None:
     )
     assert response.status_code == 401
     assert response.json() == error_body("invalid_credentials")
+
+
+# login-required
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_login_required_on_an_async_view(async_client: AsyncClient) -> None:
+    # login_required awaits request.auser() on an async view: a visitor is redirected to
+    # LOGIN_URL, a logged-in user (aforce_login) gets the page.
+    response = await async_client.get("/me/items")
+    assert response.status_code == 302
+    assert response["Location"] == "/session?next=/me/items"
+    await async_client.aforce_login(await User.objects.acreate(username="ada"))
+    page = await async_client.get("/me/items")
+    assert page.status_code == 200
+    assert page.json() == {"username": "ada", "items": [], "count": 0}

@@ -1,12 +1,16 @@
 """Who the session's user is: django.contrib.auth's aauthenticate, alogin, alogout and aget_user."""
 
 import asyncio
+import functools
+from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_session import get_session, new_session
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select
+from yarl import URL
 
 from aiohttp_app.accounts.csrf import rotate_token
 from aiohttp_app.accounts.models import User
@@ -66,3 +70,20 @@ async def get_user(request: web.Request) -> User | None:
         return None
     async with request.app[sessions]() as db:
         return await db.get(User, user_id)
+
+
+def login_required(handler: Handler) -> Handler:
+    """Django's login_required: no user, and the answer is a redirect to the log-in route, the
+    path asked for in `next` (a page's way; /me answers 401 itself)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        if await get_user(request) is None:
+            login_url = request.app.router["session"].url_for()
+            # As Django quotes `next` (a query's ? and & too); encoded=True: yarl would unquote
+            # the ? again.
+            location = URL(f"{login_url}?next={quote(request.path_qs, safe='/')}", encoded=True)
+            raise web.HTTPFound(location, text="", content_type="text/html")  # Django's: empty
+        return await handler(request)
+
+    return wrapper

@@ -11,6 +11,7 @@ def setup_routes(app: web.Application) -> None:
             web.view("/accounts", views.AccountsView, name="accounts"),
             web.view("/session", views.SessionView, name="session"),
             web.get("/me", views.me, name="me"),
+            web.get("/me/items", views.me_items, name="me-items"),
             web.get("/csrf", views.csrf, name="csrf"),
         ]
     )

@@ -3,16 +3,25 @@
 import asyncio
 
 from aiohttp import web
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from aiohttp_app.accounts.auth import authenticate, get_user, hasher, login, logout
+from aiohttp_app.accounts.auth import (
+    authenticate,
+    get_user,
+    hasher,
+    login,
+    login_required,
+    logout,
+)
 from aiohttp_app.accounts.csrf import csrf_protect, get_token
 from aiohttp_app.accounts.models import User
 from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import sessions
+from aiohttp_app.data.models import Item
 from shared.runtime.accounts import (
     ACCOUNT_FIELDS,
+    ME_ITEMS_MAX,
     check_password,
     check_username,
     normalize_username,
@@ -60,6 +69,17 @@ async def me(request: web.Request) -> web.Response:
     if user is None:
         raise ApiError("not_authenticated")
     return web.json_response({"username": user.username})
+
+
+@login_required
+async def me_items(request: web.Request) -> web.Response:
+    user = await get_user(request)
+    assert user is not None  # login_required let the request in
+    async with request.app[sessions]() as session:
+        items = await session.scalars(select(Item).order_by(Item.id).limit(ME_ITEMS_MAX))
+        count = await session.scalar(select(func.count()).select_from(Item))
+    page = [item.to_json() for item in items]
+    return web.json_response({"username": user.username, "items": page, "count": count})
 
 
 async def csrf(request: web.Request) -> web.Response:

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts", views.AccountsView.as_view(), name="accounts"),
     path("session", with_session(csrf_protect(views.SessionView.as_view())), name="session"),
     path("me", with_session(views.me), name="me"),
+    path("me/items", with_session(views.me_items), name="me-items"),
     path("csrf", views.csrf, name="csrf"),
 ]

@@ -2,6 +2,7 @@
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import aauthenticate, alogin, alogout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -13,8 +14,10 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
 from django_app.bodies import read_json
+from django_app.data.models import Item
 from shared.runtime.accounts import (
     ACCOUNT_FIELDS,
+    ME_ITEMS_MAX,
     check_username_length,
     password_refused,
     username_refused,
@@ -76,6 +79,15 @@ async def me(request: HttpRequest) -> JsonResponse:
     if not user.is_authenticated:
         raise ApiError("not_authenticated")
     return JsonResponse({"username": user.get_username()})
+
+
+@require_safe
+@login_required  # no user: a redirect to LOGIN_URL (settings.py), the path in `next`
+async def me_items(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    items = [item.to_json() async for item in Item.objects.order_by("id")[:ME_ITEMS_MAX]]
+    count = await Item.objects.acount()
+    return JsonResponse({"username": user.get_username(), "items": items, "count": count})
 
 
 @require_safe

@@ -144,6 +144,7 @@ SESSION_COOKIE_SECURE = cookie_secure()
 # CSRF (part 5): CsrfViewMiddleware as csrf_protect, on the views the session authenticates (the
 # spec's rule), not in MIDDLEWARE, where it would refuse every other POST without a token.
 CSRF_COOKIE_SECURE = cookie_secure()
+LOGIN_URL = "session"  # where login_required sends a visitor without a session: POST /session
 CSRF_FAILURE_VIEW = "django_app.accounts.csrf.csrf_failure"
 if REDIS_URL:
     CACHES = {

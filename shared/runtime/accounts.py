@@ -91,6 +91,8 @@ def check_password(password: str) -> None:
         raise password_refused("password_too_common")
 
 
+ME_ITEMS_MAX = 20  # GET /me/items: the first items, as GET /items's first page
+
 # Sessions: the cookie's name and life, as Django's defaults (SESSION_COOKIE_NAME,
 # SESSION_COOKIE_AGE: two weeks); HttpOnly and SameSite=Lax in both, Secure where
 # SESSION_COOKIE_SECURE=1 (behind TLS).
