@@ -4,7 +4,7 @@ import weakref
 
 from aiohttp import WSCloseCode, web
 
-from aiohttp_app import accounts, basics, concurrency, data, realtime
+from aiohttp_app import accounts, basics, concurrency, data, patterns, realtime
 from aiohttp_app.accounts.csrf import csrf_middleware
 from aiohttp_app.accounts.storage import sessions_context, setup_sessions
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
@@ -22,6 +22,8 @@ from aiohttp_app.concurrency.upstream import upstream_context
 from aiohttp_app.data.db import database_context
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.hosts import host_middleware
+from aiohttp_app.patterns.cpu import cpu_pool_context
+from aiohttp_app.patterns.raw import raw_database_context
 from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
@@ -61,6 +63,7 @@ def create_app() -> web.Application:
     concurrency.routes.setup_routes(app)
     realtime.routes.setup_routes(app)
     accounts.routes.setup_routes(app)
+    patterns.routes.setup_routes(app)
     basics.routes.setup_routes(app)
     # Each part's resources for the app's lifetime, one `<what it sets up>_context` each: set up
     # in this order at start-up, cleaned up in the reverse order at shutdown.
@@ -73,6 +76,8 @@ def create_app() -> web.Application:
             upstream_context,
             jobs_context,
             heartbeat_context,
+            cpu_pool_context,
+            raw_database_context,
         ]
     )
     app.on_shutdown.append(close_websockets)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 import redis
 
 pytest.register_assert_rewrite("tests.plugins")  # before the import below: they are plugins
+from shared.harness.client import http_client  # noqa: E402
 from tests.plugins.servers import REDIS_PREFIX, Live, ServerPool, start_pool  # noqa: E402
 
 pytest_plugins = [
@@ -75,3 +77,10 @@ def redis_url() -> Iterator[str]:
         for key in client.scan_iter(match=f"{REDIS_PREFIX}-*"):
             client.delete(key)
         client.close()
+
+
+@pytest.fixture
+async def client(live: Live) -> AsyncIterator[httpx.AsyncClient]:
+    """The neutral client (shared/harness/client.py), on the test's target."""
+    async with http_client(live.base_url) as client:
+        yield client

@@ -33,12 +33,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_targets(metafunc)
 
 
-@pytest.fixture
-async def client(live: Live) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(live.base_url) as client:
-        yield client
-
-
 async def publish(client: httpx.AsyncClient, data: str) -> int:
     response = await client.post("/events", json={"data": data})
     assert response.status_code == 201, response.text

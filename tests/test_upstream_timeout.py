@@ -55,7 +55,9 @@ async def aiohttp_call(url: str) -> object:
     context: AsyncIterator[None] = aiohttp_upstream.upstream_context(app)
     await anext(context)
     try:
-        return await aiohttp_upstream.call_upstream(app[aiohttp_upstream.upstream], 0, 200)
+        return await aiohttp_upstream.call_upstream(
+            app[aiohttp_upstream.upstream], 0, 200, "trickle"
+        )
     finally:
         await anext(context, None)
 
@@ -63,7 +65,7 @@ async def aiohttp_call(url: str) -> object:
 async def django_call(url: str) -> object:
     with override_settings(UPSTREAM_URL=url, UPSTREAM_TIMEOUT=TIMEOUT):
         try:
-            return await django_upstream.call_upstream(0, 200)
+            return await django_upstream.call_upstream(0, 200, "trickle")
         finally:
             await django_upstream.aclose()
 

@@ -19,9 +19,13 @@ async def upstream_context(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def call_upstream(session: ClientSession, delay: float, status: int) -> dict[str, Any]:
+async def call_upstream(
+    session: ClientSession, delay: float, status: int, request_id: str
+) -> dict[str, Any]:
+    params = {"delay": delay, "status": status}
+    headers = {"X-Request-ID": request_id}  # passed on: the upstream counts each request's calls
     try:
-        async with session.get("/upstream", params={"delay": delay, "status": status}) as response:
+        async with session.get("/upstream", params=params, headers=headers) as response:
             if response.status >= 500:
                 raise ApiError("upstream_error", status=response.status)
             body: dict[str, Any] = await response.json()

@@ -3,6 +3,7 @@
 import asyncio
 import time
 from contextlib import aclosing
+from functools import partial
 
 from aiohttp import hdrs, web
 
@@ -17,12 +18,14 @@ from aiohttp_app.settings import settings
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
+    FAILING_CALL,
     FANOUT_MAX_CALLS,
     JOB_FIELDS,
     POLL_MAX_SECONDS,
     STREAM_MAX_CHUNKS,
     STREAM_MAX_INTERVAL,
     StreamRecord,
+    gather_bounded,
     lines,
     parse_last_event_id,
     parse_upstream_status,
@@ -36,9 +39,14 @@ async def fanout(request: web.Request) -> web.Response:
     calls = parse_int(query(request, "n"), "n", 1, FANOUT_MAX_CALLS)
     delay = parse_seconds(query(request, "delay", "0"), "delay")
     status = parse_upstream_status(query(request, "status", "200"))
-    session = request.app[upstream]
+    limit = parse_int(query(request, "limit", str(calls)), "limit", 1, FANOUT_MAX_CALLS)
+    failing = parse_int(query(request, "fail", "0"), "fail", 0, FANOUT_MAX_CALLS)
+    session, traced = request.app[upstream], request[request_id]
+    asks = [FAILING_CALL if index < failing else (delay, status) for index in range(calls)]
     started = time.perf_counter()
-    results = await asyncio.gather(*(call_upstream(session, delay, status) for _ in range(calls)))
+    results = await gather_bounded(
+        [partial(call_upstream, session, wait, code, traced) for wait, code in asks], limit
+    )
     elapsed = round(time.perf_counter() - started, 3)
     return web.json_response({"results": results, "elapsed": elapsed})
 

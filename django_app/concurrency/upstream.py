@@ -33,11 +33,13 @@ async def aclose() -> None:
         _client = None
 
 
-async def call_upstream(delay: float, status: int) -> dict[str, Any]:
+async def call_upstream(delay: float, status: int, request_id: str) -> dict[str, Any]:
+    params = {"delay": delay, "status": status}
+    headers = {"X-Request-ID": request_id}  # passed on: the upstream counts each request's calls
     try:
         # UPSTREAM_TIMEOUT bounds the whole call, connection and body, as aiohttp's total= does.
         async with asyncio.timeout(settings.UPSTREAM_TIMEOUT):
-            response = await client().get("/upstream", params={"delay": delay, "status": status})
+            response = await client().get("/upstream", params=params, headers=headers)
     except TimeoutError:
         raise ApiError("upstream_timeout") from None
     except httpx.TransportError:

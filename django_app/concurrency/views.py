@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from functools import partial
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -20,12 +21,14 @@ from django_app.params import header, query
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
+    FAILING_CALL,
     FANOUT_MAX_CALLS,
     JOB_FIELDS,
     POLL_MAX_SECONDS,
     STREAM_MAX_CHUNKS,
     STREAM_MAX_INTERVAL,
     StreamRecord,
+    gather_bounded,
     lines,
     parse_last_event_id,
     parse_upstream_status,
@@ -36,12 +39,18 @@ from shared.runtime.validation import parse_int, parse_seconds
 
 
 @require_safe
-async def fanout(request: HttpRequest) -> JsonResponse:
+async def fanout(request: TracedRequest) -> JsonResponse:
     calls = parse_int(query(request, "n"), "n", 1, FANOUT_MAX_CALLS)
     delay = parse_seconds(query(request, "delay", "0"), "delay")
     status = parse_upstream_status(query(request, "status", "200"))
+    limit = parse_int(query(request, "limit", str(calls)), "limit", 1, FANOUT_MAX_CALLS)
+    failing = parse_int(query(request, "fail", "0"), "fail", 0, FANOUT_MAX_CALLS)
+    traced = request.request_id
+    asks = [FAILING_CALL if index < failing else (delay, status) for index in range(calls)]
     started = time.perf_counter()
-    results = await asyncio.gather(*(call_upstream(delay, status) for _ in range(calls)))
+    results = await gather_bounded(
+        [partial(call_upstream, wait, code, traced) for wait, code in asks], limit
+    )
     elapsed = round(time.perf_counter() - started, 3)
     return JsonResponse({"results": results, "elapsed": elapsed})
 

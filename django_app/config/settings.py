@@ -12,6 +12,7 @@ from shared.runtime.accounts import (
     SESSION_MAX_AGE,
     cookie_secure,
 )
+from shared.runtime.cpu import CPU_WORKERS as DEFAULT_CPU_WORKERS
 from shared.runtime.data import DATABASE_POOL_SIZE, DATABASE_WAIT_SECONDS
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django_app.concurrency",
     "django_app.realtime",
     "django_app.accounts",
+    "django_app.patterns",
     "django_app.basics",
 ]
 
@@ -68,6 +70,8 @@ UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "2"))  # one whole c
 SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS", "15"))
 HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "1"))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Part 6, patterns: the processes of the pool /cpu computes in.
+CPU_WORKERS = int(os.environ.get("CPU_WORKERS", DEFAULT_CPU_WORKERS))
 
 # Chat rooms (part 4): with REDIS_URL, groups reach every process through Redis pub/sub, as
 # aiohttp_app's rooms do; without it, the in-memory layer of this one process.

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("django_app.concurrency.urls")),
     path("", include("django_app.realtime.urls")),
     path("", include("django_app.accounts.urls")),
+    path("", include("django_app.patterns.urls")),
     path("", include("django_app.basics.urls")),
 ]
 

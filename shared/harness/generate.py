@@ -37,8 +37,15 @@ def openapi() -> schemathesis.BaseSchema:
 
 def shortened(case: Case[Any], route: Route) -> None:
     """A `waits` query parameter cut to SHORT_WAIT when it is a number or left out (its default
-    may be long): the route still waits, for no longer than that."""
+    may be long): the route still waits, for no longer than that. One that counts rounds of work
+    (an integer) is cut to its least value instead: the route still works, the least it can."""
     for name, param in route.query.items():
+        if param.schema.get("type") == "integer":
+            value = case.query.get(name)
+            least = param.schema.get("minimum", 0)
+            if param.waits and isinstance(value, int) and not isinstance(value, bool):
+                case.query[name] = min(value, least)
+            continue
         value = case.query.get(name, SHORT_WAIT)
         if param.waits and isinstance(value, int | float) and not isinstance(value, bool):
             case.query[name] = min(value, SHORT_WAIT)

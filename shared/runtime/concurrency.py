@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import OrderedDict, deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from weakref import WeakKeyDictionary
@@ -14,6 +14,9 @@ from shared.runtime.errors import ApiError
 from shared.runtime.validation import DELAY_MAX_SECONDS, Field, parse_int
 
 FANOUT_MAX_CALLS = 50
+# What /fanout asks the upstream for in a call that is to fail (`fail`): a 503 after 0.2 s, time
+# enough for the calls started with it to reach the upstream before they are cancelled.
+FAILING_CALL = (0.2, 503)
 STREAM_MAX_CHUNKS = 100
 STREAM_MAX_INTERVAL = 1.0  # seconds between two lines of /stream
 STREAMS_KEPT = 100  # the latest streams' records, for GET /streams/{request_id}
@@ -30,6 +33,29 @@ type JobStatus = Literal["pending", "running", "done", "failed"]
 type StreamState = Literal["streaming", "complete", "stopped"]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what text/event-stream takes for the end of a line
+
+
+async def gather_bounded[T](calls: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+    """Every call's result, in order, with at most `limit` of them running at once (a Semaphore);
+    the first to fail cancels the others (a TaskGroup), and its error is raised alone."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(call: Callable[[], Awaitable[T]]) -> T:
+        await semaphore.acquire()  # the call starts once fewer than `limit` are running
+        result = await call()
+        # Released when the call succeeds only: a call that fails keeps its place, so that no
+        # other starts before the TaskGroup, told of the failure a moment later, cancels them all.
+        semaphore.release()
+        return result
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(bounded(call)) for call in calls]
+    except ExceptionGroup as failed:
+        # The TaskGroup raises the errors it met as a group: the first is the one that cancelled
+        # the rest (others may have failed meanwhile), and the catalogue's error to answer.
+        raise failed.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 def parse_upstream_status(raw: str | None) -> int:

@@ -393,7 +393,8 @@ class Param(Struct, frozen=True, forbid_unknown_fields=True):
     schema: JsonSchema
     required: bool = False
     description: str = ""
-    # A number of seconds the route waits for: generated requests keep it short.
+    # A number of seconds the route waits for, or of rounds of work it does (an integer):
+    # generated requests keep it short.
     waits: bool = False
 
 

@@ -53,7 +53,7 @@ def _parameter(name: str, where: str, param: Param, schema: Mapping[str, Any]) -
     if param.description:
         parameter["description"] = param.description
     if param.waits:
-        parameter["x-waits"] = True  # seconds the route waits: generated requests keep it short
+        parameter["x-waits"] = True  # seconds it waits, rounds it works: generated ones stay short
     return parameter
 
 

@@ -1,0 +1,1 @@
+"""Part 6, patterns: pages, transactions, signals, caches, CPU-bound work, bounded concurrency."""
