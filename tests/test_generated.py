@@ -32,8 +32,11 @@ def fresh(servers: ServerPool, request: pytest.FixtureRequest) -> Iterator[dict[
     given_urls = {name: servers.urls[name] for name in names if name in servers.urls}
     to_start = [name for name in names if name not in given_urls]
     servers.concurrency_env()  # the upstream service they share, started once, before them
+    # Generated waits are cut short, so an upstream call outlasts the apps' 2 s timeout only
+    # when a busy machine slows it (a 39-call /fanout did on daphne): 10 s, within WAIT.
+    env = {"UPSTREAM_TIMEOUT": "10"}
     with ThreadPoolExecutor() as starting:
-        started = list(starting.map(lambda n: servers.spawn(n, f"{n}-generated"), to_start))
+        started = list(starting.map(lambda n: servers.spawn(n, f"{n}-generated", env), to_start))
     yield {**given_urls, **{server.target.name: server.base_url for server in started}}
     with ThreadPoolExecutor() as stopping:
         list(stopping.map(Server.stop, started))
