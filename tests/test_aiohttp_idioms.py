@@ -308,3 +308,16 @@ async def test_login_required_redirects_a_visitor_to_the_log_in_route(
     assert response.status == 302
     assert response.headers["Location"] == "/session?next=/me/items"
     assert await response.read() == b""
+
+
+# ws-auth
+
+
+async def test_ws_auth_the_cookie_jar_logs_the_websocket_in(accounts_client: Client) -> None:
+    credentials = {"username": "ada", "password": "correct horse battery"}
+    assert (await accounts_client.post("/accounts", json=credentials)).status == 201
+    token = {"X-CSRFToken": (await (await accounts_client.get("/csrf")).json())["csrf"]}
+    assert (await accounts_client.post("/session", json=credentials, headers=token)).status == 200
+    # ws_connect sends the jar's cookies with the handshake, as a browser does.
+    async with accounts_client.ws_connect("/ws/me", origin=ORIGIN) as ws:
+        assert await ws.receive_json(timeout=TIMEOUT) == {"type": "hello", "username": "ada"}

@@ -332,3 +332,26 @@ async def test_login_required_on_an_async_view(async_client: AsyncClient) -> Non
     page = await async_client.get("/me/items")
     assert page.status_code == 200
     assert page.json() == {"username": "ada", "items": [], "count": 0}
+
+
+# ws-auth
+
+
+@channels_db
+async def test_ws_auth_communicator_with_a_session_cookie(async_client: AsyncClient) -> None:
+    # AuthMiddlewareStack reads the handshake's cookie: a session made by aforce_login, its key
+    # sent in the Cookie header the communicator builds into the scope.
+    await async_client.aforce_login(await User.objects.acreate(username="ada"))
+    cookie = f"sessionid={async_client.cookies['sessionid'].value}".encode()
+    headers = [*ORIGIN, (b"cookie", cookie)]
+    communicator = WebsocketCommunicator(application, "/ws/me", headers=headers)
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    assert await communicator.receive_json_from(timeout=TIMEOUT) == {
+        "type": "hello",
+        "username": "ada",
+    }
+    await communicator.disconnect(timeout=TIMEOUT)
+    visitor = WebsocketCommunicator(application, "/ws/me", headers=ORIGIN)
+    connected, _ = await visitor.connect(timeout=TIMEOUT)
+    assert not connected

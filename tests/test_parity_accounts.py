@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import json
+import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
-from shared.harness.client import http_client
+from shared.harness.client import http_client, origin_of
 from tests.plugins.servers import Live, ServerPool, parametrize_targets
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
 ASKED = 20  # GET /me on a connection of its own each: a two-worker server serves it from both
 
@@ -83,3 +87,48 @@ async def test_a_second_server_honours_a_session_through_redis(
         assert (found.status_code, found.json()) == (200, {"username": username})
         await log_out(b.base_url, key)
         assert (await me(a.base_url, key)).status_code == 401
+
+
+@asynccontextmanager
+async def websocket(live: Live, path: str, key: str | None) -> AsyncIterator[ClientConnection]:
+    """A websocket from a page of the server itself, with the session cookie when given."""
+    headers = {"Origin": origin_of(live.ws_url)} | ({"Cookie": f"sessionid={key}"} if key else {})
+    async with connect(live.ws_url + path, additional_headers=headers, open_timeout=30) as ws:
+        yield ws
+
+
+async def frame(ws: ClientConnection) -> Any:
+    return json.loads(await asyncio.wait_for(ws.recv(), 30))
+
+
+async def message(ws: ClientConnection) -> Any:
+    """The next chat message, past join and leave notices."""
+    while (found := await frame(ws))["type"] != "message":
+        pass
+    return found
+
+
+@pytest.mark.behaviour("ws-auth")
+@pytest.mark.needs("websocket")
+async def test_ws_me_greets_the_session_s_user(live: Live) -> None:
+    """The handshake carries the session cookie, as a browser sends it: the user is known."""
+    username, key = await logged_in(live.base_url)
+    async with websocket(live, "/ws/me", key) as ws:
+        assert await frame(ws) == {"type": "hello", "username": username}
+
+
+@pytest.mark.behaviour("ws-auth")
+@pytest.mark.needs("websocket")
+async def test_a_chat_names_a_logged_in_member_and_numbers_a_visitor(live: Live) -> None:
+    username, key = await logged_in(live.base_url)
+    room = f"/ws/chat/auth-{uuid.uuid4().hex[:12]}"
+    async with websocket(live, room, key) as member, websocket(live, room, None) as visitor:
+        # Both in the room (join notices: across a two-worker server's processes, one from
+        # before the visitor joined may still reach it, so they are not counted here).
+        while (await frame(visitor))["members"] != 2:
+            pass
+        await member.send(json.dumps({"message": "hi"}))  # every member gets it, the sender too
+        assert [(await message(ws))["from"] for ws in (member, visitor)] == [username] * 2
+        await visitor.send(json.dumps({"message": "hello"}))
+        senders = {(await message(ws))["from"] for ws in (member, visitor)}
+        assert len(senders) == 1 and re.fullmatch(r"[0-9a-f]{16}", senders.pop())

@@ -10,8 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from channels.middleware import BaseMiddleware
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
 from aiohttp_app.main import create_app
@@ -47,7 +49,9 @@ def websocket_urlpatterns() -> list[URLPattern]:
     validator = application.application_mapping["websocket"]
     assert isinstance(validator, OriginValidator)  # django_app.handshakes' subclass of it
     router = validator.application
-    assert isinstance(router, URLRouter)
+    while not isinstance(router, URLRouter):  # AuthMiddlewareStack's middlewares, each `.inner`
+        assert isinstance(router, BaseMiddleware | CookieMiddleware | SessionMiddleware)
+        router = router.inner
     return [route for route in router.routes if isinstance(route, URLPattern)]
 
 

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from aiohttp_app.accounts import views
+from aiohttp_app.accounts import views, websockets
 
 
 def setup_routes(app: web.Application) -> None:
@@ -13,5 +13,6 @@ def setup_routes(app: web.Application) -> None:
             web.get("/me", views.me, name="me"),
             web.get("/me/items", views.me_items, name="me-items"),
             web.get("/csrf", views.csrf, name="csrf"),
+            web.get("/ws/me", websockets.me, name="ws-me", allow_head=False),
         ]
     )

@@ -4,6 +4,7 @@ import secrets
 
 from aiohttp import WSCloseCode, web
 
+from aiohttp_app.accounts.auth import get_user
 from aiohttp_app.basics.websockets import open_websockets
 from aiohttp_app.handshakes import require_websocket
 from aiohttp_app.realtime.rooms import chat_rooms
@@ -21,6 +22,7 @@ async def chat(request: web.Request) -> web.WebSocketResponse:
     require_websocket(request)
     room = request.match_info["room"]
     check_room(room)
+    user = await get_user(request)  # the session's, from the handshake's cookie (ws-auth)
     # aiohttp closes with 1009 past max_msg_size, before reading the message: one byte more, as
     # its test is `>=` (see basics). A compressed message is tested after inflating, with `>`.
     ws = web.WebSocketResponse(
@@ -31,6 +33,7 @@ async def chat(request: web.Request) -> web.WebSocketResponse:
     request.app[open_websockets].add(ws)
     rooms = request.app[chat_rooms]
     member = secrets.token_hex(8)
+    sender = user.username if user is not None else member  # a visitor is known by its id
     try:
         await rooms.join(room, member, ws)
         async for msg in ws:
@@ -44,7 +47,7 @@ async def chat(request: web.Request) -> web.WebSocketResponse:
             except ApiError as error:
                 await ws.send_json({"type": "error", **error.body})
                 continue
-            event = {"type": "message", "room": room, "message": message, "from": member}
+            event = {"type": "message", "room": room, "message": message, "from": sender}
             await rooms.publish(room, event)
     finally:
         await rooms.leave(room, member, ws)

@@ -166,11 +166,17 @@ def select_subjects(
     return subjects
 
 
-def concrete_load(step: HttpStep, variables: Mapping[str, Any], base_url: str) -> HttpLoad:
-    """The measured request with its variables filled in, as bytes a load generator sends."""
+def concrete_load(
+    step: HttpStep,
+    variables: Mapping[str, Any],
+    base_url: str,
+    cookies: httpx.Cookies | None = None,
+) -> HttpLoad:
+    """The measured request with its variables filled in, as bytes a load generator sends; with
+    the cookies the set-up steps got (a session: `me`), as a browser would send them."""
     request = step.request
     kwargs = request_kwargs(request, variables)
-    built = httpx.Client().build_request(
+    built = httpx.Client(cookies=cookies).build_request(
         request.method, base_url + substitute(request.path, variables), **kwargs
     )
     body = built.read() or None
@@ -206,7 +212,7 @@ def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> H
                 check_response(spec, expected(step, variables), response)
             except AssertionError as error:
                 raise AssertionError(f"step {index + 1}: {error}") from None
-    return concrete_load(main.measured, variables, base_url)
+        return concrete_load(main.measured, variables, base_url, client.cookies)
 
 
 def probe_scenario(scenario: Scenario, base_url: str, timeout: float) -> None:

@@ -16,6 +16,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     room: str
     group: str
     member: str | None = None  # set once the connection is accepted
+    sender: str  # in messages' `from`: the username, or the member id of a visitor
 
     async def connect(self) -> None:
         self.room = self.scope["url_route"]["kwargs"]["room"]
@@ -26,6 +27,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         self.member = secrets.token_hex(8)
+        user = self.scope["user"]  # AuthMiddlewareStack's, from the handshake's cookie (ws-auth)
+        authenticated = user is not None and user.is_authenticated
+        self.sender = user.get_username() if user is not None and authenticated else self.member
         # A group per room: the channel layer delivers a group's events to each member's channel.
         self.group = f"chat.{self.room}"
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -50,7 +54,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ApiError as error:
             await self.send(text_data=json.dumps({"type": "error", **error.body}))
             return
-        event = {"type": "chat.message", "room": self.room, "message": message, "from": self.member}
+        event = {"type": "chat.message", "room": self.room, "message": message, "from": self.sender}
         await self.channel_layer.group_send(self.group, event)
 
     # One handler per event type: the layer's "chat.message" calls chat_message, and so on.

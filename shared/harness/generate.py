@@ -223,6 +223,20 @@ class Generated:
     request: RawRequest
     how: tuple[str, ...]
 
+    def __repr__(self) -> str:
+        """A line for hypothesis's report (a failure prints the request whole, to send again):
+        the dataclass's own would hold the route's schemas and a body of up to a MiB."""
+        request = self.request
+        target = request.target if len(request.target) <= 100 else f"{request.target[:100]}..."
+        return (
+            f"Generated({self.route.key} ({', '.join(self.how)}): {request.method} {target},"
+            f" {len(request.headers)} headers, {len(request.body)} bytes of body)"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """What hypothesis's pretty printer writes (it spells out a dataclass's fields)."""
+        printer.text(repr(self))
+
 
 def routes(lacking: frozenset[str] = frozenset()) -> list[Route]:
     """The spec's routes; a stream that never ends (SSE) only where every target streams."""
