@@ -55,7 +55,8 @@ fuzz: $(STAMP)
 # PG_URL, each server on a database the suite creates and drops. Without PostgreSQL it says why
 # it did not run; in CI (CI=true) that fails the build.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
-PG_TESTS := tests/test_parity.py tests/test_parity_data.py tests/test_data_schema.py
+PG_TESTS := tests/test_parity.py tests/test_parity_data.py tests/test_data_schema.py \
+	tests/test_parity_patterns.py
 test-postgresql: $(STAMP)
 	@if reason=$$($(PY) -m tests.databases probe "$(PG_URL)"); then \
 	  echo "PostgreSQL pass: $(PG_URL)"; \

@@ -4,8 +4,10 @@ import asyncio
 
 from gunicorn.arbiter import Arbiter
 
-# Every part's tables in the metadata create_schema_once() creates: part 5's users too.
-import aiohttp_app.accounts.models  # noqa: F401
+# Every part's tables in the metadata create_schema_once() creates: part 5's users, part 6's
+# wallets and transfers too (the app factory imports them only in each worker, after the fork).
+import aiohttp_app.accounts.models
+import aiohttp_app.patterns.models  # noqa: F401
 from aiohttp_app.data.db import create_schema_once
 from aiohttp_app.settings import configure_logging, from_env
 

@@ -19,10 +19,12 @@ from aiohttp_app.concurrency.middlewares import (
 )
 from aiohttp_app.concurrency.state import close_event_streams, state_context
 from aiohttp_app.concurrency.upstream import upstream_context
+from aiohttp_app.data.cache import cache_context
 from aiohttp_app.data.db import database_context
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.hosts import host_middleware
 from aiohttp_app.patterns.cpu import cpu_pool_context
+from aiohttp_app.patterns.pages import setup_templates
 from aiohttp_app.patterns.raw import raw_database_context
 from aiohttp_app.realtime.rooms import rooms_context
 from aiohttp_app.settings import from_env, settings
@@ -57,6 +59,7 @@ def create_app() -> web.Application:
     setup_sessions(app, app[settings])  # aiohttp-session's middleware, after those above
     app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])
+    setup_templates(app)
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.
     data.routes.setup_routes(app)
@@ -71,6 +74,7 @@ def create_app() -> web.Application:
         [
             database_context,
             sessions_context,
+            cache_context,
             rooms_context,
             state_context,
             upstream_context,

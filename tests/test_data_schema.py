@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, inspect
 import aiohttp_app.accounts.models  # noqa: F401  (part 5's tables, in the same Base.metadata)
 from aiohttp_app.data.db import SYNC_DRIVERS, with_driver
 from aiohttp_app.data.models import Base
+from aiohttp_app.patterns import models as patterns_models
 from shared.harness.targets import PROJECT_ROOT
 from tests.databases import Databases
 
@@ -24,6 +25,8 @@ TABLES = {
     "data_counter": "counters",
     "data_storedfile": "stored_files",
     "django_session": "sessions",  # part 5: aiohttp_app keeps aiohttp-session's sessions there
+    "patterns_wallet": "wallets",  # part 6
+    "patterns_transfer": "transfers",
 }
 
 
@@ -84,6 +87,7 @@ def test_django_migrations_and_aiohttp_create_all_make_the_same_columns(
     django_url, aiohttp_url = databases.url_for("django"), databases.url_for("aiohttp")
     django_migrate(django_url)
     engine = create_engine(with_driver(aiohttp_url, SYNC_DRIVERS))
+    assert patterns_models.Wallet.metadata is Base.metadata  # part 6's tables, imported
     Base.metadata.create_all(engine)  # what aiohttp_app.data.db.database() runs at start-up
     engine.dispose()
     for django_table, aiohttp_table in TABLES.items():

@@ -1,11 +1,13 @@
-"""A request held up by another, and what the upstream service saw, on every target (spec:
-60-patterns.toml)."""
+"""A request held up by another, what the upstream service saw, and transfers sent at once, on
+every target (spec: 60-patterns.toml)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -18,6 +20,10 @@ from tests.plugins.servers import Live, ServerPool, parametrize_targets
 
 HEAD_START = 0.5  # seconds the CPU-bound request gets before the /delay is sent
 TIMEOUT = 30.0  # seconds for what should take a fraction of that: a hang still fails
+# transfer: wallets, the balance each starts with, transfers sent at once.
+WALLETS = 10
+BALANCE = 100
+TRANSFERS = 200
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -127,3 +133,39 @@ async def test_a_failing_call_cancels_the_calls_in_flight_and_those_not_started(
     # others, which the upstream still holds; the last four never start.
     calls = await calls_seen(upstream, request_id, settled=4)
     assert calls == {"requests": 4, "in_flight": 0, "peak": 4, "cancelled": 3}
+
+
+@pytest.mark.behaviour("transfer")
+async def test_200_concurrent_transfers_among_10_wallets_keep_the_total(live: Live) -> None:
+    """Every transfer sent at once, many of them between the same wallets and in opposite
+    directions: each either moves its amount (201) or changes nothing (409), never a 500 (a
+    deadlock, a locked database), and the balances are what the 201s alone make of them."""
+    rng = random.Random(6)
+    limits = httpx.Limits(max_connections=TRANSFERS)
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=120, limits=limits) as client:
+        wallets = []
+        for _ in range(WALLETS):
+            created = await client.post("/wallets", json={"balance": BALANCE})
+            assert created.status_code == 201, created.text
+            wallets.append(created.json()["id"])
+        bodies = [
+            {"from": pair[0], "to": pair[1], "amount": rng.randint(1, 40)}
+            for pair in (rng.sample(wallets, 2) for _ in range(TRANSFERS))
+        ]
+        responses = await asyncio.gather(*(client.post("/transfers", json=b) for b in bodies))
+        balances = {}
+        for wallet in wallets:
+            found = await client.get(f"/wallets/{wallet}")
+            balances[wallet] = found.json()["balance"]
+    statuses = Counter(response.status_code for response in responses)
+    assert set(statuses) <= {201, 409}, {r.status_code: r.text for r in responses}
+    assert statuses[201] >= TRANSFERS // 4, statuses  # most can pay: 40 at most of 100
+    expected = dict.fromkeys(wallets, BALANCE)
+    for body, response in zip(bodies, responses, strict=True):
+        if response.status_code == 201:
+            assert response.json() == {"id": response.json()["id"], **body}
+            expected[body["from"]] -= body["amount"]
+            expected[body["to"]] += body["amount"]
+    assert balances == expected
+    assert sum(balances.values()) == WALLETS * BALANCE
+    assert min(balances.values()) >= 0

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiohttp_app.bodies import read_json
+from aiohttp_app.data.cache import cache_item, cached_item, forget_item
 from aiohttp_app.data.db import get_or_create_counter, sessions, sync_sessions
 from aiohttp_app.data.models import Counter, Item, StoredFile
 from aiohttp_app.data.uploads import content_disposition, receive_upload
@@ -25,6 +26,7 @@ from shared.runtime.data import (
     parse_search_name,
     stored_path,
 )
+from shared.runtime.patterns import CACHE_HEADER
 from shared.runtime.validation import check_content_encoding
 
 
@@ -69,11 +71,16 @@ async def search_items(request: web.Request) -> web.Response:
 
 class ItemView(web.View):
     async def get(self) -> web.Response:
-        async with self.request.app[sessions]() as session:
-            item = await session.get(Item, int(self.request.match_info["id"]))
-        if item is None:
-            raise web.HTTPNotFound()
-        return web.json_response(item.to_json())
+        item_id = int(self.request.match_info["id"])
+        found = await cached_item(self.request.app, item_id)
+        hit = found is not None
+        if found is None:
+            async with self.request.app[sessions]() as session:
+                item = await session.get(Item, item_id)
+            if item is None:
+                raise web.HTTPNotFound()  # not cached: the item may be created later
+            found = await cache_item(self.request.app, item)
+        return web.json_response(found, headers={CACHE_HEADER: "hit" if hit else "miss"})
 
     head = get
 
@@ -85,6 +92,7 @@ class ItemView(web.View):
             changes = await read_json(self.request, ITEM_FIELDS, partial=True)
             for name, value in changes.items():
                 setattr(item, name, value)
+        await forget_item(self.request.app, item.id)
         return web.json_response(item.to_json())
 
     async def delete(self) -> web.Response:
@@ -93,6 +101,7 @@ class ItemView(web.View):
             if item is None:
                 raise web.HTTPNotFound()
             await session.delete(item)
+        await forget_item(self.request.app, item.id)
         return web.Response(status=204)
 
 

@@ -14,6 +14,7 @@ from shared.runtime.accounts import (
 )
 from shared.runtime.cpu import CPU_WORKERS as DEFAULT_CPU_WORKERS
 from shared.runtime.data import DATABASE_POOL_SIZE, DATABASE_WAIT_SECONDS
+from shared.runtime.patterns import TEMPLATES_DIR
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -60,6 +61,13 @@ MIDDLEWARE = [
 APPEND_SLASH = False
 
 ROOT_URLCONF = "django_app.config.urls"
+# Part 6's pages: Django's own engine, on the templates aiohttp_app's Jinja2 reads too.
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [TEMPLATES_DIR],
+    }
+]
 ASGI_APPLICATION = "django_app.config.asgi.application"
 
 # The concurrency part (part 3); aiohttp_app/settings.py reads the same variables. Background
@@ -85,6 +93,21 @@ CHANNEL_LAYERS = {
         }
         if REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+
+# The cache: GET /items/{id}'s (part 6), and the sessions' with REDIS_URL (part 5, below). Redis
+# with REDIS_URL, which every process shares; without it, each process's own memory.
+# aiohttp_app/data/cache.py makes the same choice with aiocache.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_PREFIX}:django",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 
@@ -150,14 +173,7 @@ SESSION_COOKIE_SECURE = cookie_secure()
 CSRF_COOKIE_SECURE = cookie_secure()
 LOGIN_URL = "session"  # where login_required sends a visitor without a session: POST /session
 CSRF_FAILURE_VIEW = "django_app.accounts.csrf.csrf_failure"
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"{REDIS_PREFIX}:django",
-        }
-    }
+if REDIS_URL:  # CACHES (above) is Redis then
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

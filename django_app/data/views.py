@@ -15,6 +15,7 @@ from django.views import View
 from django.views.decorators.http import require_POST, require_safe
 
 from django_app.bodies import read_json
+from django_app.data.cache import cache_item, cached_item, forget_item
 from django_app.data.models import Counter, Item, StoredFile
 from django_app.data.uploads import read_chunks, receive_upload
 from django_app.params import header
@@ -30,6 +31,7 @@ from shared.runtime.data import (
     parse_search_name,
     stored_path,
 )
+from shared.runtime.patterns import CACHE_HEADER
 from shared.runtime.validation import check_content_encoding
 
 
@@ -73,8 +75,12 @@ class ItemView(View):
     http_method_names = ("delete", "get", "head", "patch")
 
     async def get(self, request: HttpRequest, item_id: int) -> JsonResponse:
-        item = await aget_object_or_404(Item, id=item_id)
-        return JsonResponse(item.to_json())
+        found = await cached_item(item_id)
+        hit = found is not None
+        if found is None:
+            item = await aget_object_or_404(Item, id=item_id)  # not cached: may be created later
+            found = await cache_item(item)
+        return JsonResponse(found, headers={CACHE_HEADER: "hit" if hit else "miss"})
 
     async def patch(self, request: HttpRequest, item_id: int) -> JsonResponse:
         item = await aget_object_or_404(Item, id=item_id)
@@ -82,11 +88,13 @@ class ItemView(View):
         for name, value in changes.items():
             setattr(item, name, value)
         await item.asave(update_fields=list(changes))
+        await forget_item(item_id)
         return JsonResponse(item.to_json())
 
     async def delete(self, request: HttpRequest, item_id: int) -> HttpResponse:
         item = await aget_object_or_404(Item, id=item_id)
         await item.adelete()
+        await forget_item(item_id)
         return HttpResponse(status=204)
 
 

@@ -65,7 +65,7 @@ class Page:
     offset: int
 
 
-def _whole_number(values: Sequence[str], name: str, low: int, high: int, default: int) -> int:
+def whole_number(values: Sequence[str], name: str, low: int, high: int, default: int) -> int:
     """One query parameter as an integer from low to high; ASCII digits only, given once."""
     expected = f"a whole number from {low} to {high}"
     value = given_once(values, name)
@@ -82,8 +82,8 @@ def _whole_number(values: Sequence[str], name: str, low: int, high: int, default
 def parse_page(limits: Sequence[str], offsets: Sequence[str]) -> Page:
     """`?limit=L&offset=O` from every value of each (aiohttp's getall, Django's getlist)."""
     return Page(
-        limit=_whole_number(limits, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT),
-        offset=_whole_number(offsets, "offset", 0, PAGE_OFFSET_MAX, 0),
+        limit=whole_number(limits, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT),
+        offset=whole_number(offsets, "offset", 0, PAGE_OFFSET_MAX, 0),
     )
 
 
