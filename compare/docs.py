@@ -20,8 +20,6 @@ from shared.spec import Behaviour, spec
 from shared.spec import openapi as openapi_document
 
 BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
-PARTS = {"basics": "1, basics", "data": "2, data", "concurrency": "3, concurrency"}
-PARTS |= {"realtime": "4, realtime", "patterns": "6, patterns"}
 
 
 def short_ref(ref: str) -> str:
