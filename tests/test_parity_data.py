@@ -93,13 +93,15 @@ def test_an_unhandled_error_is_logged_and_not_sent(live: Live) -> None:
 
 
 def pools(live: Live) -> int:
-    """How many connection pools the target's processes keep: aiohttp, two engines (asyncio and
-    sync) per worker; Django, one pool in the server and one in each companion process."""
+    """How many connection pools the target's processes keep: aiohttp, three per worker (two
+    engines, asyncio and sync, and asyncpg's pool for /items/raw, which keeps one connection
+    open); Django, one pool in the server and one in each companion process (its pool for
+    /items/raw opens with the first such request)."""
     target = live.target
     if target.app == "aiohttp":
         command = list(target.command)
         workers = int(command[command.index("--workers") + 1]) if "--workers" in command else 1
-        return 2 * workers
+        return 3 * workers
     return 1 + len(target.companions)
 
 
