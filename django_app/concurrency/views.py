@@ -21,13 +21,13 @@ from django_app.params import header, query
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
-    FAILING_CALL,
     FANOUT_MAX_CALLS,
     JOB_FIELDS,
     POLL_MAX_SECONDS,
     STREAM_MAX_CHUNKS,
     STREAM_MAX_INTERVAL,
     StreamRecord,
+    failing_call,
     gather_bounded,
     lines,
     parse_last_event_id,
@@ -46,7 +46,7 @@ async def fanout(request: TracedRequest) -> JsonResponse:
     limit = parse_int(query(request, "limit", str(calls)), "limit", 1, FANOUT_MAX_CALLS)
     failing = parse_int(query(request, "fail", "0"), "fail", 0, FANOUT_MAX_CALLS)
     traced = request.request_id
-    asks = [FAILING_CALL if index < failing else (delay, status) for index in range(calls)]
+    asks = [failing_call(status) if index < failing else (delay, status) for index in range(calls)]
     started = time.perf_counter()
     results = await gather_bounded(
         [partial(call_upstream, wait, code, traced) for wait, code in asks], limit

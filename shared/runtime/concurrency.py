@@ -14,9 +14,6 @@ from shared.runtime.errors import ApiError
 from shared.runtime.validation import DELAY_MAX_SECONDS, Field, parse_int
 
 FANOUT_MAX_CALLS = 50
-# What /fanout asks the upstream for in a call that is to fail (`fail`): a 503 after 0.2 s, time
-# enough for the calls started with it to reach the upstream before they are cancelled.
-FAILING_CALL = (0.2, 503)
 STREAM_MAX_CHUNKS = 100
 STREAM_MAX_INTERVAL = 1.0  # seconds between two lines of /stream
 STREAMS_KEPT = 100  # the latest streams' records, for GET /streams/{request_id}
@@ -56,6 +53,13 @@ async def gather_bounded[T](calls: Sequence[Callable[[], Awaitable[T]]], limit: 
         # the rest (others may have failed meanwhile), and the catalogue's error to answer.
         raise failed.exceptions[0] from None
     return [task.result() for task in tasks]
+
+
+def failing_call(status: int) -> tuple[float, int]:
+    """What /fanout asks the upstream for in a call that is to fail (`fail`): a 503, or the
+    5xx the other calls ask for (whichever fails first, the answer is the same), after 0.2 s:
+    time enough for the calls started with it to reach the upstream before they are cancelled."""
+    return 0.2, status if status >= 500 else 503
 
 
 def parse_upstream_status(raw: str | None) -> int:
