@@ -89,9 +89,16 @@ async def test_a_delay_waits_for_the_cpu_pitfall(client: httpx.AsyncClient) -> N
 @pytest.mark.parity
 @pytest.mark.needs("overlap")
 async def test_a_delay_is_answered_while_the_pool_computes(client: httpx.AsyncClient) -> None:
-    delay_done, work_done, digest = await delay_during(client, "/cpu")
-    assert delay_done < work_done, f"the delay came {delay_done - work_done:.2f} s after"
-    assert len(digest) == 64
+    # A loop blocked by the work could never answer the delay first; a machine busy with the
+    # rest of the suite can starve a loop that is not: three tries, and one must show it.
+    late: list[float] = []
+    for _ in range(3):
+        delay_done, work_done, digest = await delay_during(client, "/cpu")
+        assert len(digest) == 64
+        if delay_done < work_done:
+            return
+        late.append(delay_done - work_done)
+    pytest.fail(f"the delay came after the work each time: {', '.join(f'{s:.2f}' for s in late)} s")
 
 
 # bounded-fanout
