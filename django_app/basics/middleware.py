@@ -15,6 +15,11 @@ from django_app.bodies import body_timed_out
 from shared.runtime.errors import ApiError, error_body
 
 
+def error_response(error: ApiError) -> JsonResponse:
+    """The shared JSON body of `error`, with its status and headers."""
+    return JsonResponse(error.body, status=error.status, headers=error.headers)
+
+
 class ErrorMiddleware:
     async_capable = True
     sync_capable = False
@@ -26,8 +31,7 @@ class ErrorMiddleware:
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if body_timed_out(request):
-            late = ApiError("request_timeout")
-            return JsonResponse(late.body, status=late.status, headers=late.headers)
+            return error_response(ApiError("request_timeout"))
         response = await self.get_response(request)
         # Django's require_* decorators answer 405 with an empty body; give it the shared one.
         if isinstance(response, HttpResponseNotAllowed):
@@ -42,5 +46,5 @@ class ErrorMiddleware:
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
         if isinstance(exception, ApiError):
-            return JsonResponse(exception.body, status=exception.status, headers=exception.headers)
+            return error_response(exception)
         return None  # Django logs it and calls handler500
