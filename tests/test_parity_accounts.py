@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from tests.plugins.servers import Live, ServerPool, parametrize_targets
 
 PASSWORD = "correct horse battery"
 ASKED = 20  # GET /me on a connection of its own each: a two-worker server serves it from both
+SHORT_AGE = 4  # seconds: SESSION_MAX_AGE of the expiry test's servers
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -87,6 +89,27 @@ async def test_a_second_server_honours_a_session_through_redis(
         assert (found.status_code, found.json()) == (200, {"username": username})
         await log_out(b.base_url, key)
         assert (await me(a.base_url, key)).status_code == 401
+
+
+@pytest.mark.behaviour("session")
+async def test_a_session_past_its_age_is_no_session(servers: ServerPool, target: str) -> None:
+    """A server of the target whose sessions live SESSION_MAX_AGE seconds: a session is the
+    user's until then, and after it the same key is 401, by the framework's own expiry (the
+    client sends the key itself, as a jar that ignored Max-Age would)."""
+    if target in servers.urls:
+        pytest.skip(f"not run: {target} is given by --target-url; this test starts its own")
+    server = servers.spawn(target, f"{target}-expiry", {"SESSION_MAX_AGE": str(SHORT_AGE)})
+    try:
+        username, key = await logged_in(server.base_url)
+        logged_in_at = time.monotonic()
+        found = await me(server.base_url, key)
+        assert time.monotonic() - logged_in_at < SHORT_AGE, "too slow to see the session alive"
+        assert (found.status_code, found.json()) == (200, {"username": username})
+        await asyncio.sleep(SHORT_AGE + 2 - (time.monotonic() - logged_in_at))
+        expired = await me(server.base_url, key)
+        assert (expired.status_code, expired.json()["error"]["code"]) == (401, "not_authenticated")
+    finally:
+        server.stop()
 
 
 @asynccontextmanager

@@ -89,7 +89,7 @@ def setup_sessions(app: web.Application, config: Settings) -> None:
     gets it, and it costs a route nothing until the route asks for its session."""
     cookie = Cookie(
         cookie_name=SESSION_COOKIE_NAME,
-        max_age=SESSION_MAX_AGE,
+        max_age=config.session_max_age,
         httponly=True,
         samesite="Lax",
         secure=config.session_cookie_secure or None,

@@ -9,8 +9,8 @@ import dj_database_url
 from shared.runtime.accounts import (
     COMMON_PASSWORDS_PATH,
     PASSWORD_MIN_CHARS,
-    SESSION_MAX_AGE,
     cookie_secure,
+    session_max_age,
 )
 from shared.runtime.cpu import CPU_WORKERS as DEFAULT_CPU_WORKERS
 from shared.runtime.data import DATABASE_POOL_SIZE, DATABASE_WAIT_SECONDS
@@ -166,7 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions (part 5): in the database by default; with REDIS_URL, in Redis through Django's cache,
 # as aiohttp_app keeps them in Redis then, so that every process and server finds them. The
 # middlewares that read them wrap the views of part 5 only (accounts/middleware.py), not MIDDLEWARE.
-SESSION_COOKIE_AGE = SESSION_MAX_AGE
+SESSION_COOKIE_AGE = session_max_age()  # SESSION_MAX_AGE seconds; two weeks by default
 SESSION_COOKIE_SECURE = cookie_secure()
 # CSRF (part 5): CsrfViewMiddleware as csrf_protect, on the views the session authenticates (the
 # spec's rule), not in MIDDLEWARE, where it would refuse every other POST without a token.

@@ -94,8 +94,8 @@ def check_password(password: str) -> None:
 ME_ITEMS_MAX = 20  # GET /me/items: the first items, as GET /items's first page
 
 # Sessions: the cookie's name and life, as Django's defaults (SESSION_COOKIE_NAME,
-# SESSION_COOKIE_AGE: two weeks); HttpOnly and SameSite=Lax in both, Secure where
-# SESSION_COOKIE_SECURE=1 (behind TLS).
+# SESSION_COOKIE_AGE: two weeks, or SESSION_MAX_AGE seconds); HttpOnly and SameSite=Lax in both,
+# Secure where SESSION_COOKIE_SECURE=1 (behind TLS).
 SESSION_COOKIE_NAME = "sessionid"
 SESSION_MAX_AGE = 14 * 24 * 60 * 60
 SESSION_KEY_CHARS = string.ascii_lowercase + string.digits
@@ -110,3 +110,9 @@ def new_session_key() -> str:
 def cookie_secure(env: Mapping[str, str] = os.environ) -> bool:
     """SESSION_COOKIE_SECURE=1: the cookies are sent over TLS only."""
     return env.get("SESSION_COOKIE_SECURE", "") == "1"
+
+
+def session_max_age(env: Mapping[str, str] = os.environ) -> int:
+    """SESSION_MAX_AGE: the seconds a session lives (two weeks by default); Django's
+    SESSION_COOKIE_AGE, aiohttp-session's max_age."""
+    return int(env.get("SESSION_MAX_AGE", SESSION_MAX_AGE))
