@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from compare.bench import config as bench_config
 from compare.bench import plots
@@ -19,7 +21,7 @@ from compare.bench import report as bench_report
 from compare.bench.config import Scenario
 from compare.bench.load import HttpLoad, Wrk, WrkNotFound
 from compare.bench.runner import Options, execute, prepare_http
-from compare.bench.scenarios import percentiles
+from compare.bench.scenarios import open_ws, percentiles
 from compare.bench.scenarios import run as run_scenario
 from compare.bench.system import Pinning, Sampler
 from shared.harness.targets import PROJECT_ROOT, Server, load_targets
@@ -117,6 +119,21 @@ def test_a_delay_burst_opens_its_connections_then_sends_every_request() -> None:
     assert result.errors == 0 and not result.notes, result  # no connection opened in the burst
     assert result.metrics["completed"] == result.metrics["requests"] == 20
     assert result.metrics["wall_s"] >= 0.2  # every request slept its 0.2 s
+
+
+def test_ws_session_handshakes_reach_the_hello_with_a_session_and_not_without(
+    tmp_path: Path,
+) -> None:
+    """bench.toml's ws-auth scenario on Django: each handshake carries the session of a user
+    the scenario logged in, and gets the hello; without a session the probe is refused."""
+    scenario = bench_config.load(spec()).scenarios["ws-me-10"]
+    assert scenario.kind == "ws-session"
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}  # its users: not make run's
+    with Server(load_targets()["django-uvicorn"], env=database) as server:
+        result = run_scenario(scenario, server.base_url, seconds=0.5, patience=10)
+        with pytest.raises(InvalidStatus, match="403"):
+            asyncio.run(open_ws(server.base_url, scenario.path, patience=10))
+    assert result.errors == 0 and result.metrics["handshakes_per_s"] > 0, result
 
 
 def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from shared.harness.targets import Target
 from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
 
 BENCH_PATH = Path(__file__).with_name("bench.toml")
-SCENARIO_KINDS = ("delay-burst", "latency", "ws-echo", "chat")
-type ScenarioKind = Literal["delay-burst", "latency", "ws-echo", "chat"]
+SCENARIO_KINDS = ("delay-burst", "latency", "ws-echo", "ws-session", "chat")
+type ScenarioKind = Literal["delay-burst", "latency", "ws-echo", "ws-session", "chat"]
 
 
 class BenchConfigError(ValueError):
@@ -68,7 +68,7 @@ class Scenario:
     @property
     def needs(self) -> frozenset[str]:
         """What a target must have (what it lacks: expected.toml) for it to be measured."""
-        if self.kind in ("ws-echo", "chat"):
+        if self.kind in ("ws-echo", "ws-session", "chat"):
             return frozenset({"websocket"})
         return frozenset({"overlap"}) if self.concurrency > 1 else frozenset()
 

@@ -43,6 +43,7 @@ PRIMARY: dict[str, tuple[str, bool]] = {
     "delay-burst": ("wall_s", False),
     "latency": ("p50_ms", False),
     "ws-echo": ("msgs_per_s", True),
+    "ws-session": ("p50_ms", False),
     "chat": ("p50_ms", False),
 }
 # Headers httpx adds that a load generator sets itself (or that would only add noise).
@@ -118,6 +119,8 @@ class Item:
                 return f"GET {where}, {s.concurrency} clients"
             case "ws-echo":
                 return f"websocket {where}, {s.connections} connection(s) echoing"
+            case "ws-session":
+                return f"websocket {where} with a session, {s.connections} client(s) to the hello"
             case _:
                 return f"websocket {where}: {s.members} members, {s.messages} messages"
 
@@ -231,7 +234,10 @@ def probe_scenario(scenario: Scenario, base_url: str, timeout: float) -> None:
 
     async def handshake() -> None:
         path = scenario.path if scenario.kind != "chat" else f"{scenario.path}-probe"
-        ws = await scenarios.open_ws(base_url, path, timeout)
+        cookie = None
+        if scenario.kind == "ws-session":
+            cookie = await scenarios.session_cookie(base_url, timeout)
+        ws = await scenarios.open_ws(base_url, path, timeout, cookie)
         await ws.close()
 
     try:
@@ -578,6 +584,11 @@ def summary_line(record: Mapping[str, Any]) -> str:
             head = f"wall {metrics['wall_s']:.3f} s (ideal {metrics['ideal_s']:g} s)"
         case "ws-echo":
             head = f"{metrics['msgs_per_s']:>9,.0f} msgs/s"
+        case "ws-session":
+            head = (
+                f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"
+                f"  {metrics['handshakes_per_s']:,.0f} handshakes/s"
+            )
         case _:
             head = (
                 f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"

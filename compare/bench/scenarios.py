@@ -1,4 +1,4 @@
-"""Concurrency scenarios: a burst of sleeps, websocket echo, and a chat room's broadcast."""
+"""Concurrency scenarios: a burst of sleeps, websocket echoes and handshakes, a chat room."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import collections
 import json
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from compare.bench.config import Scenario
 
 OPEN_AT_ONCE = 100  # connections opened concurrently while a scenario sets up
+PASSWORD = "correct horse battery"  # the password of the user a ws-session scenario logs in
 JOIN_BUDGET = 60.0  # seconds for a chat room's members to join, and again for the joins to settle
 
 
@@ -41,6 +43,8 @@ def run(
             work = delay_burst(scenario, base_url, patience, warmup)
         case "ws-echo":
             work = ws_echo(scenario, base_url, seconds, patience)
+        case "ws-session":
+            work = ws_session(scenario, base_url, seconds, patience)
         case "chat":
             work = chat(scenario, base_url, patience, warmup)
         case _:
@@ -133,10 +137,13 @@ def origin(base_url: str) -> dict[str, str]:
     return {"Origin": base_url}
 
 
-async def open_ws(base_url: str, path: str, patience: float) -> ClientConnection:
+async def open_ws(
+    base_url: str, path: str, patience: float, cookie: str | None = None
+) -> ClientConnection:
+    """A websocket from a page of the server itself, with the Cookie header `cookie` if given."""
     return await connect(
         "ws" + base_url.removeprefix("http") + path,
-        additional_headers=origin(base_url),
+        additional_headers=origin(base_url) | ({"Cookie": cookie} if cookie else {}),
         compression=None,
         open_timeout=patience,
         close_timeout=patience,
@@ -187,6 +194,63 @@ async def ws_echo(
             "connections": float(scenario.connections),
             "p50_ms": spread["p50"],
             "p99_ms": spread["p99"],
+        },
+        errors=errors,
+    )
+
+
+async def session_cookie(base_url: str, patience: float) -> str:
+    """A new user signed up and logged in, as a page would (the CSRF token of GET /csrf): the
+    Cookie header of its session."""
+    credentials = {"username": f"bench-{uuid.uuid4().hex[:12]}", "password": PASSWORD}
+    jar = aiohttp.CookieJar(unsafe=True)  # the server is an IP address: keep its cookies
+    timeout = aiohttp.ClientTimeout(total=patience)
+    async with aiohttp.ClientSession(base_url, cookie_jar=jar, timeout=timeout) as session:
+        async with session.post("/accounts", json=credentials) as response:
+            response.raise_for_status()
+        async with session.get("/csrf") as response:
+            token = (await response.json())["csrf"]
+        headers = {"X-CSRFToken": token}
+        async with session.post("/session", json=credentials, headers=headers) as response:
+            response.raise_for_status()
+            return f"sessionid={response.cookies['sessionid'].value}"
+
+
+async def ws_session(
+    scenario: Scenario, base_url: str, seconds: float, patience: float
+) -> ScenarioResult:
+    """Each client opens the websocket with a logged-in user's session cookie, waits for the
+    hello that names the user, and closes it, again and again: the handshake's session read."""
+    cookie = await session_cookie(base_url, patience)
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def loop() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter()
+            try:
+                ws = await open_ws(base_url, scenario.path, patience, cookie)
+                hello = json.loads(await asyncio.wait_for(ws.recv(), patience))
+                latencies.append(time.perf_counter() - sent)
+                await ws.close()
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake):
+                errors += 1
+                return
+            if hello.get("type") != "hello":
+                errors += 1
+
+    await asyncio.gather(*(loop() for _ in range(scenario.connections)))
+    elapsed = time.perf_counter() - started
+    spread = percentiles(latencies)
+    return ScenarioResult(
+        metrics={
+            "p50_ms": spread["p50"],
+            "p99_ms": spread["p99"],
+            "handshakes_per_s": len(latencies) / elapsed,
+            "connections": float(scenario.connections),
         },
         errors=errors,
     )
