@@ -2,16 +2,17 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import SplitResult, unquote
 
 import pytest
 from asgiref.sync import ThreadSensitiveContext
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.http import HttpResponse, HttpResponseBase
-from django.test import AsyncClient
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.test import AsyncClient, override_settings
 
 from django_app.config.asgi import application
 from shared.runtime.errors import error_body
@@ -143,19 +144,49 @@ async def test_delay(async_client: AsyncClient) -> None:
 async def test_delay_concurrent_sleeps_overlap(async_client: AsyncClient) -> None:
     # Ten sleeps of 0.5 s at once end in about 0.5 s, not 5 s: the view awaits, never blocks.
     # The bound is generous (a loaded machine) but far below the 5 s of sleeps in a row.
-    # MIDDLEWARE has a sync middleware (part 3), which Django runs in asgiref's thread-sensitive
-    # thread. Django's ASGI handler gives each request its own ThreadSensitiveContext; the test
-    # client does not, so without one here the ten requests would queue for one thread (5 s).
-
-    async def delay() -> HttpResponseBase:
-        async with ThreadSensitiveContext():
-            return await async_client.get("/delay", query_params={"seconds": "0.5"})
-
     started = time.perf_counter()
-    responses = await asyncio.gather(*(delay() for _ in range(10)))
+    responses = await asyncio.gather(
+        *(async_client.get("/delay", query_params={"seconds": "0.5"}) for _ in range(10))
+    )
     elapsed = time.perf_counter() - started
     assert [response.status_code for response in responses] == [200] * 10
     assert 0.5 <= elapsed < 4.0
+
+
+class SyncMiddleware:
+    """Seed 004's SyncMiddleware, passing every request through: Django runs it in a thread."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+
+@override_settings(MIDDLEWARE=[f"{__name__}.SyncMiddleware", *settings.MIDDLEWARE])
+async def test_a_sync_middleware_holds_a_thread_per_request() -> None:
+    # Django runs a synchronous layer in asgiref's thread-sensitive thread, which it holds until
+    # the response. Its ASGI handler gives each request a ThreadSensitiveContext, so a thread of
+    # its own; the test client does not, so the ten requests queue for one thread: ten 0.2 s
+    # sleeps take 2 s at least, one after another (a lower bound: it cannot flake).
+    client = AsyncClient()  # a handler of its own, which loads the MIDDLEWARE above
+    started = time.perf_counter()
+    responses = await asyncio.gather(
+        *(client.get("/delay", query_params={"seconds": "0.2"}) for _ in range(10))
+    )
+    elapsed = time.perf_counter() - started
+    assert [response.status_code for response in responses] == [200] * 10
+    assert elapsed >= 2.0
+
+    async def in_its_own_context() -> HttpResponseBase:
+        async with ThreadSensitiveContext():  # what Django's ASGI handler does for each request
+            return await client.get("/delay", query_params={"seconds": "0.2"})
+
+    started = time.perf_counter()
+    in_contexts = await asyncio.gather(*(in_its_own_context() for _ in range(10)))
+    elapsed = time.perf_counter() - started
+    assert [response.status_code for response in in_contexts] == [200] * 10
+    assert elapsed < 1.8  # overlapping, each in a thread of its own
 
 
 @pytest.mark.parametrize(("query", "body"), BAD_SECONDS)

@@ -734,9 +734,9 @@ def advice_block(results: Results) -> str:
         " `MiddlewareMixin` subclasses: each built-in or `MiddlewareMixin` middleware costs two"
         " thread hops a request under ASGI. Drop the ones a JSON API does not need (sessions,"
         " messages, CSRF and clickjacking protection for a cookie-less API). The suite's own"
-        " list keeps one synchronous middleware on purpose, to show this cost (its"
-        " `RequestIdMiddleware`, seed 004's lesson):"
-        f" {times(ratio(results, SUITE_MIDDLEWARE))} here.",
+        " list, as it was on the day of the run (its `RequestIdMiddleware` was synchronous"
+        " until 2026-12-07, seed 004's lesson, which tests/test_django_idioms.py now shows on"
+        f" its own): {times(ratio(results, SUITE_MIDDLEWARE))} here.",
         "3. **Run one process per core**, whichever server: "
         + ("every variant above is bound by one CPU" if bound
            else "the variants above use one CPU")

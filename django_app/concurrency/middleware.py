@@ -20,21 +20,25 @@ class TracedRequest(HttpRequest):
 
 
 class RequestIdMiddleware:
-    """Synchronous on purpose, like seed 004's SyncMiddleware: under ASGI, Django runs it in a
-    thread of its own for each request, and the rest of the chain and the view back in the event
-    loop, while that thread waits for them (the README says what that costs)."""
+    """Asynchronous, like every layer of MIDDLEWARE: a synchronous one would take each request
+    out of the event loop into a thread of its own, held until the response (seed 004's
+    SyncMiddleware; docs/django-asgi-cost.md measures what it costs)."""
 
-    sync_capable = True
-    async_capable = False
+    async_capable = True
+    sync_capable = False
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+    def __init__(
+        self, get_response: Callable[[TracedRequest], Awaitable[HttpResponseBase]]
+    ) -> None:
         self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         traced = cast(TracedRequest, request)  # what the next two lines make it
         traced.request_id = parse_request_id(header(request, "X-Request-ID"))
         traced.passed_middleware = ["request_id"]
-        response = self.get_response(traced)
+        response = await self.get_response(traced)
         response["X-Request-ID"] = traced.request_id
         return response
 

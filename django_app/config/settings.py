@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "django_app.basics",
 ]
 
-# Every middleware here is async-capable but RequestIdMiddleware, synchronous on purpose (seed
-# 004's lesson): each request then holds a thread until its response (see the README).
+# Every middleware here is async-capable: one synchronous layer would send each request through
+# a thread of its own, held until its response (seed 004's lesson; docs/behaviours.md).
 # CommonMiddleware, outside the error middleware, gives every answer but a stream its
 # Content-Length (RFC 9110 §8.6), which aiohttp's server sets itself: without it, Django's
 # answers go chunked under every ASGI server. It also refuses a Host not in ALLOWED_HOSTS (400).

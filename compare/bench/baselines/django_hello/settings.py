@@ -15,7 +15,7 @@ MIDDLEWARE_SETS = {
     "none": [],
     "one-async": ["compare.bench.baselines.django_hello.middleware.AsyncPassThrough"],
     "one-sync": ["compare.bench.baselines.django_hello.middleware.SyncPassThrough"],
-    # The suite's own (django_app/config/settings.py): one synchronous middleware, two async.
+    # The suite's own (django_app/config/settings.py), but CommonMiddleware: three async.
     "suite": [
         "django_app.concurrency.middleware.RequestIdMiddleware",
         "django_app.concurrency.middleware.ServerTimingMiddleware",
