@@ -5,7 +5,8 @@ import asyncio
 from gunicorn.arbiter import Arbiter
 
 # Every part's tables in the metadata create_schema_once() creates: part 5's users, part 6's
-# wallets and transfers too (the app factory imports them only in each worker, after the fork).
+# wallets, transfers and audit events too (the app factory imports them only in each worker,
+# after the fork).
 import aiohttp_app.accounts.models
 import aiohttp_app.patterns.models  # noqa: F401
 from aiohttp_app.data.db import create_schema_once

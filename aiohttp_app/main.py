@@ -19,10 +19,12 @@ from aiohttp_app.concurrency.middlewares import (
 )
 from aiohttp_app.concurrency.state import close_event_streams, state_context
 from aiohttp_app.concurrency.upstream import upstream_context
-from aiohttp_app.data.cache import cache_context
+from aiohttp_app.data.cache import cache_context, forget_item
 from aiohttp_app.data.db import database_context
+from aiohttp_app.data.signals import item_changed, setup_signals
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.hosts import host_middleware
+from aiohttp_app.patterns.audit import connect_receivers
 from aiohttp_app.patterns.cpu import cpu_pool_context
 from aiohttp_app.patterns.pages import setup_templates
 from aiohttp_app.patterns.raw import raw_database_context
@@ -60,6 +62,11 @@ def create_app() -> web.Application:
     app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])
     setup_templates(app)
+    # The items' signals, and their receivers: Django's connect as each app's ready() imports
+    # the module of its @receiver functions.
+    setup_signals(app)
+    app[item_changed].append(forget_item)
+    connect_receivers(app)
     # Part by part, as django_app/config/urls.py includes them. The basics come last: their
     # `/{name}` route would take any one-segment path.
     data.routes.setup_routes(app)

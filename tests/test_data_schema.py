@@ -27,6 +27,7 @@ TABLES = {
     "django_session": "sessions",  # part 5: aiohttp_app keeps aiohttp-session's sessions there
     "patterns_wallet": "wallets",  # part 6
     "patterns_transfer": "transfers",
+    "patterns_auditevent": "audit_events",
 }
 
 

@@ -1,5 +1,7 @@
 """Part 6's pitfalls in Django's own idiom, on the real models: what raises, and what works."""
 
+import logging
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
@@ -7,11 +9,21 @@ from django.db import connections, transaction
 from django.template.loader import render_to_string
 from django.test import AsyncClient
 
+from django_app.data.cache import forget_item
 from django_app.data.models import Item
-from django_app.patterns.models import Wallet
+from django_app.data.signals import item_changed
+from django_app.patterns.audit import refuse_marked
+from django_app.patterns.models import AuditEvent, Wallet
 from django_app.patterns.wallets import move_money
 from shared.runtime.errors import ApiError
-from shared.runtime.patterns import PAGE_TEMPLATE
+from shared.runtime.patterns import (
+    CREATED,
+    DELETED,
+    PAGE_TEMPLATE,
+    REFUSED_NAME_PREFIX,
+    UPDATED,
+    ReceiverRefused,
+)
 
 # The ORM runs in sync_to_async's threads: each needs the test database, committed to.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,3 +73,40 @@ async def test_a_failure_after_the_debit_rolls_it_back() -> None:
     assert raised.value.code == "invalid_field"
     await source.arefresh_from_db()
     assert source.balance == 10
+
+
+async def test_asend_raises_a_receiver_s_error_and_asend_robust_returns_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    item = await Item.objects.acreate(name=f"{REFUSED_NAME_PREFIX}: a pen")
+    arguments = {"sender": Item, "item_id": item.id, "item": item, "event": UPDATED}
+    # asend: the first error raised out of the sender (the view: a 500 after the write).
+    with pytest.raises(ReceiverRefused):
+        await item_changed.asend(**arguments)
+    # asend_robust: every receiver ran; the error is returned and logged, the rest answered.
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
+        results = dict(await item_changed.asend_robust(**arguments))
+    assert isinstance(results[refuse_marked], ReceiverRefused)
+    assert results[forget_item] is None
+    assert "Error calling refuse_marked in Signal.send_robust()" in caplog.text
+
+
+async def test_post_save_and_post_delete_receivers_record_even_outside_a_view() -> None:
+    # The receivers hang on the model, not on the view: any asave() or adelete() is audited.
+    item = await Item.objects.acreate(name="a cup")
+    item_id = item.id
+    item.note = "blue"
+    await item.asave()
+    await item.adelete()
+    events = [row.event async for row in AuditEvent.objects.filter(item_id=item_id).order_by("id")]
+    assert events == [CREATED, UPDATED, DELETED]
+
+
+async def test_the_audit_of_an_item_through_async_client(async_client: AsyncClient) -> None:
+    created = await async_client.post("/items", {"name": "a lamp"}, content_type="application/json")
+    item_id = created.json()["id"]
+    await async_client.delete(f"/items/{item_id}")
+    response = await async_client.get(f"/items/{item_id}/audit")
+    assert response.status_code == 200
+    assert [event["event"] for event in response.json()["events"]] == [CREATED, DELETED]
+    assert (await async_client.get("/items/999999999999999990/audit")).status_code == 404

@@ -1,4 +1,4 @@
-"""GET /items/{id} through aiocache (memory, or Redis with REDIS_URL); writes invalidate it."""
+"""GET /items/{id} through aiocache (memory, or Redis: REDIS_URL); item_changed invalidates it."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -38,5 +38,6 @@ async def cache_item(app: web.Application, item: Item) -> dict[str, Any]:
     return item.to_json()
 
 
-async def forget_item(app: web.Application, item_id: int) -> None:
-    await app[item_cache].delete(item_cache_key(item_id))
+async def forget_item(app: web.Application, item: Item, event: str) -> None:
+    """A receiver of item_changed: an update or a delete removes the entry."""
+    await app[item_cache].delete(item_cache_key(item.id))

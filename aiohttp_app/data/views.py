@@ -8,9 +8,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiohttp_app.bodies import read_json
-from aiohttp_app.data.cache import cache_item, cached_item, forget_item
+from aiohttp_app.data.cache import cache_item, cached_item
 from aiohttp_app.data.db import get_or_create_counter, sessions, sync_sessions
 from aiohttp_app.data.models import Counter, Item, StoredFile
+from aiohttp_app.data.signals import item_deleted, item_saved, send_robust
 from aiohttp_app.data.uploads import content_disposition, receive_upload
 from aiohttp_app.params import header
 from aiohttp_app.settings import settings
@@ -26,7 +27,7 @@ from shared.runtime.data import (
     parse_search_name,
     stored_path,
 )
-from shared.runtime.patterns import CACHE_HEADER
+from shared.runtime.patterns import CACHE_HEADER, DELETED, UPDATED
 from shared.runtime.validation import check_content_encoding
 
 
@@ -48,6 +49,7 @@ class ItemsView(web.View):
         item = Item(**fields)
         async with self.request.app[sessions].begin() as session:
             session.add(item)
+        await self.request.app[item_saved].send(self.request.app, item, True)
         location = self.request.app.router["item"].url_for(id=str(item.id))
         return web.json_response(item.to_json(), status=201, headers={hdrs.LOCATION: str(location)})
 
@@ -92,7 +94,8 @@ class ItemView(web.View):
             changes = await read_json(self.request, ITEM_FIELDS, partial=True)
             for name, value in changes.items():
                 setattr(item, name, value)
-        await forget_item(self.request.app, item.id)
+        await self.request.app[item_saved].send(self.request.app, item, False)
+        await send_robust(self.request.app, item, UPDATED)
         return web.json_response(item.to_json())
 
     async def delete(self) -> web.Response:
@@ -101,7 +104,8 @@ class ItemView(web.View):
             if item is None:
                 raise web.HTTPNotFound()
             await session.delete(item)
-        await forget_item(self.request.app, item.id)
+        await self.request.app[item_deleted].send(self.request.app, item)
+        await send_robust(self.request.app, item, DELETED)
         return web.Response(status=204)
 
 

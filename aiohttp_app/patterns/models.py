@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aiohttp_app.data.models import Base, BigId, utc_now
@@ -39,3 +39,14 @@ class Transfer(Base):
             "to": self.destination_id,
             "amount": self.amount,
         }
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    # The item's id, not a foreign key: the audit outlives the item it tells of.
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

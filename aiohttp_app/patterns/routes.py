@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from aiohttp_app.patterns import cpu, pages, paging, queue, raw, wallets
+from aiohttp_app.patterns import audit, cpu, pages, paging, queue, raw, wallets
 from shared.runtime.data import ID_PATTERN
 
 
@@ -22,5 +22,6 @@ def setup_routes(app: web.Application) -> None:
             web.get(
                 f"/items/pages/{{number:{ID_PATTERN}}}", paging.items_pages, name="items-pages"
             ),
+            web.get(f"/items/{{id:{ID_PATTERN}}}/audit", audit.item_audit, name="item-audit"),
         ]
     )

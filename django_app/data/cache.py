@@ -1,10 +1,12 @@
-"""GET /items/{id} through Django's cache (locmem, or Redis: REDIS_URL); writes invalidate it."""
+"""GET /items/{id} through Django's cache (locmem, or Redis); item_changed invalidates it."""
 
 from typing import Any
 
 from django.core.cache import cache
+from django.dispatch import receiver
 
 from django_app.data.models import Item
+from django_app.data.signals import item_changed
 from shared.runtime.patterns import ITEM_CACHE_SECONDS, item_cache_key
 
 
@@ -20,5 +22,7 @@ async def cache_item(item: Item) -> dict[str, Any]:
     return item.to_json()
 
 
-async def forget_item(item_id: int) -> None:
+@receiver(item_changed)
+async def forget_item(sender: type[Item], item_id: int, **kwargs: Any) -> None:
+    """A receiver of item_changed: an update or a delete removes the entry."""
     await cache.adelete(item_cache_key(item_id))

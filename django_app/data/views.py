@@ -15,8 +15,9 @@ from django.views import View
 from django.views.decorators.http import require_POST, require_safe
 
 from django_app.bodies import read_json
-from django_app.data.cache import cache_item, cached_item, forget_item
+from django_app.data.cache import cache_item, cached_item
 from django_app.data.models import Counter, Item, StoredFile
+from django_app.data.signals import item_changed
 from django_app.data.uploads import read_chunks, receive_upload
 from django_app.params import header
 from shared.runtime.data import (
@@ -31,7 +32,7 @@ from shared.runtime.data import (
     parse_search_name,
     stored_path,
 )
-from shared.runtime.patterns import CACHE_HEADER
+from shared.runtime.patterns import CACHE_HEADER, DELETED, UPDATED
 from shared.runtime.validation import check_content_encoding
 
 
@@ -87,14 +88,14 @@ class ItemView(View):
         changes = await read_json(request, ITEM_FIELDS, partial=True)
         for name, value in changes.items():
             setattr(item, name, value)
-        await item.asave(update_fields=list(changes))
-        await forget_item(item_id)
+        await item.asave(update_fields=list(changes))  # post_save's receivers run in it
+        await item_changed.asend_robust(sender=Item, item_id=item_id, item=item, event=UPDATED)
         return JsonResponse(item.to_json())
 
     async def delete(self, request: HttpRequest, item_id: int) -> HttpResponse:
         item = await aget_object_or_404(Item, id=item_id)
-        await item.adelete()
-        await forget_item(item_id)
+        await item.adelete()  # post_delete's receivers run in it; then item.id is None
+        await item_changed.asend_robust(sender=Item, item_id=item_id, item=item, event=DELETED)
         return HttpResponse(status=204)
 
 

@@ -31,3 +31,13 @@ class Transfer(models.Model):
             "to": self.destination_id,
             "amount": self.amount,
         }
+
+
+class AuditEvent(models.Model):
+    # The item's id, not a foreign key: the audit outlives the item it tells of.
+    item_id = models.BigIntegerField(db_index=True)
+    event = models.CharField(max_length=16)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} {self.event}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from django_app.patterns import cpu, pages, paging, queue, raw, wallets
+from django_app.patterns import audit, cpu, pages, paging, queue, raw, wallets
 
 urlpatterns = [
     path("cpu", cpu.cpu, name="cpu"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("wallets/<id:wallet_id>", wallets.wallet, name="wallet"),  # data/urls.py's converter
     path("transfers", wallets.TransfersView.as_view(), name="transfers"),
     path("items/pages/<id:number>", paging.items_pages, name="items-pages"),
+    path("items/<id:item_id>/audit", audit.item_audit, name="item-audit"),
 ]

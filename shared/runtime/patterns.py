@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shared.runtime.data import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, whole_number
+from shared.runtime.data import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, timestamp, whole_number
 from shared.runtime.errors import ApiError
 from shared.runtime.validation import Field, given_once
 
@@ -70,3 +71,21 @@ def page_count(count: int, per_page: int) -> int:
     """How many pages `count` rows make, as Django's Paginator counts them (no orphans, and an
     empty first page allowed): never fewer than one."""
     return max(1, -(-count // per_page))
+
+
+# The audit of an item's writes (behaviour `signals`): the events receivers record, the newest
+# AUDIT_EVENTS_MAX of them, oldest first.
+AUDIT_EVENTS_MAX = 100
+CREATED, UPDATED, DELETED = "created", "updated", "deleted"
+# A receiver of `item_changed` refuses the items whose name starts with this, so that a case can
+# make one receiver fail, on its own item, and see the others run all the same.
+REFUSED_NAME_PREFIX = "refused by a receiver"
+
+
+class ReceiverRefused(Exception):
+    """What that receiver raises: a failure the robust sending logs and the view survives."""
+
+
+def audit_json(events: Sequence[tuple[str, datetime]]) -> dict[str, Any]:
+    """GET /items/{id}/audit's answer from (event, at) pairs, oldest first."""
+    return {"events": [{"event": event, "at": timestamp(at)} for event, at in events]}
