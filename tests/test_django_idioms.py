@@ -1,6 +1,7 @@
 """Django AsyncClient, Channels WebsocketCommunicator idiom; authoritative: tests/test_parity.py."""
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import AsyncClient, override_settings
 
+from django_app.basics.middleware import CommonMiddleware
 from django_app.config.asgi import application
 from shared.runtime.errors import error_body
 
@@ -187,6 +189,25 @@ async def test_a_sync_middleware_holds_a_thread_per_request() -> None:
     elapsed = time.perf_counter() - started
     assert [response.status_code for response in in_contexts] == [200] * 10
     assert elapsed < 1.8  # overlapping, each in a thread of its own
+
+
+async def test_common_middleware_runs_in_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Django's own CommonMiddleware, a MiddlewareMixin, would hand each hook to a thread under
+    # ASGI; django_app's subclass calls them in the loop, as every other layer runs.
+    threads: list[threading.Thread] = []
+    process_response = CommonMiddleware.process_response
+
+    def recorded(
+        self: CommonMiddleware, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        threads.append(threading.current_thread())
+        return process_response(self, request, response)
+
+    monkeypatch.setattr(CommonMiddleware, "process_response", recorded)
+    response = await AsyncClient().get("/json")
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == str(len(response.content))
+    assert threads == [threading.current_thread()]
 
 
 @pytest.mark.parametrize(("query", "body"), BAD_SECONDS)

@@ -1,6 +1,7 @@
-"""The error middleware: every error leaves as the shared JSON body, as in aiohttp_app."""
+"""The error middleware (the shared JSON body, as in aiohttp_app); CommonMiddleware in the loop."""
 
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import (
@@ -10,6 +11,7 @@ from django.http import (
     HttpResponseNotAllowed,
     JsonResponse,
 )
+from django.middleware import common
 
 from django_app.bodies import body_timed_out
 from shared.runtime.errors import ApiError, error_body
@@ -48,3 +50,15 @@ class ErrorMiddleware:
         if isinstance(exception, ApiError):
             return error_response(exception)
         return None  # Django logs it and calls handler500
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's CommonMiddleware (Content-Length on every answer but a stream, ALLOWED_HOSTS),
+    its two hooks called in the event loop: they do no I/O, and MiddlewareMixin would hand each to
+    a thread, two hand-offs a request under ASGI."""
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        response: HttpResponseBase | None = self.process_request(request)
+        if response is None:  # in async mode (the only one that calls this), a coroutine's
+            response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
+        return self.process_response(request, response)

@@ -48,13 +48,14 @@ INSTALLED_APPS = [
 
 # Every middleware here is async-capable: one synchronous layer would send each request through
 # a thread of its own, held until its response (seed 004's lesson; docs/behaviours.md).
-# CommonMiddleware, outside the error middleware, gives every answer but a stream its
-# Content-Length (RFC 9110 §8.6), which aiohttp's server sets itself: without it, Django's
-# answers go chunked under every ASGI server. It also refuses a Host not in ALLOWED_HOSTS (400).
+# CommonMiddleware (Django's, its hooks called in the event loop), outside the error middleware,
+# gives every answer but a stream its Content-Length (RFC 9110 §8.6), which aiohttp's server sets
+# itself: without it, Django's answers go chunked under every ASGI server. It also refuses a Host
+# not in ALLOWED_HOSTS (400).
 MIDDLEWARE = [
     "django_app.concurrency.middleware.RequestIdMiddleware",
     "django_app.concurrency.middleware.ServerTimingMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "django_app.basics.middleware.CommonMiddleware",
     "django_app.basics.middleware.ErrorMiddleware",
 ]
 # No redirect of `/path` to `/path/`: an unknown path is a 404 in both apps.
