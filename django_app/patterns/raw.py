@@ -37,7 +37,8 @@ async def raw_items(request: HttpRequest) -> JsonResponse:
             await cursor.execute(count_sql(TABLE))
             (count,) = await cursor.fetchone() or (0,)
     else:
-        async with aiosqlite.connect(settings.DATABASES["default"]["NAME"]) as sqlite:
+        # uri=True, as Django opens its own: a NAME may be a `file:` URI (the test runner's).
+        async with aiosqlite.connect(settings.DATABASES["default"]["NAME"], uri=True) as sqlite:
             rows = await sqlite.execute_fetchall(items_sql(TABLE, "?"), (page.limit,))
             ((count,),) = await sqlite.execute_fetchall(count_sql(TABLE))
     return JsonResponse({"items": [item_json(row) for row in rows], "count": count})
