@@ -81,7 +81,7 @@ browser:
 	  fi; \
 	fi
 
-# `make bench`: every behaviour on every target and baseline, 3 rounds (about 45 minutes), into
+# `make bench`: every behaviour on every target and baseline, 5 rounds (over an hour), into
 # docs/bench/ (results.json, summary.md, plots/) and docs/measurements.md's results block. Its HTTP load is
 # wrk's: the wrk target installs Debian's when it is missing and make runs as root.
 # BENCH_ARGS adds options, e.g. BENCH_ARGS='--behaviour json --rounds 5'.

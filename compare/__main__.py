@@ -14,6 +14,7 @@ from pathlib import Path
 from compare import UnknownBehaviour, find_behaviour
 from compare import docs as generated
 from compare.bench import cli as bench
+from compare.bench.report import DisturbedRun
 from compare.play import MAKE_RUN_URLS, NotRunning, play_case
 from compare.report import default_report_path, load, matrix
 from compare.site import build
@@ -139,7 +140,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
             return 1
         print(f"all {len(generated.BLOCKS)} generated blocks are current")
         return 0
-    changed = generated.write_all()
+    try:
+        changed = generated.write_all()
+    except DisturbedRun as error:
+        print(f"python -m compare docs: {error}", file=sys.stderr)
+        return 1
     for block in changed:
         print(f"rewrote {block.path.relative_to(PROJECT_ROOT)} ({block.name})")
     print(f"{len(changed)} of {len(generated.BLOCKS)} generated blocks changed")

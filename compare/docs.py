@@ -98,10 +98,12 @@ def targets_table() -> str:
     return tables.markdown_table(["target", "app", "server", "requires", "lacks"], rows)
 
 
-def bench_results() -> str:
-    """docs/measurements.md: the results of the last `make bench`, from its results.json."""
-    results = bench_report.load(BENCH_RESULTS)
-    source = BENCH_RESULTS.relative_to(PROJECT_ROOT).as_posix()
+def bench_results(path: Path = BENCH_RESULTS) -> str:
+    """docs/measurements.md: the results of the last `make bench`, from its results.json; a
+    disturbed run (its quietness record) raises bench_report.DisturbedRun instead."""
+    results = bench_report.load(path)
+    bench_report.require_quiet(results)
+    source = path.relative_to(PROJECT_ROOT).as_posix()
     block = bench_report.results_block(results, source)
     return block.removeprefix(bench_report.BLOCK_BEGIN).removesuffix(bench_report.BLOCK_END)
 

@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from compare import docs as generated
+from compare.bench import cli as bench_cli
 from compare.bench import config as bench_config
 from compare.bench import plots
 from compare.bench import report as bench_report
 from compare.bench.config import Scenario
 from compare.bench.load import HttpLoad, Wrk, WrkNotFound
-from compare.bench.runner import Options, execute, prepare_http
+from compare.bench.runner import Options, execute, prepare_http, quietness
 from compare.bench.scenarios import open_ws, percentiles
 from compare.bench.scenarios import run as run_scenario
-from compare.bench.system import Pinning, Sampler
+from compare.bench.system import Pinning, Sampler, others_pct
 from shared.harness.targets import PROJECT_ROOT, Server, load_targets
 from shared.spec import spec
 
@@ -141,7 +143,9 @@ def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) ->
     config = bench_config.load(spec())
     bare = {"bare": config.baselines["aiohttp-hello"].target}
     options = Options(
-        settings=bench_config.Settings(duration=0.3, warmup=0, rounds=1, connections=4),
+        settings=bench_config.Settings(
+            duration=0.3, warmup=0, rounds=1, connections=4, idle_limit=0, tries=1
+        ),
         behaviours=("json", "items"),
         scenarios=(),
     )
@@ -168,7 +172,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str
         "--behaviour", "json", "--scenario", "ws-echo-1",
         "--target", "aiohttp", "--target", "django-uvicorn", "--target", "aiohttp-hello",
         "--duration", "0.5", "--warmup", "0.2", "--rounds", "2", "--connections", "8",
-        "--out", str(out),
+        "--tries", "1", "--idle-limit", "0", "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return out, done.stdout + done.stderr, json.loads((out / "results.json").read_text())
@@ -202,6 +206,15 @@ def test_the_smoke_run_writes_json_with_the_machine_and_every_setting(
             assert 0 < metrics["p50_ms"] <= metrics["p90_ms"] <= metrics["p99_ms"]
         else:
             assert metrics["msgs_per_s"] > 0 and metrics["connections"] == 1
+    # Each measurement says how quiet the machine was; the run sums it up.
+    assert settings["quiet"]["tries"] == 1 and settings["quiet"]["max_others_pct"] == 3.0
+    for m in measured:
+        (attempt,) = m["quiet"]["tries"]
+        assert attempt["others_pct"] >= 0 and 0 <= attempt["machine_busy_pct"] <= 100
+        assert m["quiet"]["disturbed"] == (not attempt["idle"] or attempt["others_pct"] > 3.0)
+    quietness = results["quietness"]
+    assert quietness["measurements"] == len(measured) and quietness["retried"] == 0
+    assert quietness["quiet"] == (not any(m["quiet"]["disturbed"] for m in measured))
     # The targets swap places each round.
     orders = [
         [m["subject"] for m in measured if m["round"] == r and m["item"] == "json"] for r in (1, 2)
@@ -261,3 +274,78 @@ def test_the_committed_summary_and_plots_match_the_committed_results(tmp_path: P
     assert (directory / "summary.md").read_text(encoding="utf-8") == bench_report.markdown(results)
     names = {p.name for p in plots.write(results, tmp_path)}
     assert names == {p.name for p in (directory / "plots").glob("*.svg")}
+
+
+def test_the_bootstrap_interval_holds_the_median_and_widens_with_the_spread() -> None:
+    tight = bench_report.bootstrap_ci([100, 101, 102, 103, 104])
+    wide = bench_report.bootstrap_ci([60, 80, 102, 120, 140])
+    assert tight is not None and wide is not None
+    assert 100 <= tight[0] <= 102 <= tight[1] <= 104
+    assert wide[1] - wide[0] > 3 * (tight[1] - tight[0])
+    assert bench_report.bootstrap_ci([60, 80, 102, 120, 140]) == wide  # seeded: the same text
+    assert bench_report.bootstrap_ci([7.0, 7.0, 7.0]) == (7.0, 7.0)
+    assert bench_report.bootstrap_ci([7.0]) is None
+
+
+def test_the_other_processes_share_is_the_cpus_busy_time_less_our_own() -> None:
+    before, after = [10.0, 20.0], [11.0, 20.5]  # CPU 0 busy 1 s of 1 s, CPU 1 half of it
+    assert others_pct(before, after, [0], own_cpu_seconds=0.97, seconds=1) == pytest.approx(3)
+    assert others_pct(before, after, [0, 1], own_cpu_seconds=1.0, seconds=1) == pytest.approx(25)
+    assert others_pct(before, after, [1], own_cpu_seconds=0.6, seconds=1) == 0  # never below 0
+    assert others_pct(before, after, [], own_cpu_seconds=0, seconds=1) == 0
+
+
+def measurement(subject: str, *others: float) -> dict[str, Any]:
+    tries = [
+        {"try": i, "idle": True, "idle_wait_s": 0.5, "machine_busy_pct": 1.0, "others_pct": o,
+         "disturbed": o > 3, "primary": 1000.0}
+        for i, o in enumerate(others, 1)
+    ]  # fmt: skip
+    quiet = {"disturbed": tries[-1]["disturbed"], "tries": tries}
+    return {"item": "json", "subject": subject, "round": 1, "status": "ok", "quiet": quiet}
+
+
+def test_a_disturbed_run_writes_no_numbers_into_the_docs(tmp_path: Path) -> None:
+    quiet = quietness([measurement("aiohttp", 0.4), measurement("django-uvicorn", 9.0, 1.2)])
+    assert quiet == {"quiet": True, "measurements": 2, "retried": 1, "disturbed": [],
+                     "max_others_pct": 9.0}  # fmt: skip
+    loud = quietness([measurement("aiohttp", 0.4), measurement("django-uvicorn", 9, 8, 7)])
+    assert not loud["quiet"] and loud["disturbed"] == ["json on django-uvicorn, round 1"]
+    results = {**bench_report.load(COMMITTED), "quietness": loud}
+    reason = bench_report.disturbed(results)
+    assert reason and "json on django-uvicorn, round 1" in reason
+    assert bench_report.disturbed({**results, "quietness": quiet}) is None
+    # The docs' block refuses it, and the bench writes it to var/bench instead of docs/bench.
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    with pytest.raises(bench_report.DisturbedRun, match="disturbed"):
+        generated.bench_results(path)
+    assert bench_cli.destination(results, COMMITTED.parent) == (bench_cli.OUT_DIR, ANY_REASON)
+    assert bench_cli.destination(results, tmp_path) == (tmp_path, None)
+
+
+class AnyReason(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and "disturbed" in other
+
+    __hash__ = str.__hash__
+
+
+ANY_REASON = AnyReason()
+
+
+def test_a_disturbed_measurement_is_taken_again_and_every_try_is_kept() -> None:
+    """A bound no machine meets (others' share under -1%): every try is disturbed."""
+    config = bench_config.load(spec())
+    bare = {"bare": config.baselines["aiohttp-hello"].target}
+    settings = bench_config.Settings(
+        duration=0.3, warmup=0, rounds=1, connections=4, idle_limit=0, max_others_pct=-1, tries=2
+    )
+    options = Options(settings=settings, behaviours=("json",), scenarios=(), targets=("bare",))
+    results = execute(config, spec(), bare, options, Wrk(), progress=lambda _: None)
+    (m,) = results["measurements"]
+    assert m["status"] == "ok" and [t["try"] for t in m["quiet"]["tries"]] == [1, 2]
+    assert all(t["disturbed"] and t["primary"] > 0 for t in m["quiet"]["tries"])
+    assert m["metrics"]["rps"] == m["quiet"]["tries"][-1]["primary"]  # the last try is kept
+    assert results["quietness"]["disturbed"] == ["json on bare, round 1"]
+    assert bench_report.disturbed(results)

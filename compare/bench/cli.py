@@ -66,6 +66,20 @@ def add_parser(commands: Any) -> None:
     )
     bench.add_argument("--timeout", type=float, default=None, metavar="S")
     bench.add_argument(
+        "--tries",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"tries of a disturbed measurement (default {defaults.tries})",
+    )
+    bench.add_argument(
+        "--idle-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help=f"longest wait for an idle machine before each try (default {defaults.idle_limit:g})",
+    )
+    bench.add_argument(
         "--wrk",
         default="wrk",
         metavar="PATH",
@@ -100,6 +114,10 @@ def settings(args: argparse.Namespace, base: bench_config.Settings) -> bench_con
         connections=args.connections if args.connections is not None else base.connections,
         workers=args.workers if args.workers is not None else base.workers,
         timeout=args.timeout if args.timeout is not None else base.timeout,
+        idle_pct=base.idle_pct,
+        idle_limit=args.idle_limit if args.idle_limit is not None else base.idle_limit,
+        max_others_pct=base.max_others_pct,
+        tries=args.tries if args.tries is not None else base.tries,
     )
 
 
@@ -114,6 +132,15 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
     summary = out / "summary.md"
     summary.write_text(bench_report.markdown(results), encoding="utf-8")
     return [json_path, summary, *plots.write(results, out)]
+
+
+def destination(results: dict[str, Any], out: Path) -> tuple[Path, str | None]:
+    """Where the outputs go: `out`, but var/bench for a disturbed run meant for docs/ (its
+    quietness record), with the reason; `make bench` then stops before it rewrites the docs."""
+    if out.resolve() == COMMITTED.parent.resolve():
+        if reason := bench_report.disturbed(results):
+            return OUT_DIR, f"a disturbed run writes no numbers into docs/: {reason}"
+    return out, None
 
 
 def relative(path: Path) -> str:
@@ -152,10 +179,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
         results = execute(config, the_spec, load_targets(), options, generator, progress)
-    written = write_outputs(results, args.out)
+    out, refused = destination(results, args.out)
+    written = write_outputs(results, out)
     sys.stdout.write("\n" + bench_report.terminal(results))
     print(f"\nwrote {relative(written[0])}, {relative(written[1])} and {len(written) - 2} plots"
-          f" in {relative(args.out / 'plots')}")  # fmt: skip
+          f" in {relative(out / 'plots')}")  # fmt: skip
+    if refused:
+        print(f"python -m compare bench: not written into {relative(args.out)}, for {refused}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     # A measurement that failed is a result too (its reason is in the footnotes): a run that
     # completed exits 0, so that `make bench` goes on to render the docs from it.
     if failed := sum(m["status"] == "failed" for m in results["measurements"]):

@@ -26,10 +26,15 @@ class BenchConfigError(ValueError):
 class Settings:
     duration: float = 5.0
     warmup: float = 1.0
-    rounds: int = 3
+    rounds: int = 5
     connections: int = 64
     workers: int = 1
     timeout: float = 10.0
+    # Quiet-machine discipline: bench.toml's [settings] says what each means.
+    idle_pct: float = 5.0
+    idle_limit: float = 120.0
+    max_others_pct: float = 3.0
+    tries: int = 3
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def save(figure: Any, path: Path) -> Path:
 
 
 def item_plot(row: Row, path: Path) -> Path:
-    """A bar a subject: the median, whiskers from min to max, a dot each round; ideal dashed."""
+    """A bar a subject: the median, whiskers its 95% bootstrap interval, a dot each round; ideal
+    dashed."""
     plt = pyplot()
     # A baseline appears only on the behaviours it serves.
     names = [name for name, cell in row.cells.items() if cell.status != "not measured"]
@@ -59,7 +60,7 @@ def item_plot(row: Row, path: Path) -> Path:
                       fontsize=8, color="#718096")  # fmt: skip
             continue
         axes.barh(y, cell.median, color=color(name, y), height=0.6)
-        low, high = min(cell.values), max(cell.values)
+        low, high = cell.interval or (cell.median, cell.median)
         axes.errorbar(cell.median, y, xerr=[[cell.median - low], [high - cell.median]],
                       fmt="none", ecolor="#1a202c", capsize=3, linewidth=1)  # fmt: skip
         axes.plot(cell.values, [y] * len(cell.values), "o", color="#1a202c", markersize=2.5)
@@ -70,7 +71,7 @@ def item_plot(row: Row, path: Path) -> Path:
             members = statistics.median(cell.extra["members"])
             received = statistics.median(cell.extra["received_pct"])
             label += f"  ({members:.0f} members, {received:.0f}% received)"
-        axes.text(high, y, label, va="center", fontsize=8)
+        axes.text(max(high, *cell.values), y, label, va="center", fontsize=8)
     if row.ideal is not None:
         ideal = row.ideal if row.primary == "wall_s" else row.ideal * 1000
         axes.axvline(ideal, color="#e53e3e", linestyle="--", linewidth=1, label="ideal")

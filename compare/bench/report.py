@@ -1,4 +1,4 @@
-"""From a results JSON: medians, spread and ratios; the terminal table, Markdown, the docs block."""
+"""From a results JSON: medians, intervals, ratios; the terminal table, Markdown, the docs block."""
 
 from __future__ import annotations
 
@@ -10,10 +10,69 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from shared.harness.tables import markdown_table
 
 REFERENCE = "aiohttp"  # ratios are against this target, computed within each round
 BLOCK_BEGIN, BLOCK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+CONFIDENCE = 0.95  # of the bootstrap intervals of the medians
+RESAMPLES = 10_000
+
+
+def bootstrap_ci(
+    values: Sequence[float], confidence: float = CONFIDENCE, resamples: int = RESAMPLES
+) -> tuple[float, float] | None:
+    """The percentile bootstrap interval of the median of `values` (None under two values):
+    the rounds resampled with replacement `resamples` times, the middle `confidence` of their
+    medians. Seeded, so that the same results always render the same interval."""
+    if len(values) < 2:
+        return None
+    data = np.asarray(values, dtype=float)
+    draws = np.random.default_rng(0).choice(data, size=(resamples, len(data)), replace=True)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(np.median(draws, axis=1), [tail, 100 - tail])
+    return float(low), float(high)
+
+
+class DisturbedRun(ValueError):
+    """A run whose quietness record says a measurement was disturbed: no numbers for docs/."""
+
+
+def disturbed(results: Mapping[str, Any]) -> str | None:
+    """Why the run's numbers may not go into docs/: a disturbed measurement kept; None if quiet
+    (or if the run predates the quietness record, schema 1: its note says what it knew)."""
+    record = results.get("quietness")
+    if record is None or record["quiet"]:
+        return None
+    if not record["measurements"]:
+        return "no measurement has a quietness record"
+    listed = "; ".join(record["disturbed"][:5])
+    more = len(record["disturbed"]) - 5
+    return (
+        f"{len(record['disturbed'])} of {record['measurements']} measurements were disturbed"
+        f" after every try: {listed}" + (f" and {more} more" if more > 0 else "")
+    )
+
+
+def require_quiet(results: Mapping[str, Any]) -> None:
+    if reason := disturbed(results):
+        raise DisturbedRun(f"a disturbed run writes no numbers into docs/: {reason}")
+
+
+def quiet_sentence(results: Mapping[str, Any]) -> str:
+    record = results.get("quietness")
+    if record is None:
+        return "This run predates the quietness record: nothing checked that the machine was quiet."
+    quiet = results["settings"]["quiet"]
+    if not record["quiet"]:
+        return f"Disturbed: {disturbed(results)}."
+    return (
+        f"Quiet: before each of the {record['measurements']} measurements the machine was idle"
+        f" (under {quiet['idle_pct']:g}% busy), and other processes took at most"
+        f" {record['max_others_pct']:g}% of the server's CPUs during it (the bound:"
+        f" {quiet['max_others_pct']:g}%); {record['retried']} measurement(s) were taken again."
+    )
 
 
 @dataclass
@@ -42,6 +101,11 @@ class Cell:
     @property
     def ratio(self) -> float | None:
         return statistics.median(self.ratios) if self.ratios else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 95% bootstrap interval of the median over the rounds."""
+        return bootstrap_ci(self.values)
 
 
 @dataclass
@@ -139,10 +203,11 @@ def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[di
                 if item == row.id and who == name and (row.id, subject["of"], r) in rounds
             ]
             if per_round:
+                median = statistics.median(per_round)
+                low, high = bootstrap_ci(per_round) or (median, median)
                 found.append({
                     "item": row.id, "app": subject["of"], "baseline": name,
-                    "ratio": statistics.median(per_round), "min": min(per_round),
-                    "max": max(per_round),
+                    "ratio": median, "low": low, "high": high,
                 })  # fmt: skip
     return found
 
@@ -158,9 +223,10 @@ def number(value: float | None, primary: str) -> str:
 
 
 def spread(cell: Cell, primary: str) -> str:
-    if len(cell.values) < 2:
+    """The 95% bootstrap interval of the median, as text; empty under two rounds."""
+    if (interval := cell.interval) is None:
         return ""
-    return f"{number(min(cell.values), primary)}–{number(max(cell.values), primary)}"
+    return f"{number(interval[0], primary)}–{number(interval[1], primary)}"
 
 
 def cell_text(row: Row, cell: Cell, notes: list[str], with_spread: bool = True) -> str:
@@ -224,8 +290,8 @@ def main_tables(results: Mapping[str, Any], table: Sequence[Row], notes: list[st
             for r in http
         ]
         parts.append(
-            "Requests/s of each behaviour's main case: median of the rounds (min–max), and ×"
-            " the aiohttp target in the same round.\n\n"
+            "Requests/s of each behaviour's main case: median of the rounds (95% bootstrap"
+            " interval of the median), and × the aiohttp target in the same round.\n\n"
             + markdown_table(["behaviour", "request", *targets], body)
         )
     if other:
@@ -239,8 +305,8 @@ def main_tables(results: Mapping[str, Any], table: Sequence[Row], notes: list[st
             for r in other
         ]
         parts.append(
-            "Concurrency scenarios: median of the rounds (min–max), ×aiohttp in the same round.\n\n"
-            + markdown_table(["scenario", "what", "measured", *targets], body)
+            "Concurrency scenarios: median of the rounds (95% bootstrap interval), ×aiohttp in the"
+            " same round.\n\n" + markdown_table(["scenario", "what", "measured", *targets], body)
         )
     return "\n\n".join(parts)
 
@@ -251,7 +317,7 @@ def baseline_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
         return ""
     body = [
         [f"`{f['item']}`", f"`{f['app']}`", f"`{f['baseline']}`",
-         f"{f['ratio']:.2f} ({f['min']:.2f}–{f['max']:.2f})",
+         f"{f['ratio']:.2f} ({f['low']:.2f}–{f['high']:.2f})",
          "yes" if f["ratio"] >= 0.9 else "no"]
         for f in found
     ]  # fmt: skip
@@ -278,7 +344,7 @@ def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
                 f"{med(cell.generator_pct):.0f}" if cell.generator_pct else "—",
             ])  # fmt: skip
     return markdown_table(
-        ["item", "subject", "median", "min–max", "×aiohttp", "p50 ms", "p99 ms", "errors",
+        ["item", "subject", "median", "95% interval", "×aiohttp", "p50 ms", "p99 ms", "errors",
          "server CPU %", "peak RSS MiB", "load generator CPU %"],
         body,
     )  # fmt: skip
@@ -316,12 +382,12 @@ def markdown(results: Mapping[str, Any]) -> str:
     note = f"\n\n**Note:** {results['note']}" if results.get("note") else ""
     parts = [
         f"# Bench results, {results['started']}",
-        f"Measured on {machine_line(results)}{note}",
+        f"Measured on {machine_line(results)} {quiet_sentence(results)}{note}",
         main,
         footnotes(notes),
         baseline_table(results, table),
-        "## Every number\n\nMedians over the rounds; errors summed; peak RSS the largest.\n\n"
-        + details_table(results, table),
+        "## Every number\n\nMedians over the rounds and their 95% bootstrap intervals; errors"
+        " summed; peak RSS the largest.\n\n" + details_table(results, table),
         "## Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
         "Reproduce: `make bench` (or `python -m compare bench --help`).",
     ]
@@ -344,7 +410,8 @@ def results_block(results: Mapping[str, Any], source: str) -> str:
     note = f" {results['note']}" if results.get("note") else ""
     parts = [
         BLOCK_BEGIN,
-        f"From `{source}` ({results['started']}), measured on {machine_line(results)}{note}",
+        f"From `{source}` ({results['started']}), measured on {machine_line(results)}"
+        f" {quiet_sentence(results)}{note}",
         main,
         footnotes(notes),
         baseline_table(results, table),
@@ -377,7 +444,7 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
     for found in baseline_ratios(results, table):
         lines.append(
             f"{found['app']} ÷ {found['baseline']} on {found['item']}: {found['ratio']:.2f}"
-            f" ({found['min']:.2f}–{found['max']:.2f})"
+            f" ({found['low']:.2f}–{found['high']:.2f})"
         )
     return "\n".join(lines) + "\n"
 

@@ -22,6 +22,7 @@ from compare.bench.load import HttpLoad, Wrk
 from compare.bench.system import (
     Pinning,
     Sampler,
+    Watch,
     argv,
     cpu_times,
     machine,
@@ -29,6 +30,7 @@ from compare.bench.system import (
     raise_open_files_limit,
     signal_groups,
     versions,
+    wait_until_idle,
 )
 from shared.harness.client import check_response, request_kwargs, saved_values
 from shared.harness.expected import expected as known_differences
@@ -358,6 +360,28 @@ class Run:
     # Measurements
 
     def measure(self, item: Item, subject: Subject, round_number: int) -> dict[str, Any]:
+        """The measurement, once the machine is idle; again while it was disturbed (up to
+        `tries`): the record kept is the last try's, with every try's quietness in it."""
+        settings = self.options.settings
+        tries: list[dict[str, Any]] = []
+        for attempt in range(1, settings.tries + 1):
+            waited, busy, idle = wait_until_idle(settings.idle_pct, settings.idle_limit)
+            record = self.measure_once(item, subject, round_number)
+            if record["status"] != "ok":
+                return record
+            others = record.pop("others_pct")
+            disturbed = not idle or others > settings.max_others_pct
+            primary = record["metrics"].get(PRIMARY[item.kind][0])
+            tries.append({
+                "try": attempt, "idle_wait_s": waited, "machine_busy_pct": busy, "idle": idle,
+                "others_pct": round(others, 1), "disturbed": disturbed, "primary": primary,
+            })  # fmt: skip
+            if not disturbed:
+                break
+            self.progress(f"  disturbed (try {attempt}/{settings.tries}): {quiet_line(tries[-1])}")
+        return {**record, "quiet": {"disturbed": tries[-1]["disturbed"], "tries": tries}}
+
+    def measure_once(self, item: Item, subject: Subject, round_number: int) -> dict[str, Any]:
         record: dict[str, Any] = {
             "item": item.id,
             "behaviour": item.behaviour,
@@ -386,7 +410,7 @@ class Run:
                     self.generator.run(
                         base_url, load, connections, settings.warmup, settings.timeout
                     )
-                with Sampler(self.server_roots(subject)) as usage:
+                with Sampler(self.server_roots(subject)) as usage, Watch() as watch:
                     result = self.generator.run(
                         base_url, load, connections, settings.duration, settings.timeout
                     )
@@ -404,7 +428,7 @@ class Run:
                 if settings.warmup > 0:
                     scenarios.run(item.scenario, base_url, settings.warmup, settings.timeout, True)
                 started = time.perf_counter()
-                with Sampler(self.server_roots(subject)) as usage:
+                with Sampler(self.server_roots(subject)) as usage, Watch() as watch:
                     outcome = scenarios.run(
                         item.scenario, base_url, settings.duration, settings.timeout
                     )
@@ -433,7 +457,16 @@ class Run:
             },
             "generator_cpu_pct": round(100 * generator_cpu / seconds, 1) if seconds else None,
             "notes": notes,
+            "others_pct": self.others(watch, usage.cpu_seconds, generator_cpu),
         }
+
+    def others(self, watch: Watch, server_cpu: float, generator_cpu: float) -> float:
+        """The other processes' share of the server's CPUs; of every CPU when nothing is pinned,
+        less the load generator's own time too."""
+        if self.pinning.server:
+            return watch.others_pct(self.pinning.server, server_cpu)
+        cpus = range(len(watch.before))
+        return watch.others_pct(cpus, server_cpu + generator_cpu)
 
     def server_roots(self, subject: Subject) -> list[int]:
         assert subject.server is not None and subject.server.process is not None
@@ -480,7 +513,7 @@ class Run:
     ) -> dict[str, Any]:
         settings = self.options.settings
         return {
-            "schema": 1,
+            "schema": 2,
             "started": started,
             "finished": now(),
             "note": self.options.note,
@@ -502,6 +535,13 @@ class Run:
                 "database": "SQLite, a file per server",
                 "others_paused": "every other server is stopped (SIGSTOP) while one is measured",
                 "settle": "each server is idle (under 10% of a CPU) before it is measured",
+                "quiet": {
+                    "idle_pct": settings.idle_pct,
+                    "idle_limit_s": settings.idle_limit,
+                    "max_others_pct": settings.max_others_pct,
+                    "tries": settings.tries,
+                    "about": QUIET_ABOUT,
+                },
                 "order": "targets rotate by one place each round",
                 "command": argv(),
                 "config": str(self.config.path.name),
@@ -536,7 +576,42 @@ class Run:
                 for item in self.items
             ],
             "measurements": self.measurements,
+            "quietness": quietness(self.measurements),
         }
+
+
+QUIET_ABOUT = (
+    "before each measurement the whole machine is idle (every CPU together under idle_pct percent"
+    " busy over 0.5 s, waited for at most idle_limit_s); during it, the other processes' share of"
+    " the server's CPUs stays under max_others_pct percent; else it is taken again, up to `tries`"
+    " times, and every try is kept"
+)
+
+
+def quietness(measurements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The run's quietness: quiet when no measurement kept was disturbed; the disturbed ones."""
+    kept = [m for m in measurements if "quiet" in m]
+    disturbed = [
+        f"{m['item']} on {m['subject']}, round {m['round']}"
+        for m in kept
+        if m["quiet"]["disturbed"]
+    ]
+    others = [t["others_pct"] for m in kept for t in m["quiet"]["tries"]]
+    return {
+        "quiet": bool(kept) and not disturbed,
+        "measurements": len(kept),
+        "retried": sum(len(m["quiet"]["tries"]) > 1 for m in kept),
+        "disturbed": disturbed,
+        "max_others_pct": max(others, default=None),
+    }
+
+
+def quiet_line(attempt: Mapping[str, Any]) -> str:
+    idle = "idle" if attempt["idle"] else f"not idle after {attempt['idle_wait_s']:g} s"
+    return (
+        f"machine {idle} ({attempt['machine_busy_pct']:g}% busy), other processes"
+        f" {attempt['others_pct']:g}% of the server's CPUs"
+    )
 
 
 class NotAvailable(str):
@@ -594,7 +669,11 @@ def summary_line(record: Mapping[str, Any]) -> str:
                 f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"
                 f"  {metrics['members']:.0f} members, received {metrics['received_pct']:.1f}%"
             )
-    return f"{head}  errors {count}  {usage}"
+    line = f"{head}  errors {count}  {usage}"
+    if quiet := record.get("quiet"):
+        last = quiet["tries"][-1]
+        line += f"  others {last['others_pct']:g}%" + ("  DISTURBED" if quiet["disturbed"] else "")
+    return line
 
 
 def execute(

@@ -120,7 +120,7 @@ def overview_page(bench: Bench | None) -> str:
     footnotes = "".join(f"<li>{escape(note)}</li>" for note in notes)
     baselines = [
         [escape(f["item"]), escape(f["app"]), escape(f["baseline"]),
-         f"{f['ratio']:.2f} ({f['min']:.2f}–{f['max']:.2f})"]
+         f"{f['ratio']:.2f} ({f['low']:.2f}–{f['high']:.2f})"]
         for f in report.baseline_ratios(results, table)
     ]  # fmt: skip
     note = f"<p><strong>Note:</strong> {escape(results['note'])}</p>" if results.get("note") else ""
@@ -130,10 +130,11 @@ def overview_page(bench: Bench | None) -> str:
     return f"""<h1>Measurements</h1>
 <p>Every behaviour's main case and the concurrency scenarios on every target and on each
 framework's bare baseline, from <code>{escape(bench.source())}</code>
-({escape(results["started"])}). Measured on {escape(report.machine_line(results))}</p>
+({escape(results["started"])}). Measured on {escape(report.machine_line(results))}
+{escape(report.quiet_sentence(results))}</p>
 {note}
 {figure("overview", "", "Each measurement against the aiohttp target, in the same round")}
-<h2>Medians (min–max) and × the aiohttp target</h2>
+<h2>Medians (95% bootstrap interval) and × the aiohttp target</h2>
 {html_table(["measurement", "what", "measured", *subjects], body)}
 {f'<ol class="footnotes">{footnotes}</ol>' if footnotes else ""}
 {"<h2>Each app against its framework's minimum</h2>" if baselines else ""}

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -214,3 +215,66 @@ def children_cpu_seconds() -> float:
 
 def argv() -> list[str]:
     return [Path(sys.argv[0]).name, *sys.argv[1:]]
+
+
+def busy_seconds() -> list[float]:
+    """Each CPU's busy seconds since boot: all but idle and iowait (steal counts: a neighbour of
+    the virtual machine took the core)."""
+    return [
+        sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        for times in psutil.cpu_times(percpu=True)
+    ]
+
+
+def others_pct(
+    before: Sequence[float],
+    after: Sequence[float],
+    cpus: Sequence[int],
+    own_cpu_seconds: float,
+    seconds: float,
+) -> float:
+    """The share of `cpus` (percent of their time) that went to anything but our own processes,
+    whose CPU seconds over the same `seconds` are `own_cpu_seconds`; never below 0 (the kernel
+    counts busy time in ticks, our processes' time more finely)."""
+    if seconds <= 0 or not cpus:
+        return 0.0
+    busy = sum(after[cpu] - before[cpu] for cpu in cpus)
+    return max(0.0, 100 * (busy - own_cpu_seconds) / (seconds * len(cpus)))
+
+
+def wait_until_idle(
+    idle_pct: float, limit: float, window: float = 0.5
+) -> tuple[float, float, bool]:
+    """Wait until the whole machine is idle: every CPU together under `idle_pct` percent busy
+    over `window` seconds, for at most `limit` seconds. The seconds waited, the last window's
+    busy percent, and whether it was idle then."""
+    started = time.perf_counter()
+    busy = 100.0
+    while True:
+        before = busy_seconds()
+        time.sleep(window)
+        after = busy_seconds()
+        spent = sum(a - b for a, b in zip(after, before, strict=True))
+        busy = min(100.0, 100 * spent / (window * len(after)))  # ticks can round it over
+        if busy < idle_pct or time.perf_counter() - started >= limit:
+            break
+    return round(time.perf_counter() - started, 2), round(busy, 1), busy < idle_pct
+
+
+class Watch:
+    """Each CPU's busy seconds and the time at the start and the end of a block."""
+
+    def __init__(self) -> None:
+        self.before: list[float] = []
+        self.after: list[float] = []
+        self.seconds = 0.0
+
+    def __enter__(self) -> Watch:
+        self.before, self._started = busy_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.after, self.seconds = busy_seconds(), time.perf_counter() - self._started
+
+    def others_pct(self, cpus: Sequence[int], own_cpu_seconds: float) -> float:
+        return others_pct(self.before, self.after, cpus, own_cpu_seconds, self.seconds)
