@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,10 +20,11 @@ from websockets.exceptions import InvalidStatus
 from compare import docs as generated
 from compare.bench import cli as bench_cli
 from compare.bench import config as bench_config
-from compare.bench import plots
+from compare.bench import openloop, plots
 from compare.bench import report as bench_report
 from compare.bench.config import Scenario
 from compare.bench.load import HttpLoad, Wrk, WrkNotFound
+from compare.bench.openloop import Step
 from compare.bench.runner import Options, execute, prepare_http, quietness
 from compare.bench.scenarios import open_ws, percentiles
 from compare.bench.scenarios import run as run_scenario
@@ -349,3 +352,84 @@ def test_a_disturbed_measurement_is_taken_again_and_every_try_is_kept() -> None:
     assert m["metrics"]["rps"] == m["quiet"]["tries"][-1]["primary"]  # the last try is kept
     assert results["quietness"]["disturbed"] == ["json on bare, round 1"]
     assert bench_report.disturbed(results)
+
+
+def step(rate: float, p99: float, errors: int = 0, achieved: float | None = None) -> Step:
+    return Step(
+        rate=rate, offered=100, answered=100 - errors, errors=errors,
+        achieved_rps=rate if achieved is None else achieved, p50_ms=p99 / 4, p90_ms=p99 / 2,
+        p99_ms=p99, max_ms=p99, send_lag_p99_ms=0.1, connections=4,
+    )  # fmt: skip
+
+
+def test_the_capacity_is_the_highest_rate_up_to_which_every_step_held() -> None:
+    ladder = [step(250, 3), step(500, 8), step(1000, 49), step(2000, 400)]
+    assert openloop.capacity(ladder, bound_ms=50) == 1000
+    assert openloop.capacity(ladder, bound_ms=5) == 250
+    assert openloop.capacity(ladder, bound_ms=1) == 0  # not even the lowest
+    # A rate is not held with an error, nor when fewer answers came than were offered.
+    assert openloop.capacity([step(250, 3), step(500, 8, errors=1)], 50) == 250
+    assert openloop.capacity([step(250, 3), step(500, 8, achieved=400)], 50) == 250
+    # A step that holds above one that did not does not count: the ladder is read upward.
+    assert openloop.capacity([step(250, 3), step(500, 80), step(1000, 9)], 50) == 250
+    metrics = openloop.ladder_metrics(ladder, 50)
+    assert metrics["capacity_rps"] == 1000 and metrics["p99_ms@2000"] == 400
+    assert openloop.curve({k: [v] for k, v in metrics.items()}, "p99_ms") == {
+        250.0: [3],
+        500.0: [8],
+        1000.0: [49],
+        2000.0: [400],
+    }
+    assert openloop.schedule(4, 1.0) == [0, 0.25, 0.5, 0.75]
+
+
+def test_open_loop_latency_counts_from_the_intended_send_time() -> None:
+    """The server stopped for 0.6 s in the middle: a closed loop would send nothing meanwhile and
+    time only what it sent after; here every request of the stall is sent on schedule, and the
+    first ones of it wait the whole stall."""
+    target = bench_config.load(spec()).baselines["aiohttp-hello"].target
+    load = HttpLoad.of("GET", "/json")
+
+    async def stalled(server: Server) -> Step:
+        assert server.process is not None
+        pid = server.process.pid
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.5, os.killpg, pid, signal.SIGSTOP)
+        loop.call_later(1.1, os.killpg, pid, signal.SIGCONT)
+        return await openloop.fixed_rate(server.base_url, load, 50, 2.0, 10)
+
+    with Server(target) as server:
+        calm = openloop.run_step(server.base_url, load, 50, 1.0, 10)
+        stall = asyncio.run(stalled(server))
+    assert calm.offered == calm.answered == 50 and calm.errors == 0
+    assert stall.offered == stall.answered == 100 and stall.errors == 0
+    assert stall.max_ms >= 500  # the first request of the stall waited it out
+    assert stall.p90_ms >= 100  # and so did a share of them, not one sample
+    assert stall.connections > calm.connections  # sent on schedule, each on a free connection
+
+
+def test_a_rate_ladder_measures_each_rate_and_plots_the_curve(tmp_path: Path) -> None:
+    config = bench_config.load(spec())
+    tiny = Scenario(
+        id="json-rate", behaviour="json", kind="rate-ladder", path="/json", rates=(20, 40),
+        bound_ms=5000,
+    )  # fmt: skip
+    config = dataclasses.replace(config, scenarios={**config.scenarios, tiny.id: tiny})
+    bare = {"bare": config.baselines["aiohttp-hello"].target}
+    settings = bench_config.Settings(
+        duration=0.5, warmup=0, rounds=1, connections=4, idle_limit=0, tries=1
+    )
+    options = Options(settings, behaviours=("json",), scenarios=("json-rate",), targets=("bare",))
+    results = execute(config, spec(), bare, options, Wrk(), progress=lambda _: None)
+    ladder = next(m for m in results["measurements"] if m["item"] == "json-rate")
+    assert ladder["status"] == "ok", ladder
+    assert [s["rate"] for s in ladder["ladder"]] == [20, 40]
+    assert all(s["offered"] == s["answered"] and s["errors"] == 0 for s in ladder["ladder"])
+    assert ladder["metrics"]["capacity_rps"] == 40  # both held a 5 s bound
+    assert ladder["metrics"]["p99_ms@40"] > 0
+    assert "every rate held" in ladder["notes"][-1]
+    item = next(i for i in results["items"] if i["id"] == "json-rate")
+    assert item["primary"] == "capacity_rps" and item["rates"] == [20, 40]
+    (svg,) = [p for p in plots.write(results, tmp_path) if p.name == "json-rate.svg"]
+    check_svg(svg)
+    assert "capacity 40/s" in svg.read_text() and "p99 bound" in svg.read_text()

@@ -14,8 +14,10 @@ from shared.harness.targets import Target
 from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
 
 BENCH_PATH = Path(__file__).with_name("bench.toml")
-SCENARIO_KINDS = ("delay-burst", "latency", "ws-echo", "ws-session", "chat")
-type ScenarioKind = Literal["delay-burst", "latency", "ws-echo", "ws-session", "chat"]
+SCENARIO_KINDS = ("delay-burst", "latency", "rate-ladder", "ws-echo", "ws-session", "chat")
+type ScenarioKind = Literal[
+    "delay-burst", "latency", "rate-ladder", "ws-echo", "ws-session", "chat"
+]
 
 
 class BenchConfigError(ValueError):
@@ -69,6 +71,8 @@ class Scenario:
     message_bytes: int = 32
     members: int = 0
     messages: int = 0
+    rates: tuple[float, ...] = ()  # rate-ladder: the arrival rates, requests/s
+    bound_ms: float = 50.0  # rate-ladder: the p99 a rate must stay under to count
 
     @property
     def needs(self) -> frozenset[str]:
@@ -193,6 +197,8 @@ def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
             message_bytes=int(entry.get("message_bytes", 32)),
             members=int(entry.get("members", 0)),
             messages=int(entry.get("messages", 0)),
+            rates=tuple(float(r) for r in entry.get("rates", ())),
+            bound_ms=float(entry.get("bound_ms", 50.0)),
         )
     except KeyError as error:
         raise _fail(path, where, f"missing field {error}") from None

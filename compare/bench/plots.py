@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compare.bench import openloop
 from compare.bench.report import REFERENCE, Row, heading, rows
 
 COLORS = {
@@ -88,6 +89,33 @@ def item_plot(row: Row, path: Path) -> Path:
     return save(figure, path)
 
 
+def curve_plot(row: Row, path: Path) -> Path:
+    """The capacity curve: p99 (solid) and p50 (dotted) at each offered rate, a line a subject,
+    medians over the rounds; the bound dashed, each subject's capacity in the legend."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 4.2))
+    for index, (name, cell) in enumerate(row.cells.items()):
+        p99 = openloop.curve(cell.extra, "p99_ms")
+        if cell.status != "ok" or not p99:
+            continue
+        p50 = openloop.curve(cell.extra, "p50_ms")
+        shade = color(name, index)
+        capacity = f"{cell.median:,.0f}/s" if cell.median else "none"
+        axes.plot(list(p99), [statistics.median(v) for v in p99.values()], "o-", color=shade,
+                  label=f"{name} (capacity {capacity})")  # fmt: skip
+        axes.plot(list(p50), [statistics.median(v) for v in p50.values()], ":", color=shade)
+    if row.bound_ms:
+        axes.axhline(row.bound_ms, color="#e53e3e", linestyle="--", linewidth=1,
+                     label=f"p99 bound, {row.bound_ms:g} ms")  # fmt: skip
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xlabel("offered rate, requests/s (open loop: sent on schedule, whatever the answers)")
+    axes.set_ylabel("latency from the intended send, ms (p99 solid, p50 dotted)")
+    axes.set_title(f"{row.id}: {row.request}", loc="left", fontsize=10)
+    axes.legend(loc="upper left", frameon=False, fontsize=8)
+    return save(figure, path)
+
+
 def overview_plot(table: Sequence[Row], subjects: Sequence[str], path: Path) -> Path:
     """Every measurement's median ratio to the aiohttp target (log scale: 1 is aiohttp)."""
     plt = pyplot()
@@ -118,7 +146,10 @@ def write(results: Mapping[str, Any], out: Path) -> list[Path]:
     plots.mkdir(parents=True, exist_ok=True)
     table = rows(results)
     written = [overview_plot(table, list(results["subjects"]), plots / "overview.svg")]
-    written += [item_plot(row, plots / f"{row.id}.svg") for row in table]
+    written += [
+        (curve_plot if row.kind == "rate-ladder" else item_plot)(row, plots / f"{row.id}.svg")
+        for row in table
+    ]
     for stale in set(plots.glob("*.svg")) - set(written):
         stale.unlink()
     return written

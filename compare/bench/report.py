@@ -120,6 +120,7 @@ class Row:
     higher_is_better: bool
     ideal: float | None
     cells: dict[str, Cell]
+    bound_ms: float | None = None  # rate-ladder: the p99 bound of its capacity
 
 
 def error_count(errors: object) -> int:
@@ -137,7 +138,7 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
         cells = {name: Cell(name) for name in subjects}
         table.append(Row(
             item["id"], item["behaviour"], item["kind"], item["request"], item["primary"],
-            item["higher_is_better"], item.get("ideal"), cells,
+            item["higher_is_better"], item.get("ideal"), cells, item.get("bound_ms"),
         ))  # fmt: skip
     index = {row.id: row for row in table}
     for m in results["measurements"]:
@@ -215,7 +216,7 @@ def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[di
 def number(value: float | None, primary: str) -> str:
     if value is None:
         return "—"
-    if primary in ("rps", "msgs_per_s"):
+    if primary in ("rps", "msgs_per_s", "capacity_rps"):
         return f"{value:,.0f}"
     if primary.endswith("_s"):
         return f"{value:.2f}"
@@ -256,8 +257,9 @@ def cell_text(row: Row, cell: Cell, notes: list[str], with_spread: bool = True) 
 
 
 def heading(row: Row) -> str:
-    unit = {"wall_s": "s", "p50_ms": "ms"}.get(row.primary)
+    unit = {"wall_s": "s", "p50_ms": "ms", "capacity_rps": "requests/s"}.get(row.primary)
     what = {
+        "capacity_rps": f"the highest rate whose p99 stays under {row.bound_ms or 0:g} ms",
         "rps": "requests/s",
         "msgs_per_s": "messages/s",
         "wall_s": "wall time",
@@ -338,7 +340,7 @@ def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
             body.append([
                 f"`{row.id}`", name, number(cell.median, row.primary), spread(cell, row.primary),
                 f"{cell.ratio:.2f}" if cell.ratio is not None else "—",
-                f"{med(cell.p50_ms):.1f}", f"{med(cell.p99_ms):.1f}", str(cell.errors),
+                milliseconds(cell.p50_ms), milliseconds(cell.p99_ms), str(cell.errors),
                 f"{med(cell.cpu_pct):.0f}" if cell.cpu_pct else "—",
                 f"{max(cell.rss_mib):.0f}",
                 f"{med(cell.generator_pct):.0f}" if cell.generator_pct else "—",
@@ -348,6 +350,13 @@ def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
          "server CPU %", "peak RSS MiB", "load generator CPU %"],
         body,
     )  # fmt: skip
+
+
+def milliseconds(values: Sequence[float]) -> str:
+    """The median of per-round latencies; a dash where there is none (a rate ladder has one
+    p99 a rate: they are in its plot)."""
+    found = [v for v in values if not math.isnan(v)]
+    return f"{statistics.median(found):.1f}" if found else "—"
 
 
 def machine_line(results: Mapping[str, Any]) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from compare.bench import scenarios
+from compare.bench import openloop, scenarios
 from compare.bench.config import BenchConfig, MainCase, Scenario, Settings
 from compare.bench.load import HttpLoad, Wrk
 from compare.bench.system import (
@@ -44,6 +44,7 @@ PRIMARY: dict[str, tuple[str, bool]] = {
     "http": ("rps", True),
     "delay-burst": ("wall_s", False),
     "latency": ("p50_ms", False),
+    "rate-ladder": ("capacity_rps", True),
     "ws-echo": ("msgs_per_s", True),
     "ws-session": ("p50_ms", False),
     "chat": ("p50_ms", False),
@@ -119,6 +120,9 @@ class Item:
                 return f"{s.concurrency} concurrent GET {where}"
             case "latency":
                 return f"GET {where}, {s.concurrency} clients"
+            case "rate-ladder":
+                rates = ", ".join(f"{r:g}" for r in s.rates)
+                return f"GET {where} at {rates} requests/s, open loop"
             case "ws-echo":
                 return f"websocket {where}, {s.connections} connection(s) echoing"
             case "ws-session":
@@ -222,7 +226,7 @@ def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> H
 
 def probe_scenario(scenario: Scenario, base_url: str, timeout: float) -> None:
     """The scenario's endpoint answers (HTTP 200, or a websocket handshake is accepted)."""
-    if scenario.kind in ("delay-burst", "latency"):
+    if scenario.kind in ("delay-burst", "latency", "rate-ladder"):
         query = dict(scenario.query)
         if scenario.kind == "delay-burst":
             query["seconds"] = "0"
@@ -423,6 +427,17 @@ class Run:
                 errors: dict[str, int] | int = result.errors
                 seconds, generator_cpu = result.seconds, result.generator_cpu_seconds
                 notes: list[str] = []
+            elif item.kind == "rate-ladder":
+                assert item.scenario is not None
+                started, cpu = time.perf_counter(), time.process_time()
+                with Sampler(self.server_roots(subject)) as usage, Watch() as watch:
+                    steps = self.ladder(item.scenario, subject)
+                seconds, generator_cpu = time.perf_counter() - started, time.process_time() - cpu
+                bound = item.scenario.bound_ms
+                metrics = openloop.ladder_metrics(steps, bound)
+                errors = sum(step.errors for step in steps)
+                notes = openloop.ladder_notes(steps, bound)
+                record["ladder"] = [step.as_dict() for step in steps]
             else:
                 assert item.scenario is not None
                 if settings.warmup > 0:
@@ -460,6 +475,24 @@ class Run:
             "others_pct": self.others(watch, usage.cpu_seconds, generator_cpu),
         }
 
+    def ladder(self, scenario: Scenario, subject: Subject) -> list[openloop.Step]:
+        """Each rate in turn, the server idle before each, up to the first rate that does not
+        hold (the ones above it would not either); a warm-up at the lowest rate first."""
+        assert subject.server is not None
+        settings = self.options.settings
+        load, base_url = self.scenario_load_of(scenario), subject.server.base_url
+        if settings.warmup > 0:
+            openloop.run_step(base_url, load, scenario.rates[0], settings.warmup, settings.timeout)
+        steps: list[openloop.Step] = []
+        for rate in scenario.rates:
+            settle(self.server_roots(subject))
+            steps.append(
+                openloop.run_step(base_url, load, rate, settings.duration, settings.timeout)
+            )
+            if not steps[-1].holds(scenario.bound_ms):
+                break
+        return steps
+
     def others(self, watch: Watch, server_cpu: float, generator_cpu: float) -> float:
         """The other processes' share of the server's CPUs; of every CPU when nothing is pinned,
         less the load generator's own time too."""
@@ -474,7 +507,10 @@ class Run:
 
     def scenario_load(self, item: Item) -> HttpLoad:
         assert item.scenario is not None
-        return HttpLoad.of("GET", item.scenario.path, item.scenario.query)
+        return self.scenario_load_of(item.scenario)
+
+    def scenario_load_of(self, scenario: Scenario) -> HttpLoad:
+        return HttpLoad.of("GET", scenario.path, scenario.query)
 
     def rounds(self) -> None:
         rounds = self.options.settings.rounds
@@ -567,6 +603,11 @@ class Run:
                     "primary": PRIMARY[item.kind][0],
                     "higher_is_better": PRIMARY[item.kind][1],
                     "ideal": item.scenario.ideal if item.scenario else None,
+                    **(
+                        {"rates": list(item.scenario.rates), "bound_ms": item.scenario.bound_ms}
+                        if item.kind == "rate-ladder" and item.scenario
+                        else {}
+                    ),
                     "measured": {
                         name: load.describe()
                         for (item_id, name), load in self.prepared.items()
@@ -655,6 +696,8 @@ def summary_line(record: Mapping[str, Any]) -> str:
             head = f"{metrics['rps']:>9,.0f} req/s  p99 {metrics['p99_ms']:.1f} ms"
         case "latency":
             head = f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"
+        case "rate-ladder":
+            head = f"capacity {metrics['capacity_rps']:,.0f} req/s (p99 under the bound)"
         case "delay-burst":
             head = f"wall {metrics['wall_s']:.3f} s (ideal {metrics['ideal_s']:g} s)"
         case "ws-echo":

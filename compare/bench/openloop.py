@@ -1,0 +1,166 @@
+"""Open-loop HTTP load at fixed arrival rates: latency counted from each request's intended time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import aiohttp
+import numpy as np
+
+from compare.bench.load import HttpLoad
+from compare.bench.scenarios import new_event_loop, percentiles
+
+MAX_CONNECTIONS = 512  # more requests in flight wait for a connection, their clock running
+LAG_NOTE_MS = 5.0  # the sender itself this late at p99: the step measured the generator too
+HOLDS_ACHIEVED = 0.95  # a step holds when at least this share of its offered rate was answered
+
+
+@dataclass(frozen=True)
+class Step:
+    """One arrival rate of a ladder: what was offered, answered, and how late."""
+
+    rate: float
+    offered: int
+    answered: int  # with the expected status, in time
+    errors: int  # another status, a connection error, or no answer within the timeout
+    achieved_rps: float  # answered / the sending window
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    send_lag_p99_ms: float  # how late the generator itself sent, at p99
+    connections: int  # connections the generator opened
+
+    def holds(self, bound_ms: float) -> bool:
+        """p99 under the bound, every request answered as expected, the rate sustained."""
+        return (
+            self.errors == 0
+            and self.p99_ms <= bound_ms
+            and self.achieved_rps >= HOLDS_ACHIEVED * self.rate
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 3) for k, v in asdict(self).items()}
+
+
+def capacity(steps: Sequence[Step], bound_ms: float) -> float:
+    """The highest rate up to which every step of the ladder held (0: not even the lowest)."""
+    best = 0.0
+    for step in sorted(steps, key=lambda s: s.rate):
+        if not step.holds(bound_ms):
+            break
+        best = step.rate
+    return best
+
+
+def schedule(rate: float, seconds: float) -> list[float]:
+    """The intended send times, in seconds from the start: one every 1/rate s."""
+    return [i / rate for i in range(max(1, round(rate * seconds)))]
+
+
+async def fixed_rate(
+    base_url: str, load: HttpLoad, rate: float, seconds: float, patience: float
+) -> Step:
+    """Send `load` at `rate` requests/s for `seconds`, each at its intended time whatever the
+    answers before it: a request finds a free connection, opens one, or waits for one (up to
+    MAX_CONNECTIONS), and its latency runs from its intended time to its last byte; one
+    unanswered `patience` seconds after it was sent is an error."""
+    opened = 0
+    tracing = aiohttp.TraceConfig()
+
+    async def on_open(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    tracing.on_connection_create_end.append(on_open)
+    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+    latencies: list[float] = []
+    lags: list[float] = []
+    errors = 0
+    clock = time.perf_counter  # not loop.time(): uvloop's counts whole milliseconds
+    headers = dict(load.headers)
+    within = aiohttp.ClientTimeout(total=patience)
+
+    async def send(intended: float) -> None:
+        nonlocal errors
+        try:
+            async with session.request(
+                load.method, load.path, data=load.body, headers=headers, timeout=within
+            ) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            errors += 1
+            return
+        if response.status != load.expect_status:
+            errors += 1
+            return
+        latencies.append(clock() - intended)
+
+    times = schedule(rate, seconds)
+    async with aiohttp.ClientSession(
+        base_url, connector=connector, trace_configs=[tracing]
+    ) as session:
+        start = clock() + 0.01
+        pending: set[asyncio.Task[None]] = set()
+        for offset in times:
+            intended = start + offset
+            if (wait := intended - clock()) > 0:
+                await asyncio.sleep(wait)
+            lags.append(clock() - intended)
+            pending.add(asyncio.create_task(send(intended)))
+        window = max(clock() - start, times[-1] + 1 / rate)
+        _, late = await asyncio.wait(pending, timeout=patience)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    errors += len(late)
+    spread = percentiles(latencies)
+    lag_p99 = float(np.percentile(lags, 99, method="inverted_cdf")) * 1000
+    return Step(
+        rate=rate, offered=len(times), answered=len(latencies), errors=errors,
+        achieved_rps=len(latencies) / window, p50_ms=spread["p50"], p90_ms=spread["p90"],
+        p99_ms=spread["p99"], max_ms=spread["max"], send_lag_p99_ms=lag_p99, connections=opened,
+    )  # fmt: skip
+
+
+def run_step(base_url: str, load: HttpLoad, rate: float, seconds: float, timeout: float) -> Step:
+    return asyncio.run(
+        fixed_rate(base_url, load, rate, seconds, timeout), loop_factory=new_event_loop
+    )
+
+
+def ladder_metrics(steps: Sequence[Step], bound_ms: float) -> dict[str, float]:
+    """The capacity and, for each rate, p50, p99 and the rate achieved (keys `p99_ms@400`)."""
+    metrics = {"capacity_rps": capacity(steps, bound_ms)}
+    for step in steps:
+        rate = f"{step.rate:g}"
+        metrics |= {
+            f"p50_ms@{rate}": step.p50_ms,
+            f"p99_ms@{rate}": step.p99_ms,
+            f"achieved_rps@{rate}": step.achieved_rps,
+        }
+    return metrics
+
+
+def ladder_notes(steps: Sequence[Step], bound_ms: float) -> list[str]:
+    notes = [
+        f"at {step.rate:g}/s the generator itself sent {step.send_lag_p99_ms:.1f} ms late at p99"
+        for step in steps
+        if step.send_lag_p99_ms > LAG_NOTE_MS
+    ]
+    if steps and steps[-1].holds(bound_ms):
+        notes.append(f"every rate held, up to {steps[-1].rate:g}/s: the capacity is higher")
+    return notes
+
+
+def curve(extra: Mapping[str, Sequence[float]], name: str) -> dict[float, list[float]]:
+    """From a cell's metrics over the rounds, `name` (p50_ms, p99_ms) at each rate."""
+    found: dict[float, list[float]] = {}
+    for key, values in extra.items():
+        metric, _, rate = key.partition("@")
+        if metric == name and rate:
+            found[float(rate)] = list(values)
+    return dict(sorted(found.items()))
