@@ -11,7 +11,7 @@ import aiohttp
 import numpy as np
 
 from compare.bench.load import HttpLoad
-from compare.bench.scenarios import new_event_loop, percentiles
+from compare.bench.scenarios import counting_session, new_event_loop, percentiles
 
 MAX_CONNECTIONS = 512  # more requests in flight wait for a connection, their clock running
 LAG_NOTE_MS = 5.0  # the sender itself this late at p99: the step measured the generator too
@@ -68,15 +68,7 @@ async def fixed_rate(
     answers before it: a request finds a free connection, opens one, or waits for one (up to
     MAX_CONNECTIONS), and its latency runs from its intended time to its last byte; one
     unanswered `patience` seconds after it was sent is an error."""
-    opened = 0
-    tracing = aiohttp.TraceConfig()
-
-    async def on_open(*_: object) -> None:
-        nonlocal opened
-        opened += 1
-
-    tracing.on_connection_create_end.append(on_open)
-    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+    session, opened = counting_session(base_url, MAX_CONNECTIONS)
     latencies: list[float] = []
     lags: list[float] = []
     errors = 0
@@ -100,9 +92,7 @@ async def fixed_rate(
         latencies.append(clock() - intended)
 
     times = schedule(rate, seconds)
-    async with aiohttp.ClientSession(
-        base_url, connector=connector, trace_configs=[tracing]
-    ) as session:
+    async with session:
         start = clock() + 0.01
         pending: set[asyncio.Task[None]] = set()
         for offset in times:
@@ -122,7 +112,8 @@ async def fixed_rate(
     return Step(
         rate=rate, offered=len(times), answered=len(latencies), errors=errors,
         achieved_rps=len(latencies) / window, p50_ms=spread["p50"], p90_ms=spread["p90"],
-        p99_ms=spread["p99"], max_ms=spread["max"], send_lag_p99_ms=lag_p99, connections=opened,
+        p99_ms=spread["p99"], max_ms=spread["max"], send_lag_p99_ms=lag_p99,
+        connections=opened.count,
     )  # fmt: skip
 
 

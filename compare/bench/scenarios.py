@@ -72,6 +72,26 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
     return {"p50": p50 * 1000, "p90": p90 * 1000, "p99": p99 * 1000, "max": max(samples) * 1000}
 
 
+@dataclass
+class Opened:
+    """How many connections a session has opened."""
+
+    count: int = 0
+
+
+def counting_session(base_url: str, limit: int) -> tuple[aiohttp.ClientSession, Opened]:
+    """An aiohttp session of at most `limit` connections, and the count of those it opened."""
+    opened = Opened()
+    tracing = aiohttp.TraceConfig()
+
+    async def on_open(*_: object) -> None:
+        opened.count += 1
+
+    tracing.on_connection_create_end.append(on_open)
+    connector = aiohttp.TCPConnector(limit=limit)
+    return aiohttp.ClientSession(base_url, connector=connector, trace_configs=[tracing]), opened
+
+
 async def delay_burst(
     scenario: Scenario, base_url: str, patience: float, warmup: bool
 ) -> ScenarioResult:
@@ -80,16 +100,7 @@ async def delay_burst(
     none finds another's connection free: the burst then finds them in aiohttp's pool."""
     count = min(scenario.concurrency, 50) if warmup else scenario.concurrency
     ideal = scenario.ideal or 0.0
-    opened = 0
-    tracing = aiohttp.TraceConfig()
-
-    async def on_open(*_: object) -> None:
-        nonlocal opened
-        opened += 1
-
-    tracing.on_connection_create_end.append(on_open)
-    connector = aiohttp.TCPConnector(limit=count)
-    session = aiohttp.ClientSession(base_url, connector=connector, trace_configs=[tracing])
+    session, opened = counting_session(base_url, count)
     latencies: list[float] = []
 
     async def get(query: Mapping[str, str], within: float) -> int | None:
@@ -111,12 +122,12 @@ async def delay_burst(
     async with session:
         quick = {**scenario.query, "seconds": "0"}
         ready = (await asyncio.gather(*(get(quick, patience) for _ in range(count)))).count(200)
-        before = opened
+        before = opened.count
         started = time.perf_counter()
         statuses = await asyncio.gather(*(timed(started) for _ in range(ready)))
         wall = time.perf_counter() - started
     spread = percentiles(latencies)
-    late = opened - before
+    late = opened.count - before
     return ScenarioResult(
         metrics={
             "wall_s": wall,
