@@ -7,6 +7,7 @@ from aiohttp import WSCloseCode, web
 from aiohttp_app import accounts, basics, concurrency, data, patterns, realtime
 from aiohttp_app.accounts.csrf import csrf_middleware
 from aiohttp_app.accounts.storage import sessions_context, setup_sessions
+from aiohttp_app.accounts.throttle import throttle_context
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
 from aiohttp_app.basics.websockets import open_websockets
 from aiohttp_app.bodies import body_deadline_middleware
@@ -81,6 +82,7 @@ def create_app() -> web.Application:
         [
             database_context,
             sessions_context,
+            throttle_context,
             cache_context,
             rooms_context,
             state_context,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shared.runtime.accounts import cookie_secure, session_max_age
+from shared.runtime.accounts import cookie_secure, login_window, session_max_age
 from shared.runtime.cpu import CPU_WORKERS
 from shared.runtime.data import DATABASE_POOL_SIZE
 from shared.runtime.validation import ws_ping_settings
@@ -35,6 +35,7 @@ class Settings:
     files_dir: Path
     session_cookie_secure: bool  # SESSION_COOKIE_SECURE=1: cookies sent over TLS only
     session_max_age: int  # SESSION_MAX_AGE: the seconds a session lives (two weeks by default)
+    login_window_seconds: int  # LOGIN_WINDOW_SECONDS: a name's log-ins are counted in it (60)
     cpu_workers: int  # the processes of the pool /cpu computes in
 
 
@@ -72,5 +73,6 @@ def from_env() -> Settings:
         files_dir=Path(os.environ.get("FILES_DIR", PROJECT_ROOT / "var" / "files")),
         session_cookie_secure=cookie_secure(),
         session_max_age=session_max_age(),
+        login_window_seconds=login_window(),
         cpu_workers=int(os.environ.get("CPU_WORKERS", CPU_WORKERS)),
     )

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,10 @@ from sqlalchemy import select
 
 from aiohttp_app.accounts.auth import hasher
 from aiohttp_app.accounts.models import User
+from aiohttp_app.accounts.throttle import login_limit, login_limiter
 from aiohttp_app.data.db import sessions
 from aiohttp_app.main import create_app
+from shared.runtime.accounts import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS, login_key
 from shared.runtime.errors import error_body
 
 type Client = TestClient[web.Request, web.Application]
@@ -308,6 +311,26 @@ async def test_login_required_redirects_a_visitor_to_the_log_in_route(
     assert response.status == 302
     assert response.headers["Location"] == "/session?next=/me/items"
     assert await response.read() == b""
+
+
+# login-throttle
+
+
+async def test_login_throttle_the_app_s_limiter_holds_the_count(accounts_client: Client) -> None:
+    # The limiter is the app's (an AppKey, made in cleanup_ctx): the test reads its window.
+    username = f"t-{uuid.uuid4().hex[:12]}"
+    credentials = {"username": username, "password": "not the password"}
+    token = {"X-CSRFToken": (await (await accounts_client.get("/csrf")).json())["csrf"]}
+    for _ in range(LOGIN_ATTEMPTS):
+        failed = await accounts_client.post("/session", json=credentials, headers=token)
+        assert await failed.json() == error_body("invalid_credentials")
+    refused = await accounts_client.post("/session", json=credentials, headers=token)
+    assert refused.status == 429
+    assert await refused.json() == error_body("too_many_attempts")
+    assert 1 <= int(refused.headers["Retry-After"]) <= LOGIN_WINDOW_SECONDS
+    app = accounts_client.app
+    window = await app[login_limiter].get_window_stats(app[login_limit], login_key(username))
+    assert window.remaining == 0 and window.reset_time > time.time()
 
 
 # ws-auth

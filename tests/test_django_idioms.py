@@ -3,6 +3,7 @@
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import SplitResult, unquote
@@ -12,11 +13,13 @@ from asgiref.sync import ThreadSensitiveContext
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import AsyncClient, override_settings
 
 from django_app.basics.middleware import CommonMiddleware
 from django_app.config.asgi import application
+from shared.runtime.accounts import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS, login_key
 from shared.runtime.errors import error_body
 
 # Both clients run in-process: AsyncClient builds an ASGI scope and calls Django's handler, and
@@ -368,6 +371,25 @@ async def test_csrf_is_enforced_when_the_client_asks() -> None:
     )
     assert response.status_code == 401
     assert response.json() == error_body("invalid_credentials")
+
+
+# login-throttle
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_login_throttle_counts_in_django_s_cache(async_client: AsyncClient) -> None:
+    # The count is in CACHES' default (LocMemCache here, shared by the process's tests: a name of
+    # this test's own); the test reads it with the same cache API.
+    username = f"t-{uuid.uuid4().hex[:12]}"
+    credentials = {"username": username, "password": "not the password"}
+    for _ in range(LOGIN_ATTEMPTS):
+        failed = await async_client.post("/session", credentials, content_type="application/json")
+        assert failed.json() == error_body("invalid_credentials")
+    assert await cache.aget(login_key(username)) == LOGIN_ATTEMPTS
+    refused = await async_client.post("/session", credentials, content_type="application/json")
+    assert refused.status_code == 429
+    assert refused.json() == error_body("too_many_attempts")
+    assert 1 <= int(refused["Retry-After"]) <= LOGIN_WINDOW_SECONDS
 
 
 # login-required

@@ -20,7 +20,7 @@ from shared.harness.generate_ws import play as ws_play
 from shared.harness.raw import Answer, RawRequest
 from shared.harness.targets import Server
 from shared.spec import spec
-from tests.plugins.servers import TARGETS, ServerPool, selected_targets
+from tests.plugins.servers import REDIS_PREFIX, TARGETS, ServerPool, selected_targets
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +32,22 @@ def fresh(servers: ServerPool, request: pytest.FixtureRequest) -> Iterator[dict[
     given_urls = {name: servers.urls[name] for name in names if name in servers.urls}
     to_start = [name for name in names if name not in given_urls]
     servers.concurrency_env()  # the upstream service they share, started once, before them
+
     # Generated waits are cut short, so an upstream call outlasts the apps' 2 s timeout only
     # when a busy machine slows it (a 39-call /fanout did on daphne): 10 s, within WAIT.
-    env = {"UPSTREAM_TIMEOUT": "10"}
+    # Log-ins are counted per name in a window (login-throttle): a day, longer than any run, so
+    # that a name the requests repeat reaches its limit at the same request on every target; a
+    # window ending between two targets' answers would otherwise part them. Redis keys of their
+    # own (aiohttp-gunicorn's counts, sessions, events), apart from the pool's server's.
+    def env(name: str) -> dict[str, str]:
+        return {
+            "UPSTREAM_TIMEOUT": "10",
+            "LOGIN_WINDOW_SECONDS": str(24 * 60 * 60),
+            "REDIS_PREFIX": f"{REDIS_PREFIX}-{name}-generated",
+        }
+
     with ThreadPoolExecutor() as starting:
-        started = list(starting.map(lambda n: servers.spawn(n, f"{n}-generated", env), to_start))
+        started = list(starting.map(lambda n: servers.spawn(n, f"{n}-generated", env(n)), to_start))
     yield {**given_urls, **{server.target.name: server.base_url for server in started}}
     with ThreadPoolExecutor() as stopping:
         list(stopping.map(Server.stop, started))

@@ -1,4 +1,4 @@
-"""Sessions across processes and servers, on every target (50-accounts): what a case cannot say."""
+"""Sessions and log-in counts across processes and servers (50-accounts): what a case cannot say."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from shared.harness.client import http_client, origin_of
+from shared.harness.targets import Server
+from shared.runtime.accounts import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS
 from tests.plugins.servers import Live, ServerPool, parametrize_targets
 
 PASSWORD = "correct horse battery"
@@ -76,19 +78,58 @@ async def test_a_logged_out_key_is_no_session(live: Live) -> None:
     assert (await me(live.base_url, key)).status_code == 401
 
 
+@pytest.fixture(scope="module")
+def replicas(servers: ServerPool, target: str, redis_url: str) -> Iterator[tuple[Server, Server]]:
+    """Two servers of the target on one database, with REDIS_URL: replicas (the first makes the
+    schema), for this module's tests of what they share."""
+    env = {"REDIS_URL": redis_url, "DATABASE_URL": servers.databases.url_for(f"{target}-replicas")}
+    with servers.two(target, f"{target}-replica", env) as pair:
+        yield pair
+
+
 @pytest.mark.behaviour("session")
 async def test_a_second_server_honours_a_session_through_redis(
-    servers: ServerPool, target: str, redis_url: str
+    replicas: tuple[Server, Server],
 ) -> None:
-    """Two servers of the target on one database (replicas), with REDIS_URL: a session made
-    through one is the other's too, and ended through the other."""
-    env = {"REDIS_URL": redis_url, "DATABASE_URL": servers.databases.url_for(f"{target}-replicas")}
-    with servers.two(target, f"{target}-replica", env) as (a, b):  # the first makes the schema
-        username, key = await logged_in(a.base_url)
-        found = await me(b.base_url, key)
-        assert (found.status_code, found.json()) == (200, {"username": username})
-        await log_out(b.base_url, key)
-        assert (await me(a.base_url, key)).status_code == 401
+    """A session made through one replica is the other's too, and ended through the other."""
+    a, b = replicas
+    username, key = await logged_in(a.base_url)
+    found = await me(b.base_url, key)
+    assert (found.status_code, found.json()) == (200, {"username": username})
+    await log_out(b.base_url, key)
+    assert (await me(a.base_url, key)).status_code == 401
+
+
+async def failed_log_in(base_url: str, username: str) -> httpx.Response:
+    """POST /session with a wrong password, on a connection (a client) of its own."""
+    async with http_client(base_url) as client:
+        token = await csrf_token(client)
+        credentials = {"username": username, "password": "not the password"}
+        return await client.post("/session", json=credentials, headers=token)
+
+
+@pytest.mark.behaviour("login-throttle")
+async def test_every_worker_counts_a_name_s_log_ins(live: Live) -> None:
+    """Failed log-ins for one name, each on a connection of its own: aiohttp-gunicorn's two
+    workers count them together in Redis, so the sixth is refused whichever worker takes it."""
+    username = f"u-{uuid.uuid4().hex[:12]}"
+    answers = [await failed_log_in(live.base_url, username) for _ in range(LOGIN_ATTEMPTS + 1)]
+    assert [a.status_code for a in answers] == [401] * LOGIN_ATTEMPTS + [429]
+    assert answers[-1].json()["error"]["code"] == "too_many_attempts"
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= LOGIN_WINDOW_SECONDS
+
+
+@pytest.mark.behaviour("login-throttle")
+async def test_replicas_count_a_name_s_log_ins_together_through_redis(
+    replicas: tuple[Server, Server],
+) -> None:
+    """Failed log-ins for one name, sent to either replica in turn, are counted together in
+    Redis: the sixth is refused wherever it goes, and so is the next on the other replica."""
+    username = f"u-{uuid.uuid4().hex[:12]}"
+    order = [replicas[n % 2].base_url for n in range(LOGIN_ATTEMPTS + 2)]
+    answers = [await failed_log_in(base_url, username) for base_url in order]
+    assert [a.status_code for a in answers] == [401] * LOGIN_ATTEMPTS + [429, 429]
+    assert all(1 <= int(a.headers["retry-after"]) <= LOGIN_WINDOW_SECONDS for a in answers[-2:])
 
 
 @pytest.mark.behaviour("session")

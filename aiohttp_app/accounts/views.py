@@ -16,6 +16,7 @@ from aiohttp_app.accounts.auth import (
 )
 from aiohttp_app.accounts.csrf import csrf_protect, get_token
 from aiohttp_app.accounts.models import User
+from aiohttp_app.accounts.throttle import count_attempt, forget_attempts
 from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import sessions
 from aiohttp_app.data.models import Item
@@ -53,9 +54,11 @@ class SessionView(web.View):
     async def post(self) -> web.Response:
         fields = await read_json(self.request, ACCOUNT_FIELDS)
         username = normalize_username(fields["username"])
+        await count_attempt(self.request, username)
         user = await authenticate(self.request, username, fields["password"])
         if user is None:
             raise ApiError("invalid_credentials")
+        await forget_attempts(self.request, username)
         await login(self.request, user)
         return web.json_response({"username": user.username})
 

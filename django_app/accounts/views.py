@@ -13,6 +13,7 @@ from django.views import View
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
+from django_app.accounts.throttle import count_attempt, forget_attempts
 from django_app.bodies import read_json
 from django_app.data.models import Item
 from shared.runtime.accounts import (
@@ -62,9 +63,11 @@ class SessionView(View):
     async def post(self, request: HttpRequest) -> JsonResponse:
         fields = await read_json(request, ACCOUNT_FIELDS)
         username = User.normalize_username(fields["username"])
+        await count_attempt(username)
         user = await aauthenticate(request, username=username, password=fields["password"])
         if user is None:
             raise ApiError("invalid_credentials")
+        await forget_attempts(username)
         await alogin(request, user)
         return JsonResponse({"username": user.get_username()})
 

@@ -10,6 +10,7 @@ from shared.runtime.accounts import (
     COMMON_PASSWORDS_PATH,
     PASSWORD_MIN_CHARS,
     cookie_secure,
+    login_window,
     session_max_age,
 )
 from shared.runtime.cpu import CPU_WORKERS as DEFAULT_CPU_WORKERS
@@ -176,6 +177,9 @@ LOGIN_URL = "session"  # where login_required sends a visitor without a session:
 CSRF_FAILURE_VIEW = "django_app.accounts.csrf.csrf_failure"
 if REDIS_URL:  # CACHES (above) is Redis then
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+# Log-ins counted per username (accounts/throttle.py) in the cache (CACHES, above), in a window of
+# LOGIN_WINDOW_SECONDS (60 by default); aiohttp_app reads the same variable.
+LOGIN_WINDOW_SECONDS = login_window()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import math
 import os
 import re
 import secrets
 import string
+import time
 import unicodedata
 from collections.abc import Mapping
 from functools import cache
@@ -116,3 +119,29 @@ def session_max_age(env: Mapping[str, str] = os.environ) -> int:
     """SESSION_MAX_AGE: the seconds a session lives (two weeks by default); Django's
     SESSION_COOKIE_AGE, aiohttp-session's max_age."""
     return int(env.get("SESSION_MAX_AGE", SESSION_MAX_AGE))
+
+
+# Log-ins (behaviour login-throttle): LOGIN_ATTEMPTS for one username within a window of
+# LOGIN_WINDOW_SECONDS opened by the first; past them, every log-in for that name is 429 until the
+# window closes, and one that succeeds starts the count again. LOGIN_WINDOW_SECONDS in the
+# environment sets another window (the generated requests' servers: longer than their run).
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW_SECONDS = 60
+
+
+def login_window(env: Mapping[str, str] = os.environ) -> int:
+    """LOGIN_WINDOW_SECONDS: how long the window the first log-in for a name opens lasts."""
+    return int(env.get("LOGIN_WINDOW_SECONDS", LOGIN_WINDOW_SECONDS))
+
+
+def login_key(username: str) -> str:
+    """Where a name's log-ins are counted: a digest, so that any name the body holds (a space,
+    a lone surrogate) is a key every store takes, of one length."""
+    digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"login-attempts:{digest}"
+
+
+def too_many_attempts(window_end: float) -> ApiError:
+    """The 429 of a throttled name, with the whole seconds until its window ends (1 at least)."""
+    seconds = max(1, math.ceil(window_end - time.time()))
+    return ApiError("too_many_attempts", headers={"Retry-After": str(seconds)})

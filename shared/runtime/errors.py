@@ -48,11 +48,14 @@ def catalogue() -> Mapping[str, ErrorDef]:
 class ApiError(Exception):
     """An error a client caused (or a 5xx): each app's error middleware turns it into JSON."""
 
-    def __init__(self, code: str, **params: object) -> None:
+    def __init__(
+        self, code: str, *, headers: Mapping[str, str] | None = None, **params: object
+    ) -> None:
+        """`headers`: those of this answer only (a 429's Retry-After), beside the catalogue's."""
         entry = catalogue()[code]
         self.code = code
         self.status = entry.status
-        self.headers = entry.headers
+        self.headers: Mapping[str, str] = {**entry.headers, **(headers or {})}
         self.body = entry.render(**params)
         super().__init__(self.body["error"]["message"])
 
