@@ -82,7 +82,8 @@ browser:
 	fi
 
 # `make bench`: every behaviour on every target and baseline, 5 rounds (over an hour), into
-# docs/bench/ (results.json, summary.md, plots/) and docs/measurements.md's results block. Its HTTP load is
+# docs/bench/ (results.json, summary.md, plots/, a new history/ file) and docs/measurements.md's results
+# block; a disturbed run goes to var/bench/ and stops there (docs/measurements.md). Its HTTP load is
 # wrk's: the wrk target installs Debian's when it is missing and make runs as root.
 # BENCH_ARGS adds options, e.g. BENCH_ARGS='--behaviour json --rounds 5'.
 BENCH_STAMP := $(VENV)/.installed-bench

@@ -20,8 +20,9 @@ from websockets.exceptions import InvalidStatus
 from compare import docs as generated
 from compare.bench import cli as bench_cli
 from compare.bench import config as bench_config
-from compare.bench import openloop, plots
+from compare.bench import history, openloop, plots
 from compare.bench import report as bench_report
+from compare.bench import site as bench_site
 from compare.bench.config import Scenario
 from compare.bench.load import HttpLoad, Wrk, WrkNotFound
 from compare.bench.openloop import Step
@@ -433,3 +434,53 @@ def test_a_rate_ladder_measures_each_rate_and_plots_the_curve(tmp_path: Path) ->
     (svg,) = [p for p in plots.write(results, tmp_path) if p.name == "json-rate.svg"]
     check_svg(svg)
     assert "capacity 40/s" in svg.read_text() and "p99 bound" in svg.read_text()
+
+
+def test_the_smoke_run_is_kept_in_the_history_with_its_commit_and_quietness(
+    smoke: tuple[Path, str, dict[str, Any]],
+) -> None:
+    out, printed, results = smoke
+    (path,) = (out / "history").glob("*.json")
+    assert f"kept in {path}" in printed
+    record = json.loads(path.read_text())
+    assert record["commit"] == history.commit() and len(record["commit"]["sha"]) == 40
+    assert record["started"] == results["started"] and record["versions"] == results["versions"]
+    assert record["machine"] == results["machine"] and record["quietness"] == results["quietness"]
+    assert record["settings"]["rounds"] == 2 and record["settings"]["generator"] == "wrk"
+    rows = {row.id: row for row in bench_report.rows(results)}
+    assert record["items"]["json"]["medians"]["aiohttp"] == pytest.approx(
+        rows["json"].cells["aiohttp"].median, abs=0.001
+    )
+
+
+def test_the_committed_results_are_in_the_history() -> None:
+    committed = bench_report.load(COMMITTED)
+    assert any(run["started"] == committed["started"] for run in history.load_all()), (
+        "make bench keeps each run in docs/bench/history/: commit it with results.json"
+    )
+
+
+def test_the_bench_page_shows_the_history_as_a_trend(tmp_path: Path) -> None:
+    results = bench_report.load(COMMITTED)
+    earlier = history.entry(results, "docs/bench/results.json", None)
+    later = {
+        **earlier, "started": "2026-12-01T10:00:00+00:00",
+        "commit": {"sha": "a" * 40, "modified": False},
+        "quietness": {"quiet": True, "measurements": 1, "retried": 0, "disturbed": [],
+                      "max_others_pct": 1.0},
+    }  # fmt: skip
+    for run in (later, earlier):
+        history.write(run, tmp_path / "history")
+    runs = history.load_all(tmp_path / "history")
+    assert [run["started"] for run in runs] == [earlier["started"], later["started"]]
+    assert history.trend(runs, "json")["aiohttp"] == [
+        (0, earlier["items"]["json"]["medians"]["aiohttp"]),
+        (1, earlier["items"]["json"]["medians"]["aiohttp"]),
+    ]
+    bench = bench_site.Bench(tmp_path, results)
+    copied = bench.copy_plots(tmp_path / "site")
+    assert [p.name for p in copied] == ["trend-json.svg"]
+    check_svg(copied[0])
+    page = bench_site.overview_page(bench)
+    assert "<h2>History</h2>" in page and "bench/trend-json.svg" in page
+    assert "aaaaaaaaaa" in page and "quiet" in page and "no record" in page

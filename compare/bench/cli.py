@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.bench import config as bench_config
+from compare.bench import history
 from compare.bench import report as bench_report
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import spec
@@ -181,6 +182,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         results = execute(config, the_spec, load_targets(), options, generator, progress)
     out, refused = destination(results, args.out)
     written = write_outputs(results, out)
+    if args.render is None:  # a run, kept in the history of where it was meant to go
+        record = history.entry(results, relative(out / "results.json"), history.commit())
+        print(f"kept in {relative(history.write(record, args.out / 'history'))}")
     sys.stdout.write("\n" + bench_report.terminal(results))
     print(f"\nwrote {relative(written[0])}, {relative(written[1])} and {len(written) - 2} plots"
           f" in {relative(out / 'plots')}")  # fmt: skip

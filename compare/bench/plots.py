@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compare.bench import openloop
+from compare.bench import history, openloop
 from compare.bench.report import REFERENCE, Row, heading, rows
 
 COLORS = {
@@ -113,6 +113,29 @@ def curve_plot(row: Row, path: Path) -> Path:
     axes.set_ylabel("latency from the intended send, ms (p99 solid, p50 dotted)")
     axes.set_title(f"{row.id}: {row.request}", loc="left", fontsize=10)
     axes.legend(loc="upper left", frameon=False, fontsize=8)
+    return save(figure, path)
+
+
+def trend_plot(runs: Sequence[Mapping[str, Any]], item: str, path: Path) -> Path:
+    """`item`'s median on each subject, run after run; a hollow marker for a run whose record
+    does not say it was quiet."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(7.5, 3.6))
+    for index, (name, points) in enumerate(sorted(history.trend(runs, item).items())):
+        xs, ys = [x for x, _ in points], [y for _, y in points]
+        shade = color(name, index)
+        axes.plot(xs, ys, "-", color=shade, label=name, linewidth=1)
+        for x, y in points:
+            filled = history.quiet(runs[x]) is True
+            axes.plot([x], [y], "o", color=shade, markerfacecolor=shade if filled else "white")
+    first = next((run["items"][item] for run in runs if item in run["items"]), None)
+    better = "higher" if first and first["higher_is_better"] else "lower"
+    axes.set_xticks(range(len(runs)), [str(run["started"])[:10] for run in runs], rotation=30)
+    axes.set_ylabel(f"{item}: median {first['primary'] if first else ''} ({better} is better)")
+    axes.set_title(f"{item}, run after run (hollow: not known to be quiet)", loc="left",
+                   fontsize=10)  # fmt: skip
+    axes.legend(loc="upper left", frameon=False, fontsize=8, ncols=2)
+    axes.margins(x=0.1)
     return save(figure, path)
 
 

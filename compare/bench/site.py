@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from compare.bench import report
+from compare.bench import history, report
 from compare.bench.config import BenchConfig
 from shared.harness.targets import PROJECT_ROOT
 
 RESULTS_DIRS = (PROJECT_ROOT / "var" / "bench", PROJECT_ROOT / "docs" / "bench")
 PAGE = "bench.html"
 PLOTS = "bench"  # the site's folder of plots
+TREND_ITEMS = ("json", "hello-rate")  # drawn run after run on the bench page
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,32 @@ class Bench:
         return None
 
     def copy_plots(self, out: Path) -> list[Path]:
+        """The run's plots, and the trends of its history (drawn here: they span runs)."""
         target = out / PLOTS
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
-        return [
+        copied = [
             Path(shutil.copy2(svg, target / svg.name))
             for svg in sorted((self.directory / "plots").glob("*.svg"))
         ]
+        if runs := self.history():
+            from compare.bench import plots  # matplotlib: only when there is a history to draw
+
+            copied += [
+                plots.trend_plot(runs, item, target / f"trend-{item}.svg")
+                for item in self.trend_items(runs)
+            ]
+        return copied
+
+    def history(self) -> list[dict[str, Any]]:
+        """The runs kept beside these results (docs/bench/history for the committed ones)."""
+        directory = self.directory / "history"
+        return history.load_all(directory) if directory.is_dir() else []
+
+    @staticmethod
+    def trend_items(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+        return [item for item in TREND_ITEMS if any(item in run["items"] for run in runs)]
 
     def items_of(self, behaviour: str, config: BenchConfig | None) -> list[str]:
         """The measurements of a behaviour: its main case and scenarios (bench.toml's too)."""
@@ -94,8 +113,8 @@ def behaviour_section(bench: Bench | None, behaviour: str, config: BenchConfig |
     )
     return (
         f'<div class="plots">{figures}</div><p class="run">From <code>{escape(bench.source())}'
-        f"</code>, {escape(bench.results['started'])}: the median of the rounds, whiskers from"
-        " the lowest to the highest, a dot each round;"
+        f"</code>, {escape(bench.results['started'])}: the median of the rounds, whiskers its"
+        " 95% bootstrap interval, a dot each round;"
         f' <a href="../{PAGE}">all measurements</a>.</p>'
     )
 
@@ -139,6 +158,37 @@ framework's bare baseline, from <code>{escape(bench.source())}</code>
 {f'<ol class="footnotes">{footnotes}</ol>' if footnotes else ""}
 {"<h2>Each app against its framework's minimum</h2>" if baselines else ""}
 {html_table(["behaviour", "app", "baseline", "app ÷ baseline"], baselines) if baselines else ""}
+{history_section(bench)}
 <h2>Every measurement</h2>
 <div class="plots">{plots}</div>
 <p class="run">Reproduce: <code>make bench</code>. Every setting is in the results JSON.</p>"""
+
+
+def history_section(bench: Bench) -> str:
+    """Every run kept: the trends of the headline items, and a line a run."""
+    runs = bench.history()
+    if not runs:
+        return ""
+    figures = "".join(
+        figure(f"trend-{item}", "", f"{item}, run after run") for item in bench.trend_items(runs)
+    )
+    body = []
+    for run in reversed(runs):
+        at = run["commit"] or {}
+        sha = at.get("sha", "")[:10] + (" (modified)" if at.get("modified") else "")
+        packages = run["versions"]["packages"]
+        quiet = {True: "quiet", False: "disturbed", None: "no record"}[history.quiet(run)]
+        body.append([
+            escape(str(run["started"])), f"<code>{escape(sha or '—')}</code>", quiet,
+            escape(f"{run['settings'].get('rounds')} × {run['settings'].get('duration_s')} s"),
+            escape(f"Python {run['versions']['python']}, aiohttp {packages.get('aiohttp')},"
+                   f" Django {packages.get('Django')}"),
+            escape(f"{run['machine']['cpu_model']}, {run['machine']['cores']} cores"),
+        ])  # fmt: skip
+    return (
+        f"<h2>History</h2><p>Every run of the bench, kept in <code>"
+        f"{escape(bench.source().rsplit('/', 1)[0])}/history/</code> (one JSON a run: commit,"
+        " versions, machine, settings, quietness, each item's medians).</p>"
+        f'<div class="plots">{figures}</div>'
+        + html_table(["started", "commit", "machine", "rounds", "versions", "CPU"], body)
+    )
