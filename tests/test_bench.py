@@ -484,3 +484,31 @@ def test_the_bench_page_shows_the_history_as_a_trend(tmp_path: Path) -> None:
     page = bench_site.overview_page(bench)
     assert "<h2>History</h2>" in page and "bench/trend-json.svg" in page
     assert "aaaaaaaaaa" in page and "quiet" in page and "no record" in page
+
+
+def test_interference_measures_a_rate_alone_then_beside_held_requests() -> None:
+    config = bench_config.load(spec())
+    polls = Scenario(
+        id="polls", behaviour="long-poll", kind="interference", path="/hello", rates=(20,),
+        hold_path="/events/poll", hold_query={"after": "1000000000", "timeout": "30"}, holders=10,
+    )  # fmt: skip
+    assert polls.needs == {"overlap"}  # one sync worker would serve the polls, one at a time
+    config = dataclasses.replace(config, scenarios={**config.scenarios, polls.id: polls})
+    aiohttp_target = {"aiohttp": load_targets()["aiohttp"]}
+    settings = bench_config.Settings(
+        duration=0.5, warmup=0, rounds=1, connections=4, idle_limit=0, tries=1
+    )
+    options = Options(settings, ("long-poll",), scenarios=("polls",), targets=("aiohttp",))
+    results = execute(config, spec(), aiohttp_target, options, Wrk(), progress=lambda _: None)
+    m = next(m for m in results["measurements"] if m["item"] == "polls")
+    assert m["status"] == "ok" and m["errors"] == 0 and not m["notes"], m
+    assert m["metrics"]["held"] == m["metrics"]["holders"] == 10  # every poll still waiting
+    assert m["metrics"]["p99_ms"] > 0 and m["metrics"]["p99_alone_ms"] > 0
+    assert m["steps"]["alone"]["answered"] == m["steps"]["beside"]["answered"] == 10
+    summary = bench_report.markdown(results)
+    assert "p99 latency beside the held requests (ms)" in summary and "; alone " in summary
+    # A request that ends at once is not held: the count says so.
+    with Server(config.baselines["aiohttp-hello"].target) as server:
+        load = HttpLoad.of("GET", "/json")
+        quick = openloop.run_beside_held(server.base_url, load, 20, 0.5, 10, load, holders=5)
+    assert quick.held == 0 and quick.beside.answered == 10

@@ -14,9 +14,11 @@ from shared.harness.targets import Target
 from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
 
 BENCH_PATH = Path(__file__).with_name("bench.toml")
-SCENARIO_KINDS = ("delay-burst", "latency", "rate-ladder", "ws-echo", "ws-session", "chat")
+SCENARIO_KINDS = (
+    "delay-burst", "latency", "rate-ladder", "interference", "ws-echo", "ws-session", "chat",
+)  # fmt: skip
 type ScenarioKind = Literal[
-    "delay-burst", "latency", "rate-ladder", "ws-echo", "ws-session", "chat"
+    "delay-burst", "latency", "rate-ladder", "interference", "ws-echo", "ws-session", "chat"
 ]
 
 
@@ -73,13 +75,18 @@ class Scenario:
     messages: int = 0
     rates: tuple[float, ...] = ()  # rate-ladder: the arrival rates, requests/s
     bound_ms: float = 50.0  # rate-ladder: the p99 a rate must stay under to count
+    # interference: `holders` requests of hold_path held open while `path` is sent at rates[0]
+    hold_path: str = ""
+    hold_query: Mapping[str, str] = field(default_factory=dict)
+    holders: int = 0
 
     @property
     def needs(self) -> frozenset[str]:
         """What a target must have (what it lacks: expected.toml) for it to be measured."""
         if self.kind in ("ws-echo", "ws-session", "chat"):
             return frozenset({"websocket"})
-        return frozenset({"overlap"}) if self.concurrency > 1 else frozenset()
+        overlap = self.concurrency > 1 or self.holders > 0
+        return frozenset({"overlap"}) if overlap else frozenset()
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,9 @@ def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
             messages=int(entry.get("messages", 0)),
             rates=tuple(float(r) for r in entry.get("rates", ())),
             bound_ms=float(entry.get("bound_ms", 50.0)),
+            hold_path=entry.get("hold_path", ""),
+            hold_query=dict(entry.get("hold_query", {})),
+            holders=int(entry.get("holders", 0)),
         )
     except KeyError as error:
         raise _fail(path, where, f"missing field {error}") from None

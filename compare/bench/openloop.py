@@ -155,3 +155,72 @@ def curve(extra: Mapping[str, Sequence[float]], name: str) -> dict[float, list[f
         if metric == name and rate:
             found[float(rate)] = list(values)
     return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class Interference:
+    """One rate measured alone, then again while `holders` requests are held open."""
+
+    alone: Step
+    beside: Step
+    holders: int
+    held: int  # of the holders, still open when the second measurement ended
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "p50_ms": self.beside.p50_ms,
+            "p99_ms": self.beside.p99_ms,
+            "p50_alone_ms": self.alone.p50_ms,
+            "p99_alone_ms": self.alone.p99_ms,
+            "p99_ratio": self.beside.p99_ms / self.alone.p99_ms if self.alone.p99_ms else 0.0,
+            "holders": float(self.holders),
+            "held": float(self.held),
+            "rate": self.beside.rate,
+        }
+
+
+async def beside_held(
+    base_url: str,
+    load: HttpLoad,
+    rate: float,
+    seconds: float,
+    patience: float,
+    hold: HttpLoad,
+    holders: int,
+) -> Interference:
+    """`load` at `rate` alone, then with `holders` requests of `hold` open (long polls, event
+    streams): each holder sends its request and reads the answer until it ends or the
+    measurement does; how many stayed open says whether the server held them all."""
+    alone = await fixed_rate(base_url, load, rate, seconds, patience)
+    session, _ = counting_session(base_url, holders)
+
+    async def hold_one() -> None:
+        async with session.request(
+            hold.method, hold.path, headers=dict(hold.headers), timeout=aiohttp.ClientTimeout()
+        ) as response:
+            await response.read()
+
+    async with session:
+        tasks = [asyncio.create_task(hold_one()) for _ in range(holders)]
+        await asyncio.sleep(min(1.0, patience))  # their requests reach the server first
+        beside = await fixed_rate(base_url, load, rate, seconds, patience)
+        held = sum(not task.done() for task in tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return Interference(alone, beside, holders, held)
+
+
+def run_beside_held(
+    base_url: str,
+    load: HttpLoad,
+    rate: float,
+    seconds: float,
+    timeout: float,
+    hold: HttpLoad,
+    holders: int,
+) -> Interference:
+    return asyncio.run(
+        beside_held(base_url, load, rate, seconds, timeout, hold, holders),
+        loop_factory=new_event_loop,
+    )

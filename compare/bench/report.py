@@ -251,22 +251,29 @@ def cell_text(row: Row, cell: Cell, notes: list[str], with_spread: bool = True) 
         members = statistics.median(cell.extra["members"])
         received = statistics.median(cell.extra["received_pct"])
         text += f"; {members:.0f} members, {received:.0f}% received"
-    elif cell.errors:
+        return text
+    if row.kind == "interference":  # against the same rate with nothing held
+        text += f"; alone {statistics.median(cell.extra['p99_alone_ms']):,.1f}"
+    if cell.errors:
         text += f"; {cell.errors:,} errors"
     return text
 
 
 def heading(row: Row) -> str:
-    unit = {"wall_s": "s", "p50_ms": "ms", "capacity_rps": "requests/s"}.get(row.primary)
+    units = {"wall_s": "s", "p50_ms": "ms", "p99_ms": "ms", "capacity_rps": "requests/s"}
+    unit = units.get(row.primary)
     what = {
         "capacity_rps": f"the highest rate whose p99 stays under {row.bound_ms or 0:g} ms",
         "rps": "requests/s",
         "msgs_per_s": "messages/s",
         "wall_s": "wall time",
         "p50_ms": "median latency",
+        "p99_ms": "p99 latency",
     }[row.primary]
     if row.kind == "chat":
         what = "median latency, send to last receipt"
+    if row.kind == "interference":
+        what = "p99 latency beside the held requests"
     ideal = ""
     if row.ideal is not None:
         ideal = (

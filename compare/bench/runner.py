@@ -45,6 +45,7 @@ PRIMARY: dict[str, tuple[str, bool]] = {
     "delay-burst": ("wall_s", False),
     "latency": ("p50_ms", False),
     "rate-ladder": ("capacity_rps", True),
+    "interference": ("p99_ms", False),
     "ws-echo": ("msgs_per_s", True),
     "ws-session": ("p50_ms", False),
     "chat": ("p50_ms", False),
@@ -123,6 +124,11 @@ class Item:
             case "rate-ladder":
                 rates = ", ".join(f"{r:g}" for r in s.rates)
                 return f"GET {where} at {rates} requests/s, open loop"
+            case "interference":
+                hold = s.hold_path + "?" + "&".join(f"{k}={v}" for k, v in s.hold_query.items())
+                return (
+                    f"GET {where} at {s.rates[0]:g}/s, open loop, while {s.holders} GET {hold} wait"
+                )
             case "ws-echo":
                 return f"websocket {where}, {s.connections} connection(s) echoing"
             case "ws-session":
@@ -226,7 +232,7 @@ def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> H
 
 def probe_scenario(scenario: Scenario, base_url: str, timeout: float) -> None:
     """The scenario's endpoint answers (HTTP 200, or a websocket handshake is accepted)."""
-    if scenario.kind in ("delay-burst", "latency", "rate-ladder"):
+    if scenario.kind in ("delay-burst", "latency", "rate-ladder", "interference"):
         query = dict(scenario.query)
         if scenario.kind == "delay-burst":
             query["seconds"] = "0"
@@ -438,6 +444,26 @@ class Run:
                 errors = sum(step.errors for step in steps)
                 notes = openloop.ladder_notes(steps, bound)
                 record["ladder"] = [step.as_dict() for step in steps]
+            elif item.kind == "interference":
+                assert item.scenario is not None
+                scenario, load = item.scenario, self.scenario_load(item)
+                hold = HttpLoad.of("GET", scenario.hold_path, scenario.hold_query)
+                rate = scenario.rates[0]
+                if settings.warmup > 0:
+                    openloop.run_step(base_url, load, rate, settings.warmup, settings.timeout)
+                started, cpu = time.perf_counter(), time.process_time()
+                with Sampler(self.server_roots(subject)) as usage, Watch() as watch:
+                    both = openloop.run_beside_held(
+                        base_url, load, rate, settings.duration, settings.timeout, hold,
+                        scenario.holders,
+                    )  # fmt: skip
+                seconds, generator_cpu = time.perf_counter() - started, time.process_time() - cpu
+                metrics, errors = both.metrics(), both.alone.errors + both.beside.errors
+                notes = []
+                if both.held < both.holders:
+                    notes.append(f"{both.holders - both.held} of the {both.holders} held requests"
+                                 " ended before the measurement did")  # fmt: skip
+                record["steps"] = {"alone": both.alone.as_dict(), "beside": both.beside.as_dict()}
             else:
                 assert item.scenario is not None
                 if settings.warmup > 0:
@@ -698,6 +724,11 @@ def summary_line(record: Mapping[str, Any]) -> str:
             head = f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"
         case "rate-ladder":
             head = f"capacity {metrics['capacity_rps']:,.0f} req/s (p99 under the bound)"
+        case "interference":
+            head = (
+                f"p99 {metrics['p99_ms']:.1f} ms beside {metrics['held']:.0f} held"
+                f" (alone {metrics['p99_alone_ms']:.1f} ms)"
+            )
         case "delay-burst":
             head = f"wall {metrics['wall_s']:.3f} s (ideal {metrics['ideal_s']:g} s)"
         case "ws-echo":
