@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -192,7 +193,7 @@ async def beside_held(
     streams): each holder sends its request and reads the answer until it ends or the
     measurement does; how many stayed open says whether the server held them all."""
     alone = await fixed_rate(base_url, load, rate, seconds, patience)
-    session, _ = counting_session(base_url, holders)
+    session, opened = counting_session(base_url, holders)
 
     async def hold_one() -> None:
         async with session.request(
@@ -202,7 +203,9 @@ async def beside_held(
 
     async with session:
         tasks = [asyncio.create_task(hold_one()) for _ in range(holders)]
-        await asyncio.sleep(min(1.0, patience))  # their requests reach the server first
+        with contextlib.suppress(TimeoutError):  # every holder connected, or the patience
+            await asyncio.wait_for(opened.full.wait(), patience)
+        await asyncio.sleep(0.2)  # and its request read
         beside = await fixed_rate(base_url, load, rate, seconds, patience)
         held = sum(not task.done() for task in tasks)
         for task in tasks:

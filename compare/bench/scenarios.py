@@ -74,9 +74,10 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
 
 @dataclass
 class Opened:
-    """How many connections a session has opened."""
+    """How many connections a session has opened; `full` is set once it opened its limit."""
 
     count: int = 0
+    full: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def counting_session(base_url: str, limit: int) -> tuple[aiohttp.ClientSession, Opened]:
@@ -86,6 +87,8 @@ def counting_session(base_url: str, limit: int) -> tuple[aiohttp.ClientSession, 
 
     async def on_open(*_: object) -> None:
         opened.count += 1
+        if opened.count >= limit:
+            opened.full.set()
 
     tracing.on_connection_create_end.append(on_open)
     connector = aiohttp.TCPConnector(limit=limit)
