@@ -23,6 +23,7 @@ from aiohttp_app.concurrency.upstream import upstream_context
 from aiohttp_app.data.cache import cache_context, forget_item
 from aiohttp_app.data.db import database_context
 from aiohttp_app.data.signals import item_changed, setup_signals
+from aiohttp_app.forwarded import forwarded_middleware
 from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.hosts import host_middleware
 from aiohttp_app.patterns.audit import connect_receivers
@@ -42,11 +43,13 @@ async def close_websockets(app: web.Application) -> None:
 def create_app() -> web.Application:
     # The host and origin checks run inside the error middleware, which renders their 400 and 403
     # as JSON; the request id and timing middlewares run outside it, so error responses carry
-    # their headers.
+    # their headers. The forwarded middleware hands on a clone of the request, so it comes after
+    # those two: on_response_prepare gets the request aiohttp made, which has what they set.
     app = web.Application(
         middlewares=[
             request_id_middleware,
             server_timing_middleware,
+            forwarded_middleware,
             error_middleware,
             body_deadline_middleware,
             host_middleware,

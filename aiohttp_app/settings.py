@@ -1,5 +1,6 @@
 """Settings from environment variables, read once at start-up and kept under an AppKey."""
 
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from shared.runtime.data import DATABASE_POOL_SIZE
 from shared.runtime.validation import ws_ping_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Settings:
     session_max_age: int  # SESSION_MAX_AGE: the seconds a session lives (two weeks by default)
     login_window_seconds: int  # LOGIN_WINDOW_SECONDS: a name's log-ins are counted in it (60)
     cpu_workers: int  # the processes of the pool /cpu computes in
+    # The peers whose X-Forwarded-For and -Proto are believed: uvicorn's FORWARDED_ALLOW_IPS.
+    forwarded_allow_ips: tuple[Network, ...]
 
 
 settings = web.AppKey("settings", Settings)
@@ -45,6 +50,14 @@ settings = web.AppKey("settings", Settings)
 def configure_logging() -> None:
     """The app's own log lines (errors, background jobs) on stderr, whichever server runs it."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def trusted_networks(value: str) -> tuple[Network, ...]:
+    """FORWARDED_ALLOW_IPS as uvicorn reads it: addresses and networks, comma-separated; `*`
+    trusts every peer."""
+    if value.strip() == "*":
+        return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+    return tuple(ipaddress.ip_network(item.strip()) for item in value.split(",") if item.strip())
 
 
 def from_env() -> Settings:
@@ -75,4 +88,7 @@ def from_env() -> Settings:
         session_max_age=session_max_age(),
         login_window_seconds=login_window(),
         cpu_workers=int(os.environ.get("CPU_WORKERS", CPU_WORKERS)),
+        forwarded_allow_ips=trusted_networks(
+            os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")  # uvicorn's default
+        ),
     )

@@ -15,6 +15,7 @@ def setup_routes(app: web.Application) -> None:
             web.get("/events/stream", views.event_stream, name="event-stream"),
             web.get("/events/poll", views.poll, name="event-poll"),
             web.get("/middleware/order", views.middleware_order, name="middleware-order"),
+            web.get("/middleware/client", views.middleware_client, name="middleware-client"),
             web.get("/pitfalls/blocking", views.blocking, name="pitfall-blocking"),
             # The behaviour's id, but for one underscore: aiohttp refuses a route name with a
             # Python keyword (`await`) between its dashes.

@@ -116,6 +116,10 @@ async def middleware_order(request: web.Request) -> web.Response:
     return web.json_response({"order": request[passed]})
 
 
+async def middleware_client(request: web.Request) -> web.Response:
+    return web.json_response({"address": request.remote, "scheme": request.scheme})
+
+
 async def blocking(request: web.Request) -> web.Response:
     seconds = parse_seconds(query(request, "seconds"), maximum=BLOCKING_MAX_SECONDS)
     # THE ANTI-PATTERN: time.sleep blocks the event loop, and every other request with it.

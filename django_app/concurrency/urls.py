@@ -12,6 +12,7 @@ urlpatterns = [
     path("events/stream", views.event_stream, name="event-stream"),
     path("events/poll", views.poll, name="event-poll"),
     path("middleware/order", views.middleware_order, name="middleware-order"),
+    path("middleware/client", views.middleware_client, name="middleware-client"),
     path("pitfalls/blocking", views.blocking, name="pitfall-blocking"),
     # The behaviour's id, but for one underscore, as aiohttp_app's (which refuses `await`).
     path("pitfalls/missing-await", views.missing_await, name="pitfall-missing_await"),

@@ -110,6 +110,12 @@ async def middleware_order(request: TracedRequest) -> JsonResponse:
 
 
 @require_safe
+async def middleware_client(request: HttpRequest) -> JsonResponse:
+    # The ASGI server's scope: uvicorn rewrites its client and scheme from a trusted proxy.
+    return JsonResponse({"address": request.META["REMOTE_ADDR"], "scheme": request.scheme})
+
+
+@require_safe
 async def blocking(request: HttpRequest) -> JsonResponse:
     seconds = parse_seconds(query(request, "seconds"), maximum=BLOCKING_MAX_SECONDS)
     # THE ANTI-PATTERN: time.sleep blocks the event loop, and every other request with it.
