@@ -107,12 +107,18 @@ def curve_plot(row: Row, path: Path) -> Path:
     if row.bound_ms:
         axes.axhline(row.bound_ms, color="#e53e3e", linestyle="--", linewidth=1,
                      label=f"p99 bound, {row.bound_ms:g} ms")  # fmt: skip
+    rates = sorted(
+        {rate for cell in row.cells.values() for rate in openloop.curve(cell.extra, "p99_ms")}
+    )
     axes.set_xscale("log", base=2)
+    axes.set_xticks(rates, [f"{rate:,.0f}" for rate in rates])
+    axes.minorticks_off()
     axes.set_yscale("log")
     axes.set_xlabel("offered rate, requests/s (open loop: sent on schedule, whatever the answers)")
     axes.set_ylabel("latency from the intended send, ms (p99 solid, p50 dotted)")
     axes.set_title(f"{row.id}: {row.request}", loc="left", fontsize=10)
-    axes.legend(loc="upper left", frameon=False, fontsize=8)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=8,
+                ncols=2)  # fmt: skip
     return save(figure, path)
 
 
@@ -130,11 +136,12 @@ def trend_plot(runs: Sequence[Mapping[str, Any]], item: str, path: Path) -> Path
             axes.plot([x], [y], "o", color=shade, markerfacecolor=shade if filled else "white")
     first = next((run["items"][item] for run in runs if item in run["items"]), None)
     better = "higher" if first and first["higher_is_better"] else "lower"
-    axes.set_xticks(range(len(runs)), [str(run["started"])[:10] for run in runs], rotation=30)
+    when = [str(run["started"])[:16].replace("T", " ") for run in runs]
+    axes.set_xticks(range(len(runs)), when, rotation=30, ha="right")
     axes.set_ylabel(f"{item}: median {first['primary'] if first else ''} ({better} is better)")
     axes.set_title(f"{item}, run after run (hollow: not known to be quiet)", loc="left",
                    fontsize=10)  # fmt: skip
-    axes.legend(loc="upper left", frameon=False, fontsize=8, ncols=2)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     axes.margins(x=0.1)
     return save(figure, path)
 
