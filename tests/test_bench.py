@@ -234,6 +234,7 @@ def test_the_smoke_run_prints_progress_and_a_table_and_writes_markdown_and_svg(
     table = [line for line in printed.splitlines() if line.startswith(("json ", "ws-echo-1 "))]
     assert len(table) == 2 and "×" in table[0]
     assert "aiohttp ÷ aiohttp-hello on json" in printed
+    assert "\nQuiet: before each of the 10 measurements" in printed or "\nDisturbed: " in printed
     summary = (out / "summary.md").read_text()
     assert "| behaviour | request | aiohttp | django-uvicorn |" in summary  # the targets
     assert "| `json` | `aiohttp` | `aiohttp-hello` |" in summary  # the app against its baseline

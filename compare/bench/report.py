@@ -457,6 +457,7 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in body
     ]
     lines += [f"[{i}] {note}" for i, note in enumerate(notes, 1)]
+    lines.append(quiet_sentence(results))
     for found in baseline_ratios(results, table):
         lines.append(
             f"{found['app']} ÷ {found['baseline']} on {found['item']}: {found['ratio']:.2f}"
