@@ -513,3 +513,10 @@ def test_interference_measures_a_rate_alone_then_beside_held_requests() -> None:
         load = HttpLoad.of("GET", "/json")
         quick = openloop.run_beside_held(server.base_url, load, 20, 0.5, 10, load, holders=5)
     assert quick.held == 0 and quick.beside.answered == 10
+    # Slow uploads: a body announced, sent at 300 B/s, over the apps' floor: every one held.
+    with Server(load_targets()["aiohttp"]) as server:
+        upload = HttpLoad.of("POST", "/events")
+        slow = openloop.run_beside_held(
+            server.base_url, HttpLoad.of("GET", "/hello"), 20, 0.5, 10, upload, 5, trickle=300
+        )
+    assert slow.held == 5 and slow.beside.errors == 0

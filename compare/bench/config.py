@@ -79,6 +79,8 @@ class Scenario:
     hold_path: str = ""
     hold_query: Mapping[str, str] = field(default_factory=dict)
     holders: int = 0
+    hold_method: str = "GET"
+    trickle: float = 0.0  # interference: the holders are slow uploads of this many bytes/s
 
     @property
     def needs(self) -> frozenset[str]:
@@ -209,6 +211,8 @@ def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
             hold_path=entry.get("hold_path", ""),
             hold_query=dict(entry.get("hold_query", {})),
             holders=int(entry.get("holders", 0)),
+            hold_method=entry.get("hold_method", "GET"),
+            trickle=float(entry.get("trickle", 0.0)),
         )
     except KeyError as error:
         raise _fail(path, where, f"missing field {error}") from None

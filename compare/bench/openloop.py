@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import aiohttp
@@ -16,6 +16,7 @@ from compare.bench.scenarios import counting_session, new_event_loop, percentile
 
 MAX_CONNECTIONS = 512  # more requests in flight wait for a connection, their clock running
 LAG_NOTE_MS = 5.0  # the sender itself this late at p99: the step measured the generator too
+TRICKLE_LENGTH = 1_000_000  # bytes a slow upload announces: it never gets there
 HOLDS_ACHIEVED = 0.95  # a step holds when at least this share of its offered rate was answered
 
 
@@ -188,17 +189,30 @@ async def beside_held(
     patience: float,
     hold: HttpLoad,
     holders: int,
+    trickle: float = 0.0,
 ) -> Interference:
     """`load` at `rate` alone, then with `holders` requests of `hold` open (long polls, event
     streams): each holder sends its request and reads the answer until it ends or the
-    measurement does; how many stayed open says whether the server held them all."""
+    measurement does; how many stayed open says whether the server held them all. With
+    `trickle`, each holder is a slow upload instead: a body of TRICKLE_LENGTH bytes announced,
+    sent at `trickle` bytes/s."""
     alone = await fixed_rate(base_url, load, rate, seconds, patience)
     session, opened = counting_session(base_url, holders)
 
+    async def slowly() -> AsyncIterator[bytes]:
+        chunk = b" " * max(1, round(trickle / 10))
+        while True:
+            yield chunk
+            await asyncio.sleep(0.1)
+
     async def hold_one() -> None:
+        headers = dict(hold.headers)
+        if trickle:
+            headers |= {"Content-Type": "application/json", "Content-Length": str(TRICKLE_LENGTH)}
         async with session.request(
-            hold.method, hold.path, headers=dict(hold.headers), timeout=aiohttp.ClientTimeout()
-        ) as response:
+            hold.method, hold.path, headers=headers, timeout=aiohttp.ClientTimeout(),
+            data=slowly() if trickle else hold.body,
+        ) as response:  # fmt: skip
             await response.read()
 
     async with session:
@@ -222,8 +236,9 @@ def run_beside_held(
     timeout: float,
     hold: HttpLoad,
     holders: int,
+    trickle: float = 0.0,
 ) -> Interference:
     return asyncio.run(
-        beside_held(base_url, load, rate, seconds, timeout, hold, holders),
+        beside_held(base_url, load, rate, seconds, timeout, hold, holders, trickle),
         loop_factory=new_event_loop,
     )

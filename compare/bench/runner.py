@@ -125,10 +125,10 @@ class Item:
                 rates = ", ".join(f"{r:g}" for r in s.rates)
                 return f"GET {where} at {rates} requests/s, open loop"
             case "interference":
-                hold = s.hold_path + "?" + "&".join(f"{k}={v}" for k, v in s.hold_query.items())
-                return (
-                    f"GET {where} at {s.rates[0]:g}/s, open loop, while {s.holders} GET {hold} wait"
-                )
+                hold = s.hold_path + "?" * bool(s.hold_query)
+                hold += "&".join(f"{k}={v}" for k, v in s.hold_query.items())
+                what = f"{s.hold_method} {hold}" + (f" at {s.trickle:g} B/s" if s.trickle else "")
+                return f"GET {where} at {s.rates[0]:g}/s, open loop, while {s.holders} {what} wait"
             case "ws-echo":
                 return f"websocket {where}, {s.connections} connection(s) echoing"
             case "ws-session":
@@ -447,7 +447,7 @@ class Run:
             elif item.kind == "interference":
                 assert item.scenario is not None
                 scenario, load = item.scenario, self.scenario_load(item)
-                hold = HttpLoad.of("GET", scenario.hold_path, scenario.hold_query)
+                hold = HttpLoad.of(scenario.hold_method, scenario.hold_path, scenario.hold_query)
                 rate = scenario.rates[0]
                 if settings.warmup > 0:
                     openloop.run_step(base_url, load, rate, settings.warmup, settings.timeout)
@@ -455,7 +455,7 @@ class Run:
                 with Sampler(self.server_roots(subject)) as usage, Watch() as watch:
                     both = openloop.run_beside_held(
                         base_url, load, rate, settings.duration, settings.timeout, hold,
-                        scenario.holders,
+                        scenario.holders, scenario.trickle,
                     )  # fmt: skip
                 seconds, generator_cpu = time.perf_counter() - started, time.process_time() - cpu
                 metrics, errors = both.metrics(), both.alone.errors + both.beside.errors
