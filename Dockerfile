@@ -12,15 +12,15 @@ RUN groupadd --gid 10001 app \
     && useradd --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
     && install -d -o app -g app /app /data
 
-# Install the project (not editable) with every dependency pinned, then drop the sources:
-# the servers import the installed packages.
+# Install the project (not editable) with every dependency pinned, and what the site service's
+# reader needs beside them, then drop the sources: the servers import the installed packages.
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
 COPY aiohttp_app/ aiohttp_app/
 COPY django_app/ django_app/
 COPY shared/ shared/
 COPY compare/ compare/
-RUN pip install -c constraints.txt . && rm -rf /src
+RUN pip install -c constraints.txt ".[site]" && rm -rf /src
 
 WORKDIR /app
 USER app

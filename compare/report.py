@@ -145,6 +145,9 @@ def save(report: Report, path: Path) -> None:
     ) as out:
         json.dump(report.to_json(), out, indent=1, ensure_ascii=False)
         out.write("\n")
+    # Readable by all, as a file open() makes: the compose site service reads it as another user
+    # (NamedTemporaryFile makes it 0600).
+    Path(out.name).chmod(0o644)
     Path(out.name).replace(path)
 
 
