@@ -101,6 +101,9 @@ def stack() -> Iterator[Stack]:
     env |= {name: str(free_port()) for name in PORTS}
     stack = Stack(lab, env, up_seconds=0.0)
     stack.down()  # what an interrupted run left
+    # A fresh podman API service: an earlier bring-up that failed half-way once left it answering
+    # "write child: broken pipe" to every container start. `up` starts it again.
+    subprocess.run([lab, "stop"], env=env, capture_output=True, timeout=120, check=False)
     started = time.monotonic()
     up = subprocess.run(
         [lab, "up", str(PROJECT_ROOT)],
