@@ -4,7 +4,7 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import SplitResult, unquote
 
@@ -146,15 +146,19 @@ async def test_delay(async_client: AsyncClient) -> None:
     assert elapsed >= 0.2
 
 
+async def ten_at_once(send: Callable[[], Awaitable[HttpResponseBase]]) -> float:
+    """The seconds ten concurrent requests take, each answered 200."""
+    started = time.perf_counter()
+    responses = await asyncio.gather(*(send() for _ in range(10)))
+    elapsed = time.perf_counter() - started
+    assert [response.status_code for response in responses] == [200] * 10
+    return elapsed
+
+
 async def test_delay_concurrent_sleeps_overlap(async_client: AsyncClient) -> None:
     # Ten sleeps of 0.5 s at once end in about 0.5 s, not 5 s: the view awaits, never blocks.
     # The bound is generous (a loaded machine) but far below the 5 s of sleeps in a row.
-    started = time.perf_counter()
-    responses = await asyncio.gather(
-        *(async_client.get("/delay", query_params={"seconds": "0.5"}) for _ in range(10))
-    )
-    elapsed = time.perf_counter() - started
-    assert [response.status_code for response in responses] == [200] * 10
+    elapsed = await ten_at_once(lambda: async_client.get("/delay", query_params={"seconds": "0.5"}))
     assert 0.5 <= elapsed < 4.0
 
 
@@ -175,23 +179,16 @@ async def test_a_sync_middleware_holds_a_thread_per_request() -> None:
     # its own; the test client does not, so the ten requests queue for one thread: ten 0.2 s
     # sleeps take 2 s at least, one after another (a lower bound: it cannot flake).
     client = AsyncClient()  # a handler of its own, which loads the MIDDLEWARE above
-    started = time.perf_counter()
-    responses = await asyncio.gather(
-        *(client.get("/delay", query_params={"seconds": "0.2"}) for _ in range(10))
-    )
-    elapsed = time.perf_counter() - started
-    assert [response.status_code for response in responses] == [200] * 10
-    assert elapsed >= 2.0
+
+    async def delay() -> HttpResponseBase:
+        return await client.get("/delay", query_params={"seconds": "0.2"})
 
     async def in_its_own_context() -> HttpResponseBase:
         async with ThreadSensitiveContext():  # what Django's ASGI handler does for each request
-            return await client.get("/delay", query_params={"seconds": "0.2"})
+            return await delay()
 
-    started = time.perf_counter()
-    in_contexts = await asyncio.gather(*(in_its_own_context() for _ in range(10)))
-    elapsed = time.perf_counter() - started
-    assert [response.status_code for response in in_contexts] == [200] * 10
-    assert elapsed < 1.8  # overlapping, each in a thread of its own
+    assert await ten_at_once(delay) >= 2.0
+    assert await ten_at_once(in_its_own_context) < 1.8  # overlapping, each in a thread of its own
 
 
 async def test_common_middleware_runs_in_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
