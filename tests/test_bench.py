@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -520,3 +521,50 @@ def test_interference_measures_a_rate_alone_then_beside_held_requests() -> None:
             server.base_url, HttpLoad.of("GET", "/hello"), 20, 0.5, 10, upload, 5, trickle=300
         )
     assert slow.held == 5 and slow.beside.errors == 0
+
+
+def test_ws_idle_counts_the_servers_memory_per_open_websocket_once_a_run(tmp_path: Path) -> None:
+    """bench.toml's ws-idle scenarios at 50 connections, on a fresh server each: the RSS grown
+    per connection, how many opened and stayed open; measured in the first round only."""
+    config = bench_config.load(spec())
+    assert config.scenarios["ws-idle-10000"].connections == 10_000
+    idle = dataclasses.replace(config.scenarios["ws-idle-1000"], id="ws-idle-50", connections=50)
+    assert idle.kind == "ws-idle" and idle.rounds == 1 and idle.needs == {"websocket"}
+    config = dataclasses.replace(config, scenarios={idle.id: idle})
+    targets = {name: load_targets()[name] for name in ("aiohttp", "django-uvicorn")}
+    settings = bench_config.Settings(
+        duration=0.3, warmup=0.1, rounds=2, connections=4, idle_limit=0, tries=1
+    )
+    options = Options(settings, ("ws-echo",), scenarios=(idle.id,))
+    results = execute(config, spec(), targets, options, Wrk(), progress=lambda _: None)
+    measured = results["measurements"]
+    assert sorted(m["subject"] for m in measured) == ["aiohttp", "django-uvicorn"]  # one round
+    for m in measured:
+        assert m["status"] == "ok" and m["errors"] == 0 and not m["notes"], m
+        metrics = m["metrics"]
+        assert metrics["opened"] == metrics["open"] == metrics["connections"] == 50
+        assert metrics["rss_after_mib"] > metrics["rss_before_mib"] > 10
+        assert metrics["kib_per_connection"] == pytest.approx(
+            (metrics["rss_after_mib"] - metrics["rss_before_mib"]) * 1024 / 50, abs=0.01
+        )
+    (item,) = results["items"]
+    assert item["primary"] == "kib_per_connection" and item["rounds"] == 1
+    assert not item["higher_is_better"]
+    summary = bench_report.markdown(results)
+    assert "the server's RSS per idle websocket (KiB)" in summary and "; 50 of 50 open" in summary
+    (svg,) = [p for p in plots.write(results, tmp_path) if p.name == "ws-idle-50.svg"]
+    check_svg(svg)
+
+
+def test_ws_idle_reports_the_connections_a_server_could_not_hold() -> None:
+    """A server allowed 64 open files cannot hold 100 websockets: the count says how many
+    opened, and the measurement ends with notes, not an exception."""
+    idle = Scenario(id="ws-idle-100", behaviour="ws-echo", kind="ws-idle", path="/ws/echo",
+                    connections=100)  # fmt: skip
+    with Server(load_targets()["aiohttp"]) as server:
+        assert server.process is not None
+        psutil.Process(server.process.pid).rlimit(psutil.RLIMIT_NOFILE, (64, 64))
+        result = run_scenario(idle, server.base_url, 0.2, 2, server=[server.process.pid])
+    assert 0 < result.metrics["opened"] < 64 and result.metrics["open"] <= result.metrics["opened"]
+    assert result.errors == 100 - result.metrics["open"]
+    assert any("did not open" in note for note in result.notes), result.notes

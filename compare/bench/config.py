@@ -16,10 +16,12 @@ from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
 BENCH_PATH = Path(__file__).with_name("bench.toml")
 SCENARIO_KINDS = (
     "delay-burst", "latency", "rate-ladder", "interference", "ws-echo", "ws-session", "chat",
+    "ws-idle",
 )  # fmt: skip
 type ScenarioKind = Literal[
-    "delay-burst", "latency", "rate-ladder", "interference", "ws-echo", "ws-session", "chat"
-]
+    "delay-burst", "latency", "rate-ladder", "interference", "ws-echo", "ws-session", "chat",
+    "ws-idle",
+]  # fmt: skip
 
 
 class BenchConfigError(ValueError):
@@ -81,11 +83,12 @@ class Scenario:
     holders: int = 0
     hold_method: str = "GET"
     trickle: float = 0.0  # interference: the holders are slow uploads of this many bytes/s
+    rounds: int = 0  # measured in the run's first `rounds` rounds only; 0: in every round
 
     @property
     def needs(self) -> frozenset[str]:
         """What a target must have (what it lacks: expected.toml) for it to be measured."""
-        if self.kind in ("ws-echo", "ws-session", "chat"):
+        if self.kind in ("ws-echo", "ws-session", "chat", "ws-idle"):
             return frozenset({"websocket"})
         overlap = self.concurrency > 1 or self.holders > 0
         return frozenset({"overlap"}) if overlap else frozenset()
@@ -213,6 +216,7 @@ def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
             holders=int(entry.get("holders", 0)),
             hold_method=entry.get("hold_method", "GET"),
             trickle=float(entry.get("trickle", 0.0)),
+            rounds=int(entry.get("rounds", 0)),
         )
     except KeyError as error:
         raise _fail(path, where, f"missing field {error}") from None

@@ -72,6 +72,8 @@ def item_plot(row: Row, path: Path) -> Path:
             members = statistics.median(cell.extra["members"])
             received = statistics.median(cell.extra["received_pct"])
             label += f"  ({members:.0f} members, {received:.0f}% received)"
+        if row.kind == "ws-idle":
+            label += f"  ({statistics.median(cell.extra['open']):,.0f} open)"
         axes.text(max(high, *cell.values), y, label, va="center", fontsize=8)
     if row.ideal is not None:
         ideal = row.ideal if row.primary == "wall_s" else row.ideal * 1000

@@ -252,6 +252,10 @@ def cell_text(row: Row, cell: Cell, notes: list[str], with_spread: bool = True) 
         received = statistics.median(cell.extra["received_pct"])
         text += f"; {members:.0f} members, {received:.0f}% received"
         return text
+    if row.kind == "ws-idle":  # the memory of the connections that were open
+        held = statistics.median(cell.extra["open"])
+        wanted = statistics.median(cell.extra["connections"])
+        return text + f"; {held:,.0f} of {wanted:,.0f} open"
     if row.kind == "interference":  # against the same rate with nothing held
         text += f"; alone {statistics.median(cell.extra['p99_alone_ms']):,.1f}"
     if cell.errors:
@@ -260,7 +264,10 @@ def cell_text(row: Row, cell: Cell, notes: list[str], with_spread: bool = True) 
 
 
 def heading(row: Row) -> str:
-    units = {"wall_s": "s", "p50_ms": "ms", "p99_ms": "ms", "capacity_rps": "requests/s"}
+    units = {
+        "wall_s": "s", "p50_ms": "ms", "p99_ms": "ms", "capacity_rps": "requests/s",
+        "kib_per_connection": "KiB",
+    }  # fmt: skip
     unit = units.get(row.primary)
     what = {
         "capacity_rps": f"the highest rate whose p99 stays under {row.bound_ms or 0:g} ms",
@@ -269,6 +276,7 @@ def heading(row: Row) -> str:
         "wall_s": "wall time",
         "p50_ms": "median latency",
         "p99_ms": "p99 latency",
+        "kib_per_connection": "the server's RSS per idle websocket",
     }[row.primary]
     if row.kind == "chat":
         what = "median latency, send to last receipt"

@@ -24,10 +24,9 @@ from compare.bench.system import (
     Sampler,
     Watch,
     argv,
-    cpu_times,
     machine,
-    process_tree,
     raise_open_files_limit,
+    settle,
     signal_groups,
     versions,
     wait_until_idle,
@@ -49,6 +48,7 @@ PRIMARY: dict[str, tuple[str, bool]] = {
     "ws-echo": ("msgs_per_s", True),
     "ws-session": ("p50_ms", False),
     "chat": ("p50_ms", False),
+    "ws-idle": ("kib_per_connection", False),
 }
 # Headers httpx adds that a load generator sets itself (or that would only add noise).
 CLIENT_HEADERS = {"host", "content-length", "accept", "accept-encoding", "connection", "user-agent"}
@@ -133,6 +133,8 @@ class Item:
                 return f"websocket {where}, {s.connections} connection(s) echoing"
             case "ws-session":
                 return f"websocket {where} with a session, {s.connections} client(s) to the hello"
+            case "ws-idle":
+                return f"websocket {where}, {s.connections:,} connections held open, idle"
             case _:
                 return f"websocket {where}: {s.members} members, {s.messages} messages"
 
@@ -466,12 +468,15 @@ class Run:
                 record["steps"] = {"alone": both.alone.as_dict(), "beside": both.beside.as_dict()}
             else:
                 assert item.scenario is not None
+                roots = self.server_roots(subject)
                 if settings.warmup > 0:
-                    scenarios.run(item.scenario, base_url, settings.warmup, settings.timeout, True)
+                    scenarios.run(
+                        item.scenario, base_url, settings.warmup, settings.timeout, True, roots
+                    )
                 started = time.perf_counter()
-                with Sampler(self.server_roots(subject)) as usage, Watch() as watch:
+                with Sampler(roots) as usage, Watch() as watch:
                     outcome = scenarios.run(
-                        item.scenario, base_url, settings.duration, settings.timeout
+                        item.scenario, base_url, settings.duration, settings.timeout, False, roots
                     )
                 seconds = time.perf_counter() - started
                 metrics, errors = outcome.metrics, outcome.errors
@@ -545,8 +550,13 @@ class Run:
             for r in range(rounds)
             for item in self.items
             for subject in rotate([s for s in self.subjects if s.serves(item)], r)
+            if item.scenario is None or not item.scenario.rounds or r < item.scenario.rounds
         ]
         for index, (r, item, subject) in enumerate(plan, 1):
+            if item.kind == "ws-idle":
+                # A fresh server: the memory earlier load left free in its heap would take in
+                # the first connections, and the growth would understate what each costs.
+                self.restart(subject)
             record = self.measure(item, subject, r + 1)
             self.measurements.append(record)
             if item.kind == "chat":
@@ -630,6 +640,11 @@ class Run:
                     "higher_is_better": PRIMARY[item.kind][1],
                     "ideal": item.scenario.ideal if item.scenario else None,
                     **(
+                        {"rounds": item.scenario.rounds}
+                        if item.scenario and item.scenario.rounds
+                        else {}
+                    ),
+                    **(
                         {"rates": list(item.scenario.rates), "bound_ms": item.scenario.bound_ms}
                         if item.kind == "rate-ladder" and item.scenario
                         else {}
@@ -685,19 +700,6 @@ class NotAvailable(str):
     """Why an item cannot be measured on a subject (its endpoint is missing or answers wrong)."""
 
 
-def settle(roots: Sequence[int], idle_pct: float = 10.0, limit: float = 60.0) -> float:
-    """Wait until the server is idle (under `idle_pct` of a CPU for 0.25 s), at most `limit`
-    seconds: a server still busy with the last scenario (a chat room's 1,000 members leaving)
-    would otherwise be measured while it finishes that work. The seconds waited."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < limit:
-        before = sum(cpu_times(process_tree(roots)).values())
-        time.sleep(0.25)
-        if (sum(cpu_times(process_tree(roots)).values()) - before) / 0.25 * 100 < idle_pct:
-            break
-    return round(time.perf_counter() - started, 2)
-
-
 def rotate[T](values: Sequence[T], by: int) -> list[T]:
     if not values:
         return []
@@ -733,6 +735,11 @@ def summary_line(record: Mapping[str, Any]) -> str:
             head = f"wall {metrics['wall_s']:.3f} s (ideal {metrics['ideal_s']:g} s)"
         case "ws-echo":
             head = f"{metrics['msgs_per_s']:>9,.0f} msgs/s"
+        case "ws-idle":
+            head = (
+                f"{metrics['kib_per_connection']:,.1f} KiB a connection,"
+                f" {metrics['open']:,.0f} of {metrics['connections']:,.0f} open"
+            )
         case "ws-session":
             head = (
                 f"p50 {metrics['p50_ms']:.1f} ms  p99 {metrics['p99_ms']:.1f} ms"

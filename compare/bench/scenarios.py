@@ -1,4 +1,5 @@
-"""Concurrency scenarios: a burst of sleeps, websocket echoes and handshakes, a chat room."""
+"""Concurrency scenarios: a burst of sleeps, websocket echoes, handshakes and idle sockets, a chat
+room."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ import aiohttp
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.protocol import State
 
 from compare.bench.config import Scenario
+from compare.bench.system import process_tree, rss_bytes, settle
 
 OPEN_AT_ONCE = 100  # connections opened concurrently while a scenario sets up
 PASSWORD = "correct horse battery"  # the password of the user a ws-session scenario logs in
 JOIN_BUDGET = 60.0  # seconds for a chat room's members to join, and again for the joins to settle
+OPEN_BUDGET = 240.0  # seconds for a ws-idle scenario's connections to open
 
 
 @dataclass
@@ -34,9 +38,15 @@ class ScenarioResult:
 
 
 def run(
-    scenario: Scenario, base_url: str, seconds: float, patience: float, warmup: bool = False
+    scenario: Scenario,
+    base_url: str,
+    seconds: float,
+    patience: float,
+    warmup: bool = False,
+    server: Sequence[int] = (),
 ) -> ScenarioResult:
-    """One measurement (or, with `warmup`, a smaller one that is thrown away)."""
+    """One measurement (or, with `warmup`, a smaller one that is thrown away); `server`: the
+    server's processes, whose memory a ws-idle scenario reads."""
     cpu = time.process_time()
     match scenario.kind:
         case "delay-burst":
@@ -47,6 +57,8 @@ def run(
             work = ws_session(scenario, base_url, seconds, patience)
         case "chat":
             work = chat(scenario, base_url, patience, warmup)
+        case "ws-idle":
+            work = ws_idle(scenario, base_url, seconds, patience, warmup, server)
         case _:
             raise ValueError(f"{scenario.id}: {scenario.kind} runs as an HTTP load")
     result = asyncio.run(work, loop_factory=new_event_loop)
@@ -267,6 +279,74 @@ async def ws_session(
             "connections": float(scenario.connections),
         },
         errors=errors,
+    )
+
+
+async def ws_idle(
+    scenario: Scenario,
+    base_url: str,
+    seconds: float,
+    patience: float,
+    warmup: bool,
+    server: Sequence[int],
+) -> ScenarioResult:
+    """Open `connections` websockets and leave them idle for `seconds`: the server's RSS (its
+    process tree) before and after, per connection still open then; how many opened, and how
+    many still answer a ping after. A connection refused or dropped is counted, not raised."""
+    count = min(scenario.connections, 20) if warmup else scenario.connections
+    gate = asyncio.Semaphore(OPEN_AT_ONCE)
+    failures: collections.Counter[str] = collections.Counter()
+    sockets: list[ClientConnection] = []
+
+    async def open_one() -> None:
+        async with gate:
+            try:
+                sockets.append(await open_ws(base_url, scenario.path, patience))
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as error:
+                failures[f"{type(error).__name__}: {error}"[:120]] += 1
+
+    def memory() -> int:
+        """The server's RSS once it is idle (a handshake's work may still be finishing)."""
+        settle(server)
+        return rss_bytes(process_tree(server))
+
+    before = await asyncio.to_thread(memory)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(OPEN_BUDGET):
+            await asyncio.gather(*(open_one() for _ in range(count)))
+    except TimeoutError:
+        failures["not opened within the budget"] += count - len(sockets) - failures.total()
+    opening = time.perf_counter() - started
+    await asyncio.sleep(seconds)
+    after = await asyncio.to_thread(memory)
+    still_open = sum(ws.state is State.OPEN for ws in sockets)
+
+    async def answers(ws: ClientConnection) -> bool:
+        try:
+            await asyncio.wait_for(await ws.ping(), patience)
+        except (TimeoutError, ConnectionClosed):
+            return False
+        return True
+
+    alive = sum(await asyncio.gather(*(answers(ws) for ws in sockets)))
+    await close_all(sockets, patience)
+    notes = [f"{n} of {count} connections did not open: {why}" for why, n in failures.items()]
+    if alive < len(sockets):
+        notes.append(f"{len(sockets) - alive} of the {len(sockets)} opened did not stay open")
+    grown = after - before
+    return ScenarioResult(
+        metrics={
+            "kib_per_connection": grown / 1024 / still_open if still_open else float("nan"),
+            "connections": float(count),
+            "opened": float(len(sockets)),
+            "open": float(alive),
+            "rss_before_mib": before / 2**20,
+            "rss_after_mib": after / 2**20,
+            "opening_s": opening,
+        },
+        errors=count - alive,
+        notes=notes,
     )
 
 

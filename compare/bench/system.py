@@ -143,6 +143,19 @@ def rss_bytes(processes: Iterable[psutil.Process]) -> int:
     return total
 
 
+def settle(roots: Sequence[int], idle_pct: float = 10.0, limit: float = 60.0) -> float:
+    """Wait until the server is idle (under `idle_pct` of a CPU for 0.25 s), at most `limit`
+    seconds: a server still busy with the last scenario (a chat room's 1,000 members leaving)
+    would otherwise be measured while it finishes that work. The seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        before = sum(cpu_times(process_tree(roots)).values())
+        time.sleep(0.25)
+        if (sum(cpu_times(process_tree(roots)).values()) - before) / 0.25 * 100 < idle_pct:
+            break
+    return round(time.perf_counter() - started, 2)
+
+
 @dataclass
 class Usage:
     """CPU seconds and peak RSS of process trees over a measurement."""
