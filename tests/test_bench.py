@@ -535,7 +535,7 @@ def test_ws_idle_counts_the_servers_memory_per_open_websocket_once_a_run(tmp_pat
     settings = bench_config.Settings(
         duration=0.3, warmup=0.1, rounds=2, connections=4, idle_limit=0, tries=1
     )
-    options = Options(settings, ("ws-echo",), scenarios=(idle.id,))
+    options = Options(settings, ("ws-echo",), scenarios=(idle.id,), targets=tuple(targets))
     results = execute(config, spec(), targets, options, Wrk(), progress=lambda _: None)
     measured = results["measurements"]
     assert sorted(m["subject"] for m in measured) == ["aiohttp", "django-uvicorn"]  # one round
@@ -568,3 +568,77 @@ def test_ws_idle_reports_the_connections_a_server_could_not_hold() -> None:
     assert 0 < result.metrics["opened"] < 64 and result.metrics["open"] <= result.metrics["opened"]
     assert result.errors == 100 - result.metrics["open"]
     assert any("did not open" in note for note in result.notes), result.notes
+
+
+def test_chat_is_measured_with_each_channel_layer_and_names_it() -> None:
+    """chat-1000 and chat-1000-redis with 50 members: each server started with REDIS_URL or
+    without it; a target whose processes share their rooms through Redis has no in-memory run."""
+    config = bench_config.load(spec())
+    memory, redis = config.scenarios["chat-1000"], config.scenarios["chat-1000-redis"]
+    assert (memory.layer, redis.layer) == ("memory", "redis")
+    small = {
+        s.id: dataclasses.replace(s, members=50, messages=3) for s in (memory, redis)
+    }  # fmt: skip
+    config = dataclasses.replace(config, scenarios=small)
+    names = ("aiohttp", "django-uvicorn", "aiohttp-gunicorn")
+    targets = {name: load_targets()[name] for name in names}
+    settings = bench_config.Settings(
+        duration=0.3, warmup=0, rounds=1, connections=4, idle_limit=0, tries=1
+    )
+    options = Options(settings, ("chat",), scenarios=tuple(small), targets=names)
+    results = execute(config, spec(), targets, options, Wrk(), progress=lambda _: None)
+    found = {(m["item"], m["subject"]): m for m in results["measurements"]}
+    gunicorn = found[("chat-1000", "aiohttp-gunicorn")]
+    assert gunicorn["status"] == "unavailable" and "keeps its rooms in Redis" in gunicorn["reason"]
+    for (item, _), m in found.items():
+        if m is gunicorn:
+            continue
+        assert m["status"] == "ok", m
+        assert m["layer"] == small[item].layer  # the layer the server was started with
+        assert m["metrics"]["members"] == 50 and m["metrics"]["received_pct"] == 100, m
+    layers = {item["id"]: item["layer"] for item in results["items"]}
+    assert layers == {"chat-1000": "memory", "chat-1000-redis": "redis"}
+    summary = bench_report.markdown(results)
+    assert "send to last receipt (ms), memory layer" not in summary  # the unit comes last
+    assert "median latency, send to last receipt, redis layer (ms)" in summary
+    assert "50 members, 3 messages, redis layer" in summary
+
+
+def test_the_scaling_pass_measures_json_again_with_two_workers() -> None:
+    """After the run's own measurements, each server again with 2 processes on json: measured
+    where bench.toml has a way to run them, not available where it has none; the pinning kept."""
+    config = bench_config.load(spec())
+    assert config.scaling.workers == 2 and config.scaling.behaviours == ("hello", "json")
+    names = ("aiohttp", "django-uvicorn", "aiohttp-hello")
+    settings = bench_config.Settings(
+        duration=0.5, warmup=0, rounds=1, connections=8, idle_limit=0, tries=1
+    )
+    options = Options(settings, ("json",), targets=names)
+    lines: list[str] = []
+    results = execute(config, spec(), load_targets(), options, Wrk(), progress=lines.append)
+    assert [item["id"] for item in results["items"]] == ["json", "json-2-workers"]
+    scaling = results["settings"]["scaling"]
+    assert scaling["workers"] == 2 and scaling["items"] == ["json-2-workers"]
+    if len(os.sched_getaffinity(0)) <= 2:
+        pinning = scaling["pinning"]
+        assert pinning["server_cpus"] == [] and "not pinned" in pinning["about"]
+    commands = {name: s["command"] for name, s in scaling["subjects"].items()}
+    assert commands["django-uvicorn"][-2:] == ["--workers", "2"]
+    assert "gunicorn" in commands["aiohttp-hello"] and "2" in commands["aiohttp-hello"]
+    assert "not available with 2 workers" in scaling["subjects"]["aiohttp"]["unavailable"]
+    assert results["subjects"]["aiohttp"]["unavailable"] is None  # the run's own pass had it
+    found = {(m["item"], m["subject"]): m for m in results["measurements"]}
+    for name in names:
+        assert found[("json", name)]["status"] == "ok" and "workers" not in found[("json", name)]
+    assert found[("json-2-workers", "aiohttp")]["status"] == "unavailable"
+    for name in ("django-uvicorn", "aiohttp-hello"):
+        m = found[("json-2-workers", name)]
+        assert m["status"] == "ok" and m["workers"] == 2 and m["metrics"]["rps"] > 0, m
+    assert any("(2 workers)  json-2-workers" in line for line in lines)
+    summary = bench_report.markdown(results)
+    assert "Scaling: requests/s with 2 worker processes" in summary
+    assert "| behaviour | subject | 1 worker(s), req/s | 2 workers, req/s | 2 ÷ 1 |" in summary
+    assert "| `json` | aiohttp | " in summary and "n/a: not available with 2 workers" in summary
+    assert "django-uvicorn on json: " in bench_report.terminal(results)
+    page = bench_site.overview_page(bench_site.Bench(PROJECT_ROOT, results))
+    assert "<h2>Scaling</h2>" in page

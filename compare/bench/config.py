@@ -14,6 +14,13 @@ from shared.harness.targets import Target
 from shared.spec import HttpCase, HttpExpect, HttpRequest, HttpStep, Spec
 
 BENCH_PATH = Path(__file__).with_name("bench.toml")
+# A chat scenario's channel layer: where the rooms' members are kept. Both apps choose by
+# REDIS_URL (django_app's settings, aiohttp_app's rooms), which the bench sets for the scenario.
+LAYERS = {
+    "memory": "in-memory layer (Channels' InMemoryChannelLayer; aiohttp's rooms in the process)",
+    "redis": "Redis layer (channels_redis's RedisPubSubChannelLayer; aiohttp's rooms over Redis"
+    " pub/sub)",
+}
 SCENARIO_KINDS = (
     "delay-burst", "latency", "rate-ladder", "interference", "ws-echo", "ws-session", "chat",
     "ws-idle",
@@ -84,6 +91,7 @@ class Scenario:
     hold_method: str = "GET"
     trickle: float = 0.0  # interference: the holders are slow uploads of this many bytes/s
     rounds: int = 0  # measured in the run's first `rounds` rounds only; 0: in every round
+    layer: str = ""  # chat: a key of LAYERS, the channel layer its servers are started with
 
     @property
     def needs(self) -> frozenset[str]:
@@ -119,6 +127,17 @@ class Workers:
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """The scaling pass: `behaviours`' main cases again, each server with `workers` processes."""
+
+    workers: int = 2
+    behaviours: tuple[str, ...] = ()
+
+    def item_id(self, behaviour: str) -> str:
+        return f"{behaviour}-{self.workers}-workers"
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     path: Path
     settings: Settings
@@ -127,6 +146,7 @@ class BenchConfig:
     baselines: Mapping[str, Baseline]
     workers: Mapping[str, Workers]
     raw: Mapping[str, Any]  # the file as parsed, for sections read elsewhere (asgi-cost)
+    scaling: Scaling = Scaling()
 
 
 def _fail(path: Path, where: str, problem: str) -> BenchConfigError:
@@ -191,6 +211,12 @@ def _main_case(path: Path, spec: Spec, behaviour: str, entry: Mapping[str, Any])
     return MainCase(behaviour, None, (), scenarios)
 
 
+def layer(path: Path, where: str, name: str) -> str:
+    if name and name not in LAYERS:
+        raise _fail(path, f"{where}.layer", f"must be one of {', '.join(LAYERS)}")
+    return name
+
+
 def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
     where = f"scenario {entry.get('id', '?')!r}"
     try:
@@ -217,6 +243,7 @@ def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
             hold_method=entry.get("hold_method", "GET"),
             trickle=float(entry.get("trickle", 0.0)),
             rounds=int(entry.get("rounds", 0)),
+            layer=layer(path, where, entry.get("layer", "")),
         )
     except KeyError as error:
         raise _fail(path, where, f"missing field {error}") from None
@@ -254,7 +281,12 @@ def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
         )
         for name, entry in data.get("workers", {}).items()
     }
-    return BenchConfig(path, settings, main, scenarios, baselines, workers, data)
+    entry = data.get("scaling", {})
+    scaling = Scaling(int(entry.get("workers", 2)), tuple(entry.get("behaviours", ())))
+    for behaviour in scaling.behaviours:
+        if behaviour not in main or not main[behaviour].steps:
+            raise _fail(path, "scaling.behaviours", f"{behaviour!r} has no HTTP main case")
+    return BenchConfig(path, settings, main, scenarios, baselines, workers, data, scaling)
 
 
 def load(spec: Spec, path: Path = BENCH_PATH) -> BenchConfig:

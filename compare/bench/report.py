@@ -121,6 +121,7 @@ class Row:
     ideal: float | None
     cells: dict[str, Cell]
     bound_ms: float | None = None  # rate-ladder: the p99 bound of its capacity
+    layer: str | None = None  # chat: the channel layer its servers were started with
 
 
 def error_count(errors: object) -> int:
@@ -139,6 +140,7 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
         table.append(Row(
             item["id"], item["behaviour"], item["kind"], item["request"], item["primary"],
             item["higher_is_better"], item.get("ideal"), cells, item.get("bound_ms"),
+            item.get("layer"),
         ))  # fmt: skip
     index = {row.id: row for row in table}
     for m in results["measurements"]:
@@ -280,6 +282,7 @@ def heading(row: Row) -> str:
     }[row.primary]
     if row.kind == "chat":
         what = "median latency, send to last receipt"
+        what += f", {row.layer} layer" if row.layer else ""
     if row.kind == "interference":
         what = "p99 latency beside the held requests"
     ideal = ""
@@ -343,6 +346,54 @@ def baseline_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
         " of the app ÷ the baseline's in the same round; the goal is within 10% (≥ 0.90).\n\n"
         + markdown_table(["behaviour", "app", "baseline", "app ÷ baseline", "within 10%"], body)
     )
+
+
+def scaling_rows(results: Mapping[str, Any], table: Sequence[Row]) -> list[list[str]]:
+    """Each subject's requests/s with the run's workers (the main case) and with the scaling
+    pass's, and their ratio (of the medians: the passes' rounds are not paired)."""
+    scaling = results["settings"].get("scaling")
+    if not scaling:
+        return []
+    index = {row.id: row for row in table}
+    body = []
+    for item_id in scaling["items"]:
+        row = index[item_id]
+        one = index.get(row.behaviour)
+        for name, cell in row.cells.items():
+            if cell.status == "not measured":
+                continue
+            base = one.cells[name].median if one and name in one.cells else None
+            many = cell.median if cell.status == "ok" else None
+            why = "" if many is not None else f"n/a: {cell.reason or cell.status}"
+            body.append([
+                f"`{row.behaviour}`", name, number(base, "rps"), why or number(many, "rps"),
+                f"×{many / base:.2f}" if many and base else "—",
+            ])  # fmt: skip
+    return body
+
+
+def scaling_heading(results: Mapping[str, Any]) -> list[str]:
+    one, many = results["settings"]["workers"], results["settings"]["scaling"]["workers"]
+    return ["behaviour", "subject", f"{one} worker(s), req/s", f"{many} workers, req/s",
+            f"{many} ÷ {one}"]  # fmt: skip
+
+
+def scaling_sentence(results: Mapping[str, Any]) -> str:
+    settings = results["settings"]
+    scaling = settings["scaling"]
+    return (
+        f"Scaling: requests/s with {scaling['workers']} worker processes (a pass of its own,"
+        f" after the rest of the run) beside {settings['workers']} (the main cases above), medians"
+        f" of the rounds. With {settings['workers']}: {settings['pinning']['about']}. With"
+        f" {scaling['workers']}: {scaling['pinning']['about']}; the load generator takes its"
+        " share of the same CPUs."
+    )
+
+
+def scaling_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
+    if not (body := scaling_rows(results, table)):
+        return ""
+    return scaling_sentence(results) + "\n\n" + markdown_table(scaling_heading(results), body)
 
 
 def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
@@ -410,6 +461,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         main,
         footnotes(notes),
         baseline_table(results, table),
+        scaling_table(results, table),
         "## Every number\n\nMedians over the rounds and their 95% bootstrap intervals; errors"
         " summed; peak RSS the largest.\n\n" + details_table(results, table),
         "## Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
@@ -439,6 +491,7 @@ def results_block(results: Mapping[str, Any], source: str) -> str:
         main,
         footnotes(notes),
         baseline_table(results, table),
+        scaling_table(results, table),
         f"Every number, the settings and the plots: `{Path(source).with_name('summary.md')}`"
         " and the site's bench page (`python -m compare site`). Reproduce: `make bench` measures"
         " again into `docs/bench/` and rewrites this section from its `results.json`"
@@ -471,6 +524,12 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
             f"{found['app']} ÷ {found['baseline']} on {found['item']}: {found['ratio']:.2f}"
             f" ({found['low']:.2f}–{found['high']:.2f})"
         )
+    if scaled := scaling_rows(results, table):
+        lines.append(scaling_sentence(results))
+        lines += [
+            f"{name} on {behaviour.strip('`')}: {one} → {many} req/s {ratio}"
+            for behaviour, name, one, many, ratio in scaled
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
+import os
 import signal
 import tempfile
 import time
@@ -17,7 +19,7 @@ import httpx
 import msgspec
 
 from compare.bench import openloop, scenarios
-from compare.bench.config import BenchConfig, MainCase, Scenario, Settings
+from compare.bench.config import LAYERS, BenchConfig, MainCase, Scenario, Settings
 from compare.bench.load import HttpLoad, Wrk
 from compare.bench.system import (
     Pinning,
@@ -33,7 +35,7 @@ from compare.bench.system import (
 )
 from shared.harness.client import check_response, request_kwargs, saved_values
 from shared.harness.expected import expected as known_differences
-from shared.harness.targets import Server, Target
+from shared.harness.targets import Server, Target, redis_url
 from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import HttpExpect, HttpStep, Spec, substitute
 from shared.spec.variables import builtin_variables
@@ -79,6 +81,19 @@ class Subject:
     only: tuple[str, ...] | None = None  # a baseline serves only these behaviours
     server: Server | None = None
     unavailable: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the server's, beside the bench's own
+    stale: bool = False  # a measurement left work behind: the next one gets a new server
+    registry: Target | None = None  # as targets.toml (or bench.toml's baseline) gives it
+
+    def run_with(self, config: BenchConfig, workers: int) -> None:
+        """Its target with `workers` processes (bench.toml's [workers.*]), or why it cannot."""
+        assert self.registry is not None
+        how = config.workers.get(self.name)
+        self.target, self.unavailable = self.registry, None
+        if how is not None and how.own != workers:
+            self.target = how.apply(self.registry, workers)
+        elif how is None and workers != 1:
+            self.unavailable = f"not available with {workers} workers (no way to run them)"
 
     def pids(self) -> list[int]:
         if self.server is None or self.server.process is None:
@@ -98,6 +113,7 @@ class Item:
     kind: str
     main: MainCase | None = None
     scenario: Scenario | None = None
+    workers: int | None = None  # the scaling pass's: each server with this many processes
 
     @property
     def needs(self) -> frozenset[str]:
@@ -136,7 +152,8 @@ class Item:
             case "ws-idle":
                 return f"websocket {where}, {s.connections:,} connections held open, idle"
             case _:
-                return f"websocket {where}: {s.members} members, {s.messages} messages"
+                layer = f", {s.layer} layer" if s.layer else ""
+                return f"websocket {where}: {s.members} members, {s.messages} messages{layer}"
 
 
 def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item]:
@@ -145,14 +162,25 @@ def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item
     if unknown:
         raise ValueError(f"no main case in {config.path.name} for {', '.join(unknown)}")
     items = [Item(b, b, "http", main=config.main[b]) for b in chosen if config.main[b].steps]
+    scaling = config.scaling
+    scaled = {
+        scaling.item_id(b): Item(
+            scaling.item_id(b), b, "http", config.main[b], None, scaling.workers
+        )
+        for b in scaling.behaviours
+        if b in chosen and scaling.workers != options.settings.workers
+    }
     if options.scenarios is not None:
         wanted = list(options.scenarios)
     else:
-        wanted = []
+        wanted = [*scaled]
         for behaviour in chosen:
             wanted += config.main[behaviour].scenarios
             wanted += [s.id for s in config.scenarios.values() if s.behaviour == behaviour]
     for scenario_id in dict.fromkeys(wanted):
+        if scenario_id in scaled:
+            items.append(scaled[scenario_id])
+            continue
         if scenario_id not in config.scenarios:
             raise ValueError(f"no scenario {scenario_id!r} in {config.path.name}")
         scenario = config.scenarios[scenario_id]
@@ -163,9 +191,11 @@ def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item
 def select_subjects(
     config: BenchConfig, targets: Mapping[str, Target], options: Options
 ) -> list[Subject]:
-    subjects = [Subject(name, target, "target") for name, target in targets.items()]
+    subjects = [
+        Subject(name, target, "target", registry=target) for name, target in targets.items()
+    ]
     subjects += [
-        Subject(name, b.target, "baseline", of=b.of, only=b.behaviours)
+        Subject(name, b.target, "baseline", of=b.of, only=b.behaviours, registry=b.target)
         for name, b in config.baselines.items()
     ]
     if options.targets:
@@ -173,13 +203,8 @@ def select_subjects(
         if unknown := [t for t in options.targets if t not in known]:
             raise ValueError(f"unknown target {unknown[0]!r}; known: {', '.join(sorted(known))}")
         subjects = [s for s in subjects if s.name in options.targets]
-    workers = options.settings.workers
     for subject in subjects:
-        how = config.workers.get(subject.name)
-        if how is not None and how.own != workers:
-            subject.target = how.apply(subject.target, workers)
-        elif how is None and workers != 1:
-            subject.unavailable = f"not available with {workers} workers (no way to run them)"
+        subject.run_with(config, options.settings.workers)
     return subjects
 
 
@@ -276,9 +301,16 @@ class Run:
     prepared: dict[tuple[str, str], HttpLoad | str] = field(default_factory=dict)
     measurements: list[dict[str, Any]] = field(default_factory=list)
     upstream: Server | None = None
+    described: dict[str, Any] = field(default_factory=dict)  # the subjects, before scaling
+    scaling: dict[str, Any] = field(default_factory=dict)  # the scaling pass's settings
 
     def __post_init__(self) -> None:
         self.pinning = Pinning.plan(self.options.settings.workers, self.options.pin)
+        self.main_pinning = self.pinning
+        # The scaling pass's: with as many server processes as CPUs, nothing is pinned.
+        self.scaled_pinning = Pinning.plan(
+            self.config.scaling.workers, self.options.pin, self.pinning.cpus
+        )
 
     # Servers
 
@@ -294,6 +326,7 @@ class Run:
             "FILES_DIR": str(self.workdir / f"{name}-files"),
             "REDIS_PREFIX": f"bench-{name}",
             "UPSTREAM_URL": self.upstream.base_url,
+            **subject.env,
         }
         server = Server(subject.target, log_path=self.workdir / f"{name}.log", env=env)
         try:
@@ -308,27 +341,36 @@ class Run:
     def start_all(self) -> None:
         self.pinning.use_load()
         self.upstream = Server(UPSTREAM, log_path=self.workdir / "upstream.log").start()
+        self.start_subjects()
+
+    def start_subjects(self) -> None:
         for subject in self.subjects:
             self.progress(f"starting {subject.name} ({subject.target.server})")
             self.start(subject)
             if subject.unavailable:
                 self.progress(f"  {subject.name}: {subject.unavailable}")
 
-    def restart(self, subject: Subject) -> None:
-        """A fresh server for the subject (same database and files), stopped until measured; the
-        set-up steps run again, for what a server keeps in memory (aiohttp's jobs) is gone."""
+    def restart(self, subject: Subject, env: Mapping[str, str] | None = None) -> None:
+        """A fresh server for the subject (same database and files), with `env` beside the
+        bench's own, stopped until measured; the set-up steps run again, for what a server keeps
+        in memory (aiohttp's jobs) is gone."""
         if subject.server is not None:
             signal_groups(subject.pids(), signal.SIGCONT)
             subject.server.stop()
             subject.server = None
+            subject.env, subject.stale = dict(env or {}), False
             self.start(subject)
             self.prepare_subject(subject)
 
-    def stop_all(self) -> None:
+    def stop_subjects(self) -> None:
         for subject in self.subjects:
             if subject.server is not None:
                 signal_groups(subject.pids(), signal.SIGCONT)
                 subject.server.stop()
+                subject.server = None
+
+    def stop_all(self) -> None:
+        self.stop_subjects()
         if self.upstream is not None:
             self.upstream.stop()
 
@@ -354,6 +396,9 @@ class Run:
                             " (shared/harness/expected.toml)"
                         )
                         continue
+                    if item.scenario is not None and (why := self.no_layer(item, subject)):
+                        self.prepared[key] = NotAvailable(why)
+                        continue
                     try:
                         if item.main is not None:
                             self.prepared[key] = prepare_http(
@@ -368,6 +413,35 @@ class Run:
                         self.prepared[key] = NotAvailable(first[:300])
             finally:
                 signal_groups(subject.pids(), signal.SIGSTOP)
+
+    def no_layer(self, item: Item, subject: Subject) -> str | None:
+        """Why the subject cannot serve a chat scenario's channel layer, if it cannot."""
+        assert item.scenario is not None
+        match item.scenario.layer:
+            case "memory" if "REDIS_URL" in subject.target.env:
+                return (
+                    f"{subject.name} keeps its rooms in Redis, which its processes share"
+                    " (REDIS_URL in shared/harness/targets.toml): measured with the Redis layer"
+                )
+            case "redis":
+                needs = dataclasses.replace(subject.target, requires=("redis",))
+                return needs.unavailable()
+        return None
+
+    def layer_env(self, item: Item) -> dict[str, str]:
+        """The environment a chat scenario's servers need for its channel layer: REDIS_URL set,
+        or empty (both apps then keep the rooms in the process); none for any other item."""
+        layer = item.scenario.layer if item.scenario is not None else ""
+        if layer == "redis":
+            return {"REDIS_URL": redis_url()}
+        if layer == "memory" and os.environ.get("REDIS_URL"):
+            return {"REDIS_URL": ""}
+        return {}
+
+    def measurable(self, item: Item, subject: Subject) -> bool:
+        """The subject runs and serves the item (a restart for it would be wasted otherwise)."""
+        prepared = self.prepared.get((item.id, subject.name))
+        return subject.server is not None and not isinstance(prepared, NotAvailable)
 
     # Measurements
 
@@ -401,6 +475,11 @@ class Run:
             "subject": subject.name,
             "round": round_number,
         }
+        if item.workers is not None:
+            record["workers"] = item.workers
+        if item.kind == "chat" and subject.server is not None:
+            # The layer the server was started with, as both apps choose it: by REDIS_URL.
+            record["layer"] = "redis" if subject.server.env.get("REDIS_URL") else "memory"
         prepared = self.prepared.get((item.id, subject.name))
         if subject.unavailable or subject.server is None:
             return {**record, "status": "unavailable", "reason": subject.unavailable}
@@ -543,28 +622,74 @@ class Run:
     def scenario_load_of(self, scenario: Scenario) -> HttpLoad:
         return HttpLoad.of("GET", scenario.path, scenario.query)
 
-    def rounds(self) -> None:
+    def rounds(self, items: Sequence[Item], label: str = "") -> None:
         rounds = self.options.settings.rounds
         plan = [
             (r, item, subject)
             for r in range(rounds)
-            for item in self.items
+            for item in items
             for subject in rotate([s for s in self.subjects if s.serves(item)], r)
             if item.scenario is None or not item.scenario.rounds or r < item.scenario.rounds
         ]
         for index, (r, item, subject) in enumerate(plan, 1):
-            if item.kind == "ws-idle":
-                # A fresh server: the memory earlier load left free in its heap would take in
-                # the first connections, and the growth would understate what each costs.
-                self.restart(subject)
+            env = self.layer_env(item)
+            fresh = subject.stale or item.kind == "ws-idle" or env != subject.env
+            if fresh and self.measurable(item, subject):
+                # A new server: the memory earlier load left free in its heap would take in the
+                # first connections of ws-idle, and the growth would understate what each costs;
+                # a chat's server starts with its channel layer's environment.
+                self.restart(subject, env)
             record = self.measure(item, subject, r + 1)
             self.measurements.append(record)
-            if item.kind == "chat":
+            if item.kind == "chat" and self.measurable(item, subject):
                 # A thousand websockets leave work behind (daphne's in-memory channel layer
                 # answered nothing in the next round): the next measurement gets a new server.
-                self.restart(subject)
-            self.progress(f"[{index:>{len(str(len(plan)))}}/{len(plan)}] round {r + 1}/{rounds}"
-                          f"  {item.id:<22} {subject.name:<17} {summary_line(record)}")  # fmt: skip
+                subject.stale = True
+            where = f"[{index:>{len(str(len(plan)))}}/{len(plan)}] round {r + 1}/{rounds}{label}"
+            self.progress(f"{where}  {item.id:<22} {subject.name:<17} {summary_line(record)}")
+
+    def describe_subjects(self) -> dict[str, Any]:
+        return {
+            s.name: {
+                "role": s.role,
+                "app": s.target.app,
+                "server": s.target.server,
+                "of": s.of,
+                "command": list(s.target.command),
+                "unavailable": s.unavailable,
+            }
+            for s in self.subjects
+        }
+
+    def scale(self, items: Sequence[Item]) -> None:
+        """The scaling pass: every server again with the scaling's workers, unpinned when they
+        take every CPU; its items measured in rounds of their own."""
+        workers = self.config.scaling.workers
+        self.described = self.describe_subjects()
+        self.stop_subjects()
+        self.pinning = self.scaled_pinning
+        self.pinning.use_load()
+        self.progress(f"scaling: {workers} worker processes each; {self.pinning.note}")
+        for subject in self.subjects:
+            subject.run_with(self.config, workers)
+            subject.env, subject.stale = {}, False
+        self.start_subjects()
+        self.scaling = {
+            "workers": workers,
+            "items": [item.id for item in items],
+            "pinning": {
+                "server_cpus": list(self.pinning.server),
+                "load_cpus": list(self.pinning.load),
+                "about": self.pinning.note,
+            },
+            "subjects": {
+                s.name: {"command": list(s.target.command), "unavailable": s.unavailable}
+                for s in self.subjects
+            },
+            "about": SCALING_ABOUT,
+        }
+        self.prepare()
+        self.rounds(items, f" ({workers} workers)")
 
     def execute(self) -> dict[str, Any]:
         started = now()
@@ -574,7 +699,9 @@ class Run:
             self.start_all()
             self.progress("checking each main case against the spec before any load")
             self.prepare()
-            self.rounds()
+            self.rounds([item for item in self.items if item.workers is None])
+            if scaled := [item for item in self.items if item.workers is not None]:
+                self.scale(scaled)
         finally:
             self.stop_all()
         after = machine()
@@ -600,10 +727,11 @@ class Run:
                 "timeout_s": settings.timeout,
                 "generator": {"name": self.generator.name, "about": self.generator.describe()},
                 "pinning": {
-                    "server_cpus": list(self.pinning.server),
-                    "load_cpus": list(self.pinning.load),
-                    "about": self.pinning.note,
+                    "server_cpus": list(self.main_pinning.server),
+                    "load_cpus": list(self.main_pinning.load),
+                    "about": self.main_pinning.note,
                 },
+                **({"scaling": self.scaling} if self.scaling else {}),
                 "database": "SQLite, a file per server",
                 "others_paused": "every other server is stopped (SIGSTOP) while one is measured",
                 "settle": "each server is idle (under 10% of a CPU) before it is measured",
@@ -618,17 +746,7 @@ class Run:
                 "command": argv(),
                 "config": str(self.config.path.name),
             },
-            "subjects": {
-                s.name: {
-                    "role": s.role,
-                    "app": s.target.app,
-                    "server": s.target.server,
-                    "of": s.of,
-                    "command": list(s.target.command),
-                    "unavailable": s.unavailable,
-                }
-                for s in self.subjects
-            },
+            "subjects": self.described or self.describe_subjects(),
             "items": [
                 {
                     "id": item.id,
@@ -639,6 +757,12 @@ class Run:
                     "primary": PRIMARY[item.kind][0],
                     "higher_is_better": PRIMARY[item.kind][1],
                     "ideal": item.scenario.ideal if item.scenario else None,
+                    **({"workers": item.workers} if item.workers is not None else {}),
+                    **(
+                        {"layer": item.scenario.layer, "layer_about": LAYERS[item.scenario.layer]}
+                        if item.scenario and item.scenario.layer
+                        else {}
+                    ),
                     **(
                         {"rounds": item.scenario.rounds}
                         if item.scenario and item.scenario.rounds
@@ -662,6 +786,13 @@ class Run:
         }
 
 
+SCALING_ABOUT = (
+    "after the other measurements, every server is started again with `workers` processes"
+    " (bench.toml's [workers.*]; a server with no way to run them is not available) and the"
+    " scaling items, main cases of stateless behaviours, are measured in rounds of their own;"
+    " with as many server processes as CPUs nothing is pinned: the servers and the load"
+    " generator share every CPU"
+)
 QUIET_ABOUT = (
     "before each measurement the whole machine is idle (every CPU together under idle_pct percent"
     " busy over 0.5 s, waited for at most idle_limit_s); during it, the other processes' share of"

@@ -158,10 +158,21 @@ framework's bare baseline, from <code>{escape(bench.source())}</code>
 {f'<ol class="footnotes">{footnotes}</ol>' if footnotes else ""}
 {"<h2>Each app against its framework's minimum</h2>" if baselines else ""}
 {html_table(["behaviour", "app", "baseline", "app ÷ baseline"], baselines) if baselines else ""}
+{scaling_section(results, table)}
 {history_section(bench)}
 <h2>Every measurement</h2>
 <div class="plots">{plots}</div>
 <p class="run">Reproduce: <code>make bench</code>. Every setting is in the results JSON.</p>"""
+
+
+def scaling_section(results: Mapping[str, Any], table: Sequence[report.Row]) -> str:
+    """Requests/s with one worker process and with the scaling pass's, side by side."""
+    if not (body := report.scaling_rows(results, table)):
+        return ""
+    cells = [[escape(cell).replace("`", "") for cell in row] for row in body]
+    return f"<h2>Scaling</h2><p>{escape(report.scaling_sentence(results))}</p>" + html_table(
+        report.scaling_heading(results), cells
+    )
 
 
 def history_section(bench: Bench) -> str:

@@ -76,22 +76,27 @@ class Pinning:
     server: tuple[int, ...]
     load: tuple[int, ...]
     note: str
+    cpus: tuple[int, ...] = ()  # every CPU this process may use: where nothing pinned runs
 
     @classmethod
-    def plan(cls, workers: int, enabled: bool = True) -> Pinning:
-        cpus = sorted(psutil.Process().cpu_affinity())
+    def plan(cls, workers: int, enabled: bool = True, cpus: Sequence[int] | None = None) -> Pinning:
+        """Servers on `workers` CPUs of `cpus` (default: those this process may use), the load
+        on the others; nothing pinned when no CPU would be left for the load."""
+        usable = tuple(sorted(psutil.Process().cpu_affinity() if cpus is None else cpus))
         if not enabled:
-            return cls((), (), "not pinned (--no-pin)")
-        if len(cpus) <= workers:
+            return cls((), (), "not pinned (--no-pin)", usable)
+        if len(usable) <= workers:
             return cls(
-                (), (), f"not pinned: {len(cpus)} CPUs for {workers} server processes + load"
-            )
-        server, load = tuple(cpus[:workers]), tuple(cpus[workers:])
+                (), (), f"not pinned: {len(usable)} CPUs for {workers} server processes + load",
+                usable,
+            )  # fmt: skip
+        server, load = usable[:workers], usable[workers:]
         return cls(
             server,
             load,
             f"servers on CPU {','.join(map(str, server))}, load generator and upstream service"
             f" on CPU {','.join(map(str, load))}",
+            usable,
         )
 
     @contextmanager
@@ -105,8 +110,10 @@ class Pinning:
             self.use_load()
 
     def use_load(self) -> None:
-        if self.load:
-            psutil.Process().cpu_affinity(list(self.load))
+        """This process (and what it starts next) on the load's CPUs; on every CPU it may use
+        when nothing is pinned."""
+        if self.load or self.cpus:
+            psutil.Process().cpu_affinity(list(self.load or self.cpus))
 
 
 def process_tree(roots: Iterable[int]) -> list[psutil.Process]:
