@@ -153,6 +153,7 @@ def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) ->
         ),
         behaviours=("json", "items"),
         scenarios=(),
+        targets=("bare",),
     )
     results = execute(config, spec(), bare, options, Wrk(), progress=lambda _: None)
     by_item = {m["item"]: m for m in results["measurements"]}
@@ -355,6 +356,73 @@ def test_a_disturbed_measurement_is_taken_again_and_every_try_is_kept() -> None:
     assert m["metrics"]["rps"] == m["quiet"]["tries"][-1]["primary"]  # the last try is kept
     assert results["quietness"]["disturbed"] == ["json on bare, round 1"]
     assert bench_report.disturbed(results)
+
+
+PEER_TOML = """
+[main]
+json = { name = "the message as JSON" }
+
+[baseline.bare]
+app = "aiohttp"
+server = "bare aiohttp"
+behaviours = ["json"]
+command = ["{python}", "-m", "compare.bench.baselines.aiohttp_hello", "--host", "{host}",
+           "--port", "{port}"]
+
+[peer.other]
+app = "aiohttp"
+server = "a peer: the best bare baseline, run from a checkout's directory"
+of = "bare"
+behaviours = ["json"]
+directory = "impl"
+dockerfile = "impl.dockerfile"
+command = ["{python}", "-m", "compare.bench.baselines.aiohttp_hello", "--host", "{host}",
+           "--port", "{port}", "--best"]
+
+[peer.needs-a-database]
+app = "aiohttp"
+server = "a peer that connects to a port nothing listens on"
+of = "bare"
+behaviours = ["json"]
+directory = "impl"
+dockerfile = "impl.dockerfile"
+connects = ["127.0.0.1:9"]
+command = ["{python}", "-c", "pass"]
+"""
+
+
+def test_peers_run_from_the_checkout_and_are_unavailable_with_a_reason_without_it(
+    tmp_path: Path,
+) -> None:
+    config = bench_config.parse(tmp_path / "bench.toml", PEER_TOML, spec())
+    settings = bench_config.Settings(duration=0.3, warmup=0, rounds=2, connections=4,
+                                     idle_limit=0, tries=1)  # fmt: skip
+    options = Options(settings=settings, behaviours=("json",), scenarios=())
+    without = execute(config, spec(), {}, options, Wrk(), progress=lambda _: None)
+    for name in ("other", "needs-a-database"):
+        assert (
+            "no TechEmpower checkout: give --peers DIR" in without["subjects"][name]["unavailable"]
+        )
+    table = bench_report.peer_table(without, bench_report.rows(without))
+    assert "| `json` | `other` | no TechEmpower checkout" in table  # in the table, not left out
+    (tmp_path / "impl").mkdir()
+    (tmp_path / "impl" / "impl.dockerfile").write_text("CMD python -m impl\n")
+    options = dataclasses.replace(options, peers=tmp_path)
+    results = execute(config, spec(), {}, options, Wrk(), progress=lambda _: None)
+    subjects = results["subjects"]
+    assert subjects["other"]["role"] == "peer" and subjects["other"]["unavailable"] is None
+    assert subjects["other"]["source"] == "impl/impl.dockerfile"
+    assert "connects to 127.0.0.1:9 as it starts" in subjects["needs-a-database"]["unavailable"]
+    assert {m["status"] for m in results["measurements"] if m["subject"] != "needs-a-database"} == {
+        "ok"
+    }
+    (found,) = bench_report.peer_ratios(results, bench_report.rows(results))
+    assert (found["item"], found["baseline"], found["peer"]) == ("json", "bare", "other")
+    table = bench_report.peer_table(results, bench_report.rows(results))
+    assert (
+        f"| {found['ratio']:.2f} (" in table
+        and "| `json` | `needs-a-database` | it connects" in table
+    )
 
 
 def step(rate: float, p99: float, errors: int = 0, achieved: float | None = None) -> Step:

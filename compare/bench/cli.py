@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,15 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="a target or baseline (repeatable; default: all)",
+        help="a target, baseline or peer (repeatable; default: all)",
+    )
+    bench.add_argument(
+        "--peers",
+        type=Path,
+        default=os.environ.get("TECHEMPOWER_DIR") or None,
+        metavar="DIR",
+        help="a checkout of TechEmpower's FrameworkBenchmarks, whose implementations are the"
+        " peers (default: $TECHEMPOWER_DIR; without one they are reported unavailable)",
     )
     bench.add_argument(
         "--duration",
@@ -172,6 +181,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             behaviours=tuple(args.behaviour),
             scenarios=tuple(scenarios) if scenarios is not None else None,
             targets=tuple(args.target),
+            peers=args.peers.resolve() if args.peers is not None else None,
             pin=not args.no_pin,
             note=args.note,
         )

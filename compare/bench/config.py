@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -105,8 +106,41 @@ class Scenario:
 @dataclass(frozen=True)
 class Baseline:
     target: Target
-    of: str
+    of: str | None  # the target it is compared with; None: a configuration no target has
     behaviours: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another project's implementation, the bar for a baseline: run from a checkout the user
+    gives (never committed here), in `directory`, with the command line of its `dockerfile`."""
+
+    target: Target
+    of: str | None  # the baseline it is the bar for
+    behaviours: tuple[str, ...]
+    directory: str  # in the checkout: where the command runs
+    dockerfile: str  # in `directory`: whose CMD the command follows
+    connects: tuple[str, ...] = ()  # host:port it connects to as it starts (a database)
+
+    def unavailable(self, checkout: Path | None) -> str | None:
+        """Why it cannot run here: no checkout, not in it, or a service it needs not answering."""
+        if checkout is None:
+            return (
+                "no TechEmpower checkout: give --peers DIR or set TECHEMPOWER_DIR"
+                " (docs/measurements.md)"
+            )
+        if not (checkout / self.directory / self.dockerfile).is_file():
+            return f"{checkout / self.directory / self.dockerfile} not found"
+        for address in self.connects:
+            host, _, port = address.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+            except OSError as error:
+                return (
+                    f"it connects to {address} as it starts, which does not answer here"
+                    f" ({error}; docs/measurements.md)"
+                )
+        return None
 
 
 @dataclass(frozen=True)
@@ -144,6 +178,7 @@ class BenchConfig:
     main: Mapping[str, MainCase]
     scenarios: Mapping[str, Scenario]
     baselines: Mapping[str, Baseline]
+    peers: Mapping[str, Peer]
     workers: Mapping[str, Workers]
     raw: Mapping[str, Any]  # the file as parsed, for sections read elsewhere (asgi-cost)
     scaling: Scaling = Scaling()
@@ -265,16 +300,21 @@ def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
     for scenario in scenarios.values():
         if scenario.behaviour not in known_ids:
             raise _fail(path, f"scenario {scenario.id!r}.behaviour", "no such behaviour")
-    baselines: dict[str, Baseline] = {}
-    for name, entry in data.get("baseline", {}).items():
-        target = Target(
-            name=name,
-            app=entry["app"],
-            server=entry["server"],
-            command=tuple(entry["command"]),
-            env=dict(entry.get("env", {})),
+    baselines = {
+        name: Baseline(_target(name, entry), entry.get("of"), tuple(entry.get("behaviours", ())))
+        for name, entry in data.get("baseline", {}).items()
+    }
+    peers = {
+        name: Peer(
+            target=_target(name, entry),
+            of=entry.get("of"),
+            behaviours=tuple(entry.get("behaviours", ())),
+            directory=entry["directory"],
+            dockerfile=entry["dockerfile"],
+            connects=tuple(entry.get("connects", ())),
         )
-        baselines[name] = Baseline(target, entry["of"], tuple(entry.get("behaviours", ())))
+        for name, entry in data.get("peer", {}).items()
+    }
     workers = {
         name: Workers(
             tuple(entry.get("append", ())), tuple(entry.get("command", ())), entry.get("own", 1)
@@ -286,7 +326,18 @@ def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
     for behaviour in scaling.behaviours:
         if behaviour not in main or not main[behaviour].steps:
             raise _fail(path, "scaling.behaviours", f"{behaviour!r} has no HTTP main case")
-    return BenchConfig(path, settings, main, scenarios, baselines, workers, data, scaling)
+    return BenchConfig(path, settings, main, scenarios, baselines, peers, workers, data, scaling)
+
+
+def _target(name: str, entry: Mapping[str, Any]) -> Target:
+    """A baseline's or a peer's server, started as a target is."""
+    return Target(
+        name=name,
+        app=entry["app"],
+        server=entry["server"],
+        command=tuple(entry["command"]),
+        env=dict(entry.get("env", {})),
+    )
 
 
 def load(spec: Spec, path: Path = BENCH_PATH) -> BenchConfig:

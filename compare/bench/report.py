@@ -190,6 +190,20 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
 
 def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[dict[str, Any]]:
     """Each app against its framework's bare minimum: app's value / baseline's, in each round."""
+    return paired_ratios(results, table, "baseline", ("app", "baseline"))
+
+
+def peer_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[dict[str, Any]]:
+    """Each baseline against its peer (TechEmpower's): baseline's value / peer's, in each round."""
+    return paired_ratios(results, table, "peer", ("baseline", "peer"))
+
+
+def paired_ratios(
+    results: Mapping[str, Any], table: Sequence[Row], role: str, keys: tuple[str, str]
+) -> list[dict[str, Any]]:
+    """Each subject of `role` against the one it names (`of`): that one's value / its own, in
+    each round where both have one; the median and its 95% bootstrap interval, the two names
+    under `keys` (the one named, the subject)."""
     found: list[dict[str, Any]] = []
     rounds: dict[tuple[str, str, int], float] = {}
     for m in results["measurements"]:
@@ -197,7 +211,7 @@ def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[di
             row = next(r for r in table if r.id == m["item"])
             rounds[(m["item"], m["subject"], m["round"])] = m["metrics"][row.primary]
     for name, subject in results["subjects"].items():
-        if subject["role"] != "baseline" or not subject["of"]:
+        if subject["role"] != role or not subject["of"]:
             continue
         for row in table:
             per_round = [
@@ -209,7 +223,7 @@ def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[di
                 median = statistics.median(per_round)
                 low, high = bootstrap_ci(per_round) or (median, median)
                 found.append({
-                    "item": row.id, "app": subject["of"], "baseline": name,
+                    "item": row.id, keys[0]: subject["of"], keys[1]: name,
                     "ratio": median, "low": low, "high": high,
                 })  # fmt: skip
     return found
@@ -396,6 +410,35 @@ def scaling_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
     return scaling_sentence(results) + "\n\n" + markdown_table(scaling_heading(results), body)
 
 
+def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
+    """Each peer beside the baseline it is the bar for; an unavailable peer with its reason."""
+    peers = subjects_of(results, "peer")
+    if not peers:
+        return ""
+    ratios = {(f["item"], f["peer"]): f for f in peer_ratios(results, table)}
+    body = []
+    for row in table:
+        for name in peers:
+            cell, of = row.cells[name], results["subjects"][name]["of"]
+            if cell.status == "not measured":
+                continue
+            peer = number(cell.median, row.primary) if cell.status == "ok" else cell.reason
+            baseline = f"`{of}` " + number(row.cells[of].median, row.primary) if of else "—"
+            ratio, bar = "—", "—"
+            if found := ratios.get((row.id, name)):
+                ratio = f"{found['ratio']:.2f} ({found['low']:.2f}–{found['high']:.2f})"
+                bar = "yes" if found["ratio"] >= 1 else "no"
+            body.append([f"`{row.id}`", f"`{name}`", peer, baseline, ratio, bar])
+    return (
+        "The bare baselines against TechEmpower's implementations (the peers: bench.toml's"
+        " `[peer]`, run from a checkout of theirs, docs/measurements.md), requests/s, and the"
+        " baseline ÷ the peer in the same round; the bar is at or above (≥ 1.00).\n\n"
+        + markdown_table(
+            ["behaviour", "peer", "peer's", "baseline's", "baseline ÷ peer", "at or above"], body
+        )
+    )
+
+
 def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
     body = []
     for row in table:
@@ -462,6 +505,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         footnotes(notes),
         baseline_table(results, table),
         scaling_table(results, table),
+        peer_table(results, table),
         "## Every number\n\nMedians over the rounds and their 95% bootstrap intervals; errors"
         " summed; peak RSS the largest.\n\n" + details_table(results, table),
         "## Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
@@ -474,7 +518,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         for note in cell.notes
     ]
     if chat_notes:
-        parts.insert(5, "Notes from the scenarios:\n\n" + "\n".join(chat_notes))
+        parts.insert(6, "Notes from the scenarios:\n\n" + "\n".join(chat_notes))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -492,6 +536,7 @@ def results_block(results: Mapping[str, Any], source: str) -> str:
         footnotes(notes),
         baseline_table(results, table),
         scaling_table(results, table),
+        peer_table(results, table),
         f"Every number, the settings and the plots: `{Path(source).with_name('summary.md')}`"
         " and the site's bench page (`python -m compare site`). Reproduce: `make bench` measures"
         " again into `docs/bench/` and rewrites this section from its `results.json`"
@@ -530,6 +575,11 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
             f"{name} on {behaviour.strip('`')}: {one} → {many} req/s {ratio}"
             for behaviour, name, one, many, ratio in scaled
         ]
+    for found in peer_ratios(results, table):
+        lines.append(
+            f"{found['baseline']} ÷ {found['peer']} on {found['item']}: {found['ratio']:.2f}"
+            f" ({found['low']:.2f}–{found['high']:.2f})"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,7 @@ from compare.bench.system import (
     argv,
     machine,
     raise_open_files_limit,
+    resume,
     settle,
     signal_groups,
     versions,
@@ -35,7 +36,7 @@ from compare.bench.system import (
 )
 from shared.harness.client import check_response, request_kwargs, saved_values
 from shared.harness.expected import expected as known_differences
-from shared.harness.targets import Server, Target, redis_url
+from shared.harness.targets import PROJECT_ROOT, Server, Target, redis_url
 from shared.harness.upstream import SERVICE as UPSTREAM
 from shared.spec import HttpExpect, HttpStep, Spec, substitute
 from shared.spec.variables import builtin_variables
@@ -65,20 +66,24 @@ class Options:
     settings: Settings
     behaviours: tuple[str, ...] = ()  # empty: every behaviour bench.toml measures
     scenarios: tuple[str, ...] | None = None  # None: those of the chosen behaviours
-    targets: tuple[str, ...] = ()  # targets and baselines; empty: all of them
+    targets: tuple[str, ...] = ()  # targets, baselines and peers; empty: all of them
+    peers: Path | None = None  # a checkout of TechEmpower's FrameworkBenchmarks: the peers' code
     pin: bool = True
     note: str = ""  # said in the results (e.g. "a loaded machine")
 
 
 @dataclass
 class Subject:
-    """A target or a baseline under measurement, with its running server."""
+    """A target, a baseline or a peer under measurement, with its running server."""
 
     name: str
     target: Target
-    role: Literal["target", "baseline"]
-    of: str | None = None
-    only: tuple[str, ...] | None = None  # a baseline serves only these behaviours
+    role: Literal["target", "baseline", "peer"]
+    of: str | None = None  # a baseline's target; a peer's baseline
+    only: tuple[str, ...] | None = None  # a baseline or a peer serves only these behaviours
+    root: Path = PROJECT_ROOT  # where its command runs: a peer's directory in the checkout
+    source: str | None = None  # a peer's Dockerfile, whose command line it runs
+    absent: str | None = None  # why it cannot run at all: a peer without its checkout
     server: Server | None = None
     unavailable: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # the server's, beside the bench's own
@@ -89,7 +94,9 @@ class Subject:
         """Its target with `workers` processes (bench.toml's [workers.*]), or why it cannot."""
         assert self.registry is not None
         how = config.workers.get(self.name)
-        self.target, self.unavailable = self.registry, None
+        self.target, self.unavailable = self.registry, self.absent
+        if self.absent:
+            return
         if how is not None and how.own != workers:
             self.target = how.apply(self.registry, workers)
         elif how is None and workers != 1:
@@ -198,12 +205,20 @@ def select_subjects(
         Subject(name, b.target, "baseline", of=b.of, only=b.behaviours, registry=b.target)
         for name, b in config.baselines.items()
     ]
+    for name, peer in config.peers.items():
+        root = (options.peers or PROJECT_ROOT) / peer.directory
+        subjects.append(
+            Subject(name, peer.target, "peer", of=peer.of, only=peer.behaviours, root=root,
+                    source=f"{peer.directory}/{peer.dockerfile}", registry=peer.target)
+        )  # fmt: skip
     if options.targets:
         known = {s.name for s in subjects}
         if unknown := [t for t in options.targets if t not in known]:
             raise ValueError(f"unknown target {unknown[0]!r}; known: {', '.join(sorted(known))}")
         subjects = [s for s in subjects if s.name in options.targets]
     for subject in subjects:
+        if subject.role == "peer":
+            subject.absent = config.peers[subject.name].unavailable(options.peers)
         subject.run_with(config, options.settings.workers)
     return subjects
 
@@ -255,6 +270,20 @@ def prepare_http(spec: Spec, main: MainCase, base_url: str, timeout: float) -> H
             except AssertionError as error:
                 raise AssertionError(f"step {index + 1}: {error}") from None
         return concrete_load(main.measured, variables, base_url, client.cookies)
+
+
+def prepare_peer(spec: Spec, main: MainCase, base_url: str, timeout: float) -> HttpLoad:
+    """A peer's answer to the measured request, once: the status and headers the spec expects;
+    its body is its own (TechEmpower's JSON says "Hello, World!"). It has no set-up steps."""
+    step, variables = main.measured, builtin_variables()
+    e = expected(step, variables)
+    expect = HttpExpect(status=e.status, headers=e.headers, header_patterns=e.header_patterns)
+    path = substitute(step.request.path, variables)
+    with httpx.Client(base_url=base_url, timeout=timeout) as client:
+        response = client.request(step.request.method, path,
+                                   **request_kwargs(step.request, variables))  # fmt: skip
+    check_response(spec, expect, response)
+    return concrete_load(step, variables, base_url)
 
 
 def probe_scenario(scenario: Scenario, base_url: str, timeout: float) -> None:
@@ -328,7 +357,8 @@ class Run:
             "UPSTREAM_URL": self.upstream.base_url,
             **subject.env,
         }
-        server = Server(subject.target, log_path=self.workdir / f"{name}.log", env=env)
+        log = self.workdir / f"{name}.log"
+        server = Server(subject.target, log_path=log, env=env, root=subject.root)
         try:
             with self.pinning.on(self.pinning.server):
                 server.start(timeout=60)
@@ -383,7 +413,7 @@ class Run:
     def prepare_subject(self, subject: Subject) -> None:
         timeout = self.options.settings.timeout
         if subject.server is not None:
-            signal_groups(subject.pids(), signal.SIGCONT)
+            resume(subject.pids())
             try:
                 for item in self.items:
                     if not subject.serves(item):
@@ -400,7 +430,11 @@ class Run:
                         self.prepared[key] = NotAvailable(why)
                         continue
                     try:
-                        if item.main is not None:
+                        if item.main is not None and subject.role == "peer":
+                            self.prepared[key] = prepare_peer(
+                                self.spec, item.main, subject.server.base_url, timeout
+                            )
+                        elif item.main is not None:
                             self.prepared[key] = prepare_http(
                                 self.spec, item.main, subject.server.base_url, timeout
                             )
@@ -489,7 +523,7 @@ class Run:
             return {**record, "status": "failed", "reason": "the server is no longer running"}
         settings = self.options.settings
         base_url = subject.server.base_url
-        signal_groups(subject.pids(), signal.SIGCONT)
+        resume(subject.pids())
         record["settle_s"] = settle(self.server_roots(subject))
         try:
             if item.kind in ("http", "latency"):
@@ -656,6 +690,7 @@ class Run:
                 "server": s.target.server,
                 "of": s.of,
                 "command": list(s.target.command),
+                "source": s.source,
                 "unavailable": s.unavailable,
             }
             for s in self.subjects

@@ -216,6 +216,22 @@ def signal_groups(pids: Iterable[int], sig: signal.Signals) -> None:
             pass
 
 
+def resume(roots: Sequence[int], grace: float = 1.5) -> None:
+    """SIGCONT each server's process group, its workers `grace` seconds before the processes that
+    supervise them: a supervisor resumed first finds its workers silent for as long as they were
+    stopped, and gunicorn's master kills a worker silent for over its --timeout (30 s) before the
+    worker can say it is alive (it does every second)."""
+    workers = [p for p in process_tree(roots) if p.pid not in roots]
+    for worker in workers:
+        try:
+            worker.send_signal(signal.SIGCONT)
+        except psutil.Error:
+            pass
+    if workers:
+        time.sleep(grace)
+    signal_groups(roots, signal.SIGCONT)
+
+
 def raise_open_files_limit(wanted: int = 16384) -> int:
     """Lift the soft limit on open files toward the hard one: 1,000 sockets need more than 1024."""
     import resource

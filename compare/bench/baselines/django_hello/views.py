@@ -1,4 +1,4 @@
-"""The baseline's views: async, as the suite's are; `json_sync` for the sync-vs-async study."""
+"""The baseline's views: async, as the suite's are; sync ones for WSGI and the ASGI-cost study."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -13,3 +13,7 @@ async def json_hello(request: HttpRequest) -> JsonResponse:
 
 def json_sync(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"message": "Hello, async world!"})
+
+
+def hello_sync(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("Hello, Anonymous", content_type="text/plain; charset=utf-8")
