@@ -39,7 +39,8 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=None,
         metavar="ID",
-        help="only these scenarios (repeatable; default: the behaviours' own)",
+        help="only these scenarios, or scaling items such as json-2-workers (repeatable;"
+        " default: the behaviours' own, and the scaling pass's)",
     )
     bench.add_argument("--no-scenarios", action="store_true", help="main cases only")
     bench.add_argument(

@@ -571,10 +571,14 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
         )
     if scaled := scaling_rows(results, table):
         lines.append(scaling_sentence(results))
-        lines += [
-            f"{name} on {behaviour.strip('`')}: {one} → {many} req/s {ratio}"
-            for behaviour, name, one, many, ratio in scaled
-        ]
+        one, many = results["settings"]["workers"], results["settings"]["scaling"]["workers"]
+        for behaviour, name, low, high, ratio in scaled:
+            with_many = f"{high} with {many}" if ratio != "—" else f"with {many}: {high}"
+            times = f" ({ratio})" if ratio != "—" else ""
+            lines.append(
+                f"{name} on {behaviour.strip('`')}: {low} req/s with {one} worker(s),"
+                f" {with_many}{times}"
+            )
     for found in peer_ratios(results, table):
         lines.append(
             f"{found['baseline']} ÷ {found['peer']} on {found['item']}: {found['ratio']:.2f}"

@@ -331,6 +331,7 @@ class Run:
     measurements: list[dict[str, Any]] = field(default_factory=list)
     upstream: Server | None = None
     described: dict[str, Any] = field(default_factory=dict)  # the subjects, before scaling
+    open_files: int = 0  # the soft limit of open files, the bench's and its servers'
     scaling: dict[str, Any] = field(default_factory=dict)  # the scaling pass's settings
 
     def __post_init__(self) -> None:
@@ -728,7 +729,7 @@ class Run:
 
     def execute(self) -> dict[str, Any]:
         started = now()
-        raise_open_files_limit()
+        self.open_files = raise_open_files_limit()  # the servers started from here inherit it
         before = machine()
         try:
             self.start_all()
@@ -760,6 +761,7 @@ class Run:
                 "connections": settings.connections,
                 "workers": settings.workers,
                 "timeout_s": settings.timeout,
+                "open_files_limit": self.open_files,
                 "generator": {"name": self.generator.name, "about": self.generator.describe()},
                 "pinning": {
                     "server_cpus": list(self.main_pinning.server),

@@ -323,17 +323,22 @@ async def ws_idle(
     still_open = sum(ws.state is State.OPEN for ws in sockets)
 
     async def answers(ws: ClientConnection) -> bool:
-        try:
-            await asyncio.wait_for(await ws.ping(), patience)
-        except (TimeoutError, ConnectionClosed):
-            return False
-        return True
+        """A pong within `patience`: a hundred pings at a time, as they were opened."""
+        async with gate:
+            try:
+                await asyncio.wait_for(await ws.ping(), patience)
+            except (TimeoutError, ConnectionClosed):
+                return False
+            return True
 
     alive = sum(await asyncio.gather(*(answers(ws) for ws in sockets)))
     await close_all(sockets, patience)
     notes = [f"{n} of {count} connections did not open: {why}" for why, n in failures.items()]
     if alive < len(sockets):
-        notes.append(f"{len(sockets) - alive} of the {len(sockets)} opened did not stay open")
+        notes.append(
+            f"{len(sockets) - alive} of the {len(sockets)} opened did not answer a ping within"
+            f" {patience:g} s after the wait ({len(sockets) - still_open} were closed by then)"
+        )
     grown = after - before
     return ScenarioResult(
         metrics={
@@ -341,6 +346,7 @@ async def ws_idle(
             "connections": float(count),
             "opened": float(len(sockets)),
             "open": float(alive),
+            "open_at_reading": float(still_open),
             "rss_before_mib": before / 2**20,
             "rss_after_mib": after / 2**20,
             "opening_s": opening,
