@@ -678,9 +678,11 @@ def test_the_scaling_pass_measures_json_again_with_two_workers() -> None:
     where bench.toml has a way to run them, not available where it has none; the pinning kept."""
     config = bench_config.load(spec())
     assert config.scaling.workers == 2 and config.scaling.behaviours == ("hello", "json")
+    assert config.scaling.rounds == 3
+    config = dataclasses.replace(config, scaling=dataclasses.replace(config.scaling, rounds=1))
     names = ("aiohttp", "django-uvicorn", "aiohttp-hello")
     settings = bench_config.Settings(
-        duration=0.5, warmup=0, rounds=1, connections=8, idle_limit=0, tries=1
+        duration=0.5, warmup=0, rounds=2, connections=8, idle_limit=0, tries=1
     )
     options = Options(settings, ("json",), targets=names)
     lines: list[str] = []
@@ -696,7 +698,10 @@ def test_the_scaling_pass_measures_json_again_with_two_workers() -> None:
     assert "gunicorn" in commands["aiohttp-hello"] and "2" in commands["aiohttp-hello"]
     assert "not available with 2 workers" in scaling["subjects"]["aiohttp"]["unavailable"]
     assert results["subjects"]["aiohttp"]["unavailable"] is None  # the run's own pass had it
-    found = {(m["item"], m["subject"]): m for m in results["measurements"]}
+    assert results["items"][1]["rounds"] == 1  # json in both rounds, json-2-workers in one
+    assert sum(m["item"] == "json" for m in results["measurements"]) == 2 * len(names)
+    assert sum(m["item"] == "json-2-workers" for m in results["measurements"]) == len(names)
+    found = {(m["item"], m["subject"]): m for m in results["measurements"] if m["round"] == 1}
     for name in names:
         assert found[("json", name)]["status"] == "ok" and "workers" not in found[("json", name)]
     assert found[("json-2-workers", "aiohttp")]["status"] == "unavailable"

@@ -166,6 +166,7 @@ class Scaling:
 
     workers: int = 2
     behaviours: tuple[str, ...] = ()
+    rounds: int = 0  # measured in the run's first `rounds` rounds only; 0: in every round
 
     def item_id(self, behaviour: str) -> str:
         return f"{behaviour}-{self.workers}-workers"
@@ -322,7 +323,11 @@ def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
         for name, entry in data.get("workers", {}).items()
     }
     entry = data.get("scaling", {})
-    scaling = Scaling(int(entry.get("workers", 2)), tuple(entry.get("behaviours", ())))
+    scaling = Scaling(
+        int(entry.get("workers", 2)),
+        tuple(entry.get("behaviours", ())),
+        int(entry.get("rounds", 0)),
+    )
     for behaviour in scaling.behaviours:
         if behaviour not in main or not main[behaviour].steps:
             raise _fail(path, "scaling.behaviours", f"{behaviour!r} has no HTTP main case")

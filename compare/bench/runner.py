@@ -121,6 +121,7 @@ class Item:
     main: MainCase | None = None
     scenario: Scenario | None = None
     workers: int | None = None  # the scaling pass's: each server with this many processes
+    rounds: int = 0  # measured in the run's first `rounds` rounds only; 0: in every round
 
     @property
     def needs(self) -> frozenset[str]:
@@ -172,7 +173,7 @@ def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item
     scaling = config.scaling
     scaled = {
         scaling.item_id(b): Item(
-            scaling.item_id(b), b, "http", config.main[b], None, scaling.workers
+            scaling.item_id(b), b, "http", config.main[b], None, scaling.workers, scaling.rounds
         )
         for b in scaling.behaviours
         if b in chosen and scaling.workers != options.settings.workers
@@ -191,7 +192,10 @@ def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item
         if scenario_id not in config.scenarios:
             raise ValueError(f"no scenario {scenario_id!r} in {config.path.name}")
         scenario = config.scenarios[scenario_id]
-        items.append(Item(scenario.id, scenario.behaviour, scenario.kind, scenario=scenario))
+        items.append(
+            Item(scenario.id, scenario.behaviour, scenario.kind, scenario=scenario,
+                 rounds=scenario.rounds)
+        )  # fmt: skip
     return items
 
 
@@ -664,7 +668,7 @@ class Run:
             for r in range(rounds)
             for item in items
             for subject in rotate([s for s in self.subjects if s.serves(item)], r)
-            if item.scenario is None or not item.scenario.rounds or r < item.scenario.rounds
+            if not item.rounds or r < item.rounds
         ]
         for index, (r, item, subject) in enumerate(plan, 1):
             env = self.layer_env(item)
@@ -800,11 +804,7 @@ class Run:
                         if item.scenario and item.scenario.layer
                         else {}
                     ),
-                    **(
-                        {"rounds": item.scenario.rounds}
-                        if item.scenario and item.scenario.rounds
-                        else {}
-                    ),
+                    **({"rounds": item.rounds} if item.rounds else {}),
                     **(
                         {"rates": list(item.scenario.rates), "bound_ms": item.scenario.bound_ms}
                         if item.kind == "rate-ladder" and item.scenario
