@@ -31,7 +31,7 @@ from aiohttp_app.patterns.cpu import cpu_pool_context
 from aiohttp_app.patterns.pages import setup_templates
 from aiohttp_app.patterns.raw import raw_database_context
 from aiohttp_app.realtime.rooms import rooms_context
-from aiohttp_app.settings import from_env, settings
+from aiohttp_app.settings import JSON_ENCODERS, Settings, dumps, from_env, settings
 from shared.runtime.validation import JSON_BODY_MAX_BYTES
 
 
@@ -40,7 +40,8 @@ async def close_websockets(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutdown")
 
 
-def create_app() -> web.Application:
+def create_app(config: Settings | None = None) -> web.Application:
+    """The app, with `config` or the settings of the environment."""
     # The host and origin checks run inside the error middleware, which renders their 400 and 403
     # as JSON; the request id and timing middlewares run outside it, so error responses carry
     # their headers. The forwarded middleware hands on a clone of the request, so it comes after
@@ -61,7 +62,8 @@ def create_app() -> web.Application:
         # of check_content_encoding, and aiohttp's read of the unread rest no decoding error.
         handler_args={"auto_decompress": False},
     )
-    app[settings] = from_env()
+    app[settings] = config or from_env()
+    app[dumps] = JSON_ENCODERS[app[settings].json_library]
     setup_sessions(app, app[settings])  # aiohttp-session's middleware, after those above
     app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])

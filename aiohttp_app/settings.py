@@ -1,12 +1,16 @@
 """Settings from environment variables, read once at start-up and kept under an AppKey."""
 
 import ipaddress
+import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import orjson
 from aiohttp import web
+from aiohttp.typedefs import JSONEncoder
 
 from shared.runtime.accounts import cookie_secure, login_window, session_max_age
 from shared.runtime.cpu import CPU_WORKERS
@@ -16,6 +20,8 @@ from shared.runtime.validation import ws_ping_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+type EventLoop = Literal["asyncio", "uvloop"]
+type JsonLibrary = Literal["json", "orjson"]
 
 
 @dataclass(frozen=True)
@@ -42,9 +48,38 @@ class Settings:
     cpu_workers: int  # the processes of the pool /cpu computes in
     # The peers whose X-Forwarded-For and -Proto are believed: uvicorn's FORWARDED_ALLOW_IPS.
     forwarded_allow_ips: tuple[Network, ...]
+    # How `python -m aiohttp_app` serves (the aiohttp-best target tunes all three): the event
+    # loop web.run_app runs on, whether aiohttp writes an access log (a proxy in front may keep
+    # it instead), and the library that writes the JSON answers.
+    event_loop: EventLoop
+    access_log: bool
+    json_library: JsonLibrary
 
 
 settings = web.AppKey("settings", Settings)
+# What web.json_response(dumps=...) writes each JSON answer with: settings.json_library's encoder.
+dumps: web.AppKey[JSONEncoder] = web.AppKey("dumps")
+
+
+def orjson_dumps(data: object) -> str:
+    """orjson's text: compact, non-ASCII as UTF-8. What orjson refuses, an integer past 64 bits
+    or a key that is not a string, json.dumps writes, as the other targets do."""
+    try:
+        return orjson.dumps(data).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(data)
+
+
+JSON_ENCODERS: dict[JsonLibrary, JSONEncoder] = {"json": json.dumps, "orjson": orjson_dumps}
+EVENT_LOOPS: tuple[EventLoop, ...] = ("asyncio", "uvloop")
+
+
+def choice[T: str](value: str, allowed: tuple[T, ...]) -> T:
+    """A setting that must be one of `allowed`."""
+    for option in allowed:
+        if value == option:
+            return option
+    raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
 
 
 def configure_logging() -> None:
@@ -91,4 +126,7 @@ def from_env() -> Settings:
         forwarded_allow_ips=trusted_networks(
             os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")  # uvicorn's default
         ),
+        event_loop=choice(os.environ.get("EVENT_LOOP", "asyncio"), EVENT_LOOPS),
+        access_log=os.environ.get("ACCESS_LOG", "1") == "1",
+        json_library=choice(os.environ.get("JSON_LIBRARY", "json"), tuple(JSON_ENCODERS)),
     )

@@ -20,6 +20,7 @@ from aiohttp_app.accounts.throttle import count_attempt, forget_attempts
 from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import sessions
 from aiohttp_app.data.models import Item
+from aiohttp_app.settings import dumps
 from shared.runtime.accounts import (
     ACCOUNT_FIELDS,
     ME_ITEMS_MAX,
@@ -46,7 +47,7 @@ class AccountsView(web.View):
                 session.add(User(username=username, password=password))
         except IntegrityError:  # taken meanwhile, by a sign-up in flight at the same time
             raise ApiError("username_taken") from None
-        return web.json_response({"username": username}, status=201)
+        return web.json_response({"username": username}, status=201, dumps=self.request.app[dumps])
 
 
 @csrf_protect
@@ -60,7 +61,7 @@ class SessionView(web.View):
             raise ApiError("invalid_credentials")
         await forget_attempts(self.request, username)
         await login(self.request, user)
-        return web.json_response({"username": user.username})
+        return web.json_response({"username": user.username}, dumps=self.request.app[dumps])
 
     async def delete(self) -> web.Response:
         await logout(self.request)
@@ -71,7 +72,7 @@ async def me(request: web.Request) -> web.Response:
     user = await get_user(request)
     if user is None:
         raise ApiError("not_authenticated")
-    return web.json_response({"username": user.username})
+    return web.json_response({"username": user.username}, dumps=request.app[dumps])
 
 
 @login_required
@@ -82,8 +83,10 @@ async def me_items(request: web.Request) -> web.Response:
         items = await session.scalars(select(Item).order_by(Item.id).limit(ME_ITEMS_MAX))
         count = await session.scalar(select(func.count()).select_from(Item))
     page = [item.to_json() for item in items]
-    return web.json_response({"username": user.username, "items": page, "count": count})
+    return web.json_response(
+        {"username": user.username, "items": page, "count": count}, dumps=request.app[dumps]
+    )
 
 
 async def csrf(request: web.Request) -> web.Response:
-    return web.json_response({"csrf": get_token(request)})
+    return web.json_response({"csrf": get_token(request)}, dumps=request.app[dumps])

@@ -5,6 +5,7 @@ import logging
 from aiohttp import WSCloseCode, hdrs, web
 from aiohttp.typedefs import Handler
 
+from aiohttp_app.settings import dumps
 from shared.runtime.errors import ApiError, error_body
 
 logger = logging.getLogger(__name__)
@@ -22,18 +23,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        answer = web.json_response(error.body, status=error.status, headers=error.headers)
+        answer = web.json_response(
+            error.body, status=error.status, headers=error.headers, dumps=request.app[dumps]
+        )
         if error.headers.get(hdrs.CONNECTION) == "close":
             answer.force_close()  # aiohttp sends the header, but closes only when told
         return answer
     except web.HTTPNotFound:
-        return web.json_response(error_body("not_found"), status=404)
+        return web.json_response(error_body("not_found"), status=404, dumps=request.app[dumps])
     except web.HTTPMethodNotAllowed as error:
         return web.json_response(
             error_body("method_not_allowed", method=request.method),
             status=405,
             # The list as Django writes it ("GET, HEAD"); aiohttp's own reads "GET,HEAD".
             headers={"Allow": ", ".join(sorted(error.allowed_methods))},
+            dumps=request.app[dumps],
         )
     except web.HTTPException:
         raise
@@ -48,4 +52,4 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return response
         if response is not None:
             raise
-        return web.json_response(error_body("internal_error"), status=500)
+        return web.json_response(error_body("internal_error"), status=500, dumps=request.app[dumps])

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from aiohttp_app.concurrency.state import redis
 from aiohttp_app.data.db import sessions
 from aiohttp_app.params import query
+from aiohttp_app.settings import dumps
 from shared.runtime.health import LIVE_BODY, readiness, state_of
 from shared.runtime.openapi import MEDIA_TYPE, read_document
 from shared.runtime.validation import parse_seconds
@@ -19,13 +20,13 @@ async def hello(request: web.Request) -> web.Response:
 
 
 async def json_hello(request: web.Request) -> web.Response:
-    return web.json_response({"message": "Hello, async world!"})
+    return web.json_response({"message": "Hello, async world!"}, dumps=request.app[dumps])
 
 
 async def delay(request: web.Request) -> web.Response:
     seconds = parse_seconds(query(request, "seconds"))
     await asyncio.sleep(seconds)
-    return web.json_response({"slept": seconds})
+    return web.json_response({"slept": seconds}, dumps=request.app[dumps])
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -33,7 +34,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def health_live(request: web.Request) -> web.Response:
-    return web.json_response(LIVE_BODY)
+    return web.json_response(LIVE_BODY, dumps=request.app[dumps])
 
 
 async def health_ready(request: web.Request) -> web.Response:
@@ -42,7 +43,7 @@ async def health_ready(request: web.Request) -> web.Response:
         "database": await state_of("database", select_one(request)),
         "redis": await state_of("redis", client.ping() if client else None),
     }
-    return web.json_response(readiness(checks))
+    return web.json_response(readiness(checks), dumps=request.app[dumps])
 
 
 async def select_one(request: web.Request) -> None:

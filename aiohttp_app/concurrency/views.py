@@ -14,7 +14,7 @@ from aiohttp_app.concurrency.middlewares import passed, request_id
 from aiohttp_app.concurrency.state import events, streams
 from aiohttp_app.concurrency.upstream import call_upstream, upstream
 from aiohttp_app.params import header, query
-from aiohttp_app.settings import settings
+from aiohttp_app.settings import dumps, settings
 from shared.runtime.concurrency import (
     BLOCKING_MAX_SECONDS,
     EVENT_FIELDS,
@@ -48,7 +48,7 @@ async def fanout(request: web.Request) -> web.Response:
         [partial(call_upstream, session, wait, code, traced) for wait, code in asks], limit
     )
     elapsed = round(time.perf_counter() - started, 3)
-    return web.json_response({"results": results, "elapsed": elapsed})
+    return web.json_response({"results": results, "elapsed": elapsed}, dumps=request.app[dumps])
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -73,14 +73,14 @@ async def stream_record(request: web.Request) -> web.Response:
     record = await request.app[streams].get(request.match_info["request_id"])
     if record is None:
         raise ApiError("not_found")
-    return web.json_response(record.to_json())
+    return web.json_response(record.to_json(), dumps=request.app[dumps])
 
 
 class EventsView(web.View):
     async def post(self) -> web.Response:
         data = await read_json(self.request, EVENT_FIELDS)
         event = await self.request.app[events].publish(data["data"])
-        return web.json_response({"id": event.id}, status=201)
+        return web.json_response({"id": event.id}, status=201, dumps=self.request.app[dumps])
 
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
@@ -109,29 +109,33 @@ async def poll(request: web.Request) -> web.Response:
     found = await log.wait(await log.cursor(after), timeout)
     if not found:
         return web.Response(status=204)
-    return web.json_response({"events": [event.to_json() for event in found]})
+    return web.json_response(
+        {"events": [event.to_json() for event in found]}, dumps=request.app[dumps]
+    )
 
 
 async def middleware_order(request: web.Request) -> web.Response:
-    return web.json_response({"order": request[passed]})
+    return web.json_response({"order": request[passed]}, dumps=request.app[dumps])
 
 
 async def middleware_client(request: web.Request) -> web.Response:
-    return web.json_response({"address": request.remote, "scheme": request.scheme})
+    return web.json_response(
+        {"address": request.remote, "scheme": request.scheme}, dumps=request.app[dumps]
+    )
 
 
 async def blocking(request: web.Request) -> web.Response:
     seconds = parse_seconds(query(request, "seconds"), maximum=BLOCKING_MAX_SECONDS)
     # THE ANTI-PATTERN: time.sleep blocks the event loop, and every other request with it.
     time.sleep(seconds)  # noqa: ASYNC251
-    return web.json_response({"slept": seconds})
+    return web.json_response({"slept": seconds}, dumps=request.app[dumps])
 
 
 async def missing_await(request: web.Request) -> web.Response:
     # THE BUG: without `await`, this only creates a coroutine, which is dropped at once: nothing
     # sleeps, the handler answers now, and Python warns "coroutine 'sleep' was never awaited".
     asyncio.sleep(1)  # type: ignore[unused-coroutine]  # the pitfall itself, on purpose
-    return web.json_response({"status": "done"})
+    return web.json_response({"status": "done"}, dumps=request.app[dumps])
 
 
 class JobsView(web.View):
@@ -140,15 +144,17 @@ class JobsView(web.View):
         job = await self.request.app[jobs].start(data["seconds"])
         location = self.request.app.router["job"].url_for(job_id=job.id)
         headers = {hdrs.LOCATION: str(location)}
-        return web.json_response(job.to_json(), status=202, headers=headers)
+        return web.json_response(
+            job.to_json(), status=202, headers=headers, dumps=self.request.app[dumps]
+        )
 
 
 async def job(request: web.Request) -> web.Response:
     found = await request.app[jobs].get(request.match_info["job_id"])
     if found is None:
         raise ApiError("not_found")
-    return web.json_response(found.to_json())
+    return web.json_response(found.to_json(), dumps=request.app[dumps])
 
 
 async def heartbeat(request: web.Request) -> web.Response:
-    return web.json_response((await request.app[beat].read()).to_json())
+    return web.json_response((await request.app[beat].read()).to_json(), dumps=request.app[dumps])

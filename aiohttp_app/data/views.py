@@ -14,7 +14,7 @@ from aiohttp_app.data.models import Counter, Item, StoredFile
 from aiohttp_app.data.signals import item_deleted, item_saved, send_robust
 from aiohttp_app.data.uploads import content_disposition, receive_upload
 from aiohttp_app.params import header
-from aiohttp_app.settings import settings
+from aiohttp_app.settings import dumps, settings
 from shared.runtime.data import (
     ITEM_FIELDS,
     MULTIPART_MEDIA_TYPE,
@@ -40,7 +40,10 @@ class ItemsView(web.View):
                 select(Item).order_by(Item.id).limit(page.limit).offset(page.offset)
             )
             count = await session.scalar(select(func.count()).select_from(Item))
-        return web.json_response({"items": [item.to_json() for item in items], "count": count})
+        return web.json_response(
+            {"items": [item.to_json() for item in items], "count": count},
+            dumps=self.request.app[dumps],
+        )
 
     head = get  # HEAD wherever GET is, as web.get() routes have it; no body is sent
 
@@ -51,7 +54,12 @@ class ItemsView(web.View):
             session.add(item)
         await self.request.app[item_saved].send(self.request.app, item, True)
         location = self.request.app.router["item"].url_for(id=str(item.id))
-        return web.json_response(item.to_json(), status=201, headers={hdrs.LOCATION: str(location)})
+        return web.json_response(
+            item.to_json(),
+            status=201,
+            headers={hdrs.LOCATION: str(location)},
+            dumps=self.request.app[dumps],
+        )
 
 
 def find_items(sync_session: sessionmaker[Session], name: str) -> list[Item]:
@@ -68,7 +76,9 @@ def find_items(sync_session: sessionmaker[Session], name: str) -> list[Item]:
 async def search_items(request: web.Request) -> web.Response:
     name = parse_search_name(request.query.getall("name", []))
     items = await asyncio.to_thread(find_items, request.app[sync_sessions], name)
-    return web.json_response({"items": [item.to_json() for item in items]})
+    return web.json_response(
+        {"items": [item.to_json() for item in items]}, dumps=request.app[dumps]
+    )
 
 
 class ItemView(web.View):
@@ -82,7 +92,9 @@ class ItemView(web.View):
             if item is None:
                 raise web.HTTPNotFound()  # not cached: the item may be created later
             found = await cache_item(self.request.app, item)
-        return web.json_response(found, headers={CACHE_HEADER: "hit" if hit else "miss"})
+        return web.json_response(
+            found, headers={CACHE_HEADER: "hit" if hit else "miss"}, dumps=self.request.app[dumps]
+        )
 
     head = get
 
@@ -96,7 +108,7 @@ class ItemView(web.View):
                 setattr(item, name, value)
         await self.request.app[item_saved].send(self.request.app, item, False)
         await send_robust(self.request.app, item, UPDATED)
-        return web.json_response(item.to_json())
+        return web.json_response(item.to_json(), dumps=self.request.app[dumps])
 
     async def delete(self) -> web.Response:
         async with self.request.app[sessions].begin() as session:
@@ -113,7 +125,9 @@ async def counter(request: web.Request) -> web.Response:
     name = check_counter_name(request.match_info["name"])
     async with request.app[sessions]() as session:
         found = await session.scalar(select(Counter).where(Counter.name == name))
-    return web.json_response((found or Counter(name=name, value=0)).to_json())
+    return web.json_response(
+        (found or Counter(name=name, value=0)).to_json(), dumps=request.app[dumps]
+    )
 
 
 async def increment_counter(request: web.Request) -> web.Response:
@@ -125,7 +139,7 @@ async def increment_counter(request: web.Request) -> web.Response:
             update(Counter).where(Counter.id == found.id).values(value=Counter.value + 1)
         )
         await session.refresh(found, ["value"])
-    return web.json_response(found.to_json())
+    return web.json_response(found.to_json(), dumps=request.app[dumps])
 
 
 async def increment_counter_racy(request: web.Request) -> web.Response:
@@ -139,7 +153,7 @@ async def increment_counter_racy(request: web.Request) -> web.Response:
     found.value += 1
     async with request.app[sessions].begin() as session:
         session.add(found)  # UPDATE counters SET value = <the value read, plus one>
-    return web.json_response(found.to_json())
+    return web.json_response(found.to_json(), dumps=request.app[dumps])
 
 
 # A class view, so that /files answers a method it does not take with 405: the router would
@@ -163,7 +177,7 @@ class FilesView(web.View):
         except BaseException:
             received.discard()
             raise
-        return web.json_response(stored.to_json(), status=201)
+        return web.json_response(stored.to_json(), status=201, dumps=self.request.app[dumps])
 
 
 async def download_file(request: web.Request) -> web.FileResponse:

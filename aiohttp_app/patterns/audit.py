@@ -7,6 +7,7 @@ from aiohttp_app.data.db import sessions
 from aiohttp_app.data.models import Item
 from aiohttp_app.data.signals import item_changed, item_deleted, item_saved
 from aiohttp_app.patterns.models import AuditEvent
+from aiohttp_app.settings import dumps
 from shared.runtime.patterns import (
     AUDIT_EVENTS_MAX,
     CREATED,
@@ -56,4 +57,4 @@ async def item_audit(request: web.Request) -> web.Response:
         events = [(row.event, row.at) for row in await session.execute(newest)][::-1]
         if not events and not await session.scalar(select(exists().where(Item.id == item_id))):
             raise web.HTTPNotFound()  # no item had this id: one without events predates the audit
-    return web.json_response(audit_json(events))
+    return web.json_response(audit_json(events), dumps=request.app[dumps])

@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 from aiohttp import web
 
 from aiohttp_app.params import query
-from aiohttp_app.settings import settings
+from aiohttp_app.settings import dumps, settings
 from shared.runtime.cpu import CPU_MAX_ROUNDS, POOL_CONTEXT, digest
 from shared.runtime.validation import parse_int
 
@@ -18,14 +18,14 @@ async def cpu(request: web.Request) -> web.Response:
     rounds = parse_int(query(request, "rounds"), "rounds", 1, CPU_MAX_ROUNDS)
     loop = asyncio.get_running_loop()
     found = await loop.run_in_executor(request.app[cpu_pool], digest, rounds)
-    return web.json_response({"rounds": rounds, "digest": found})
+    return web.json_response({"rounds": rounds, "digest": found}, dumps=request.app[dumps])
 
 
 async def pitfall_cpu(request: web.Request) -> web.Response:
     rounds = parse_int(query(request, "rounds"), "rounds", 1, CPU_MAX_ROUNDS)
     # THE ANTI-PATTERN: the work runs in the event loop's thread, and every other request waits.
     found = digest(rounds)
-    return web.json_response({"rounds": rounds, "digest": found})
+    return web.json_response({"rounds": rounds, "digest": found}, dumps=request.app[dumps])
 
 
 async def cpu_pool_context(app: web.Application) -> AsyncIterator[None]:

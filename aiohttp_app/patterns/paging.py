@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from aiohttp_app.data.db import sessions
 from aiohttp_app.data.models import Item
+from aiohttp_app.settings import dumps
 from shared.runtime.patterns import page_count, parse_per_page
 
 
@@ -27,5 +28,6 @@ async def items_pages(request: web.Request) -> web.Response:
             "count": count,
             "has_previous": number > 1,
             "has_next": number < pages,
-        }
+        },
+        dumps=request.app[dumps],
     )

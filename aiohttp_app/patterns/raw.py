@@ -10,7 +10,7 @@ from aiohttp import web
 
 from aiohttp_app.data.db import with_driver
 from aiohttp_app.data.models import Item
-from aiohttp_app.settings import settings
+from aiohttp_app.settings import dumps, settings
 from shared.runtime.data import DATABASE_WAIT_SECONDS, parse_page
 from shared.runtime.raw import count_sql, item_json, items_sql
 
@@ -41,7 +41,9 @@ async def raw_items(request: web.Request) -> web.Response:
         async with aiosqlite.connect(database.sqlite_file) as sqlite:
             rows = await sqlite.execute_fetchall(items_sql(TABLE, "?"), (page.limit,))
             ((count,),) = await sqlite.execute_fetchall(count_sql(TABLE))
-    return web.json_response({"items": [item_json(row) for row in rows], "count": count})
+    return web.json_response(
+        {"items": [item_json(row) for row in rows], "count": count}, dumps=request.app[dumps]
+    )
 
 
 async def raw_database_context(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiohttp_app.bodies import read_json
 from aiohttp_app.data.db import sessions
 from aiohttp_app.patterns.models import Transfer, Wallet
+from aiohttp_app.settings import dumps
 from shared.runtime.errors import ApiError
 from shared.runtime.patterns import TRANSFER_FIELDS, WALLET_FIELDS, check_transfer, no_wallet
 
@@ -19,7 +20,10 @@ class WalletsView(web.View):
             session.add(wallet)
         location = self.request.app.router["wallet"].url_for(id=str(wallet.id))
         return web.json_response(
-            wallet.to_json(), status=201, headers={hdrs.LOCATION: str(location)}
+            wallet.to_json(),
+            status=201,
+            headers={hdrs.LOCATION: str(location)},
+            dumps=self.request.app[dumps],
         )
 
 
@@ -28,7 +32,7 @@ async def wallet(request: web.Request) -> web.Response:
         found = await session.get(Wallet, int(request.match_info["id"]))
     if found is None:
         raise web.HTTPNotFound()
-    return web.json_response(found.to_json())
+    return web.json_response(found.to_json(), dumps=request.app[dumps])
 
 
 async def move_money(session: AsyncSession, source: int, destination: int, amount: int) -> Transfer:
@@ -71,4 +75,4 @@ class TransfersView(web.View):
         # One transaction: committed as the block ends, rolled back if anything in it raises.
         async with self.request.app[sessions].begin() as session:
             transfer = await move_money(session, source, destination, amount)
-        return web.json_response(transfer.to_json(), status=201)
+        return web.json_response(transfer.to_json(), status=201, dumps=self.request.app[dumps])
