@@ -20,13 +20,17 @@ def is_trusted(host: str, networks: tuple[Network, ...]) -> bool:
 
 @web.middleware
 async def forwarded_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    forwarded_proto = header(request, "X-Forwarded-Proto")
+    forwarded_for = header(request, "X-Forwarded-For")
+    if forwarded_proto is None and forwarded_for is None:
+        return await handler(request)  # nothing to believe: the peer is the client
     networks = request.app[settings].forwarded_allow_ips
     peer = request.remote
     if peer is None or not is_trusted(peer, networks):
         return await handler(request)  # anyone else's headers are only its own word
-    proto = (header(request, "X-Forwarded-Proto") or "").strip()
+    proto = (forwarded_proto or "").strip()
     scheme = proto if proto in {"http", "https"} else request.scheme
-    hops = [hop.strip() for hop in (header(request, "X-Forwarded-For") or "").split(",")]
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",")]
     # Each proxy appends the peer it had: the client is the last hop no trusted proxy added,
     # or the first one where every hop is trusted.
     client = next((hop for hop in reversed(hops) if not is_trusted(hop, networks)), hops[0])

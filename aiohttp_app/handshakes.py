@@ -37,10 +37,11 @@ def origin_allowed(origin: str | None, allowed_hosts: Sequence[str]) -> bool:
 def asks_for_websocket(request: web.Request) -> bool:
     """A websocket handshake, as uvicorn and hypercorn tell one from plain HTTP (RFC 6455 §4.1):
     a GET whose Connection has the token `upgrade` and whose Upgrade is `websocket`."""
+    if request.method != hdrs.METH_GET or hdrs.UPGRADE not in request.headers:
+        return False  # plain HTTP, told apart without parsing a header: every request asks
     connection = (header(request, hdrs.CONNECTION) or "").lower().split(",")
     return (
-        request.method == hdrs.METH_GET
-        and "upgrade" in (token.strip() for token in connection)
+        "upgrade" in (token.strip() for token in connection)
         and (header(request, hdrs.UPGRADE) or "").strip().lower() == "websocket"
     )
 

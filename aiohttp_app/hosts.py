@@ -1,7 +1,7 @@
 """The Host check of Django's CommonMiddleware: a Host that ALLOWED_HOSTS does not name is 400."""
 
+import functools
 import re
-from collections.abc import Sequence
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -15,7 +15,8 @@ from shared.runtime.errors import ApiError
 HOST = re.compile(r"([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]+))?")
 
 
-def host_allowed(host: str, allowed_hosts: Sequence[str]) -> bool:
+@functools.lru_cache(maxsize=256)  # the same few Hosts on every request
+def host_allowed(host: str, allowed_hosts: tuple[str, ...]) -> bool:
     """Whether ALLOWED_HOSTS names the Host's domain, its port aside, as get_host() asks."""
     if (found := HOST.fullmatch(host.lower())) is None:
         return False

@@ -200,4 +200,4 @@ HOSTS = [
 def test_the_host_rule_is_django_s_rule(host: str, allowed: list[str]) -> None:
     """aiohttp's check agrees with request.get_host(), which CommonMiddleware asks."""
     domain, _ = split_domain_port(host)
-    assert host_allowed(host, allowed) is bool(domain and validate_host(domain, allowed))
+    assert host_allowed(host, tuple(allowed)) is bool(domain and validate_host(domain, allowed))
