@@ -9,6 +9,7 @@ from asgiref.typing import (
     ASGIReceiveCallable,
     ASGIReceiveEvent,
     ASGISendCallable,
+    HTTPScope,
     Scope,
 )
 from django.core.exceptions import RequestDataTooBig
@@ -35,7 +36,7 @@ def body_deadline(application: ASGI3Application) -> ASGI3Application:
     body only once it is whole, and WSGI reads it blocking: neither reaches this."""
 
     async def timed(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not has_body(scope):
             return await application(scope, receive, send)
         loop = asyncio.get_running_loop()
         started, received, whole = loop.time(), 0, False
@@ -63,6 +64,15 @@ def body_deadline(application: ASGI3Application) -> ASGI3Application:
         await application(scope, receive_in_time, send)
 
     return timed
+
+
+def has_body(scope: HTTPScope) -> bool:
+    """A Content-Length over 0 or a Transfer-Encoding: what aiohttp's request.body_exists says.
+    Without either the server sends an empty body at once, with no time to run out."""
+    return any(
+        name == b"transfer-encoding" or (name == b"content-length" and int(value) > 0)
+        for name, value in scope["headers"]
+    )
 
 
 def body_timed_out(request: HttpRequest) -> bool:
