@@ -1,5 +1,5 @@
-"""docker-compose.yml for real (compose-lab): the parity matrix through nginx, a chat across
-replicas that outlives one of them, and the stack down clean."""
+"""docker-compose.yml for real (compose-lab): the parity matrix through nginx, hostile clients
+bounded by nginx, a chat across replicas that outlives one of them, and the stack down clean."""
 
 from __future__ import annotations
 
@@ -20,15 +20,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import State
 from websockets.typing import Origin
 
+from shared.harness import nginx
 from shared.harness.client import origin_of
-from shared.harness.targets import PROJECT_ROOT, free_port
+from shared.harness.nginx import BEHIND_NGINX
+from shared.harness.targets import PROJECT_ROOT, free_port, load_targets
+from tests import hostile
 
 pytestmark = pytest.mark.compose
 
 PROJECT = "parity-stack"  # COMPOSE_PROJECT_NAME: the containers' names, whatever the folder's
 PORTS = ("AIOHTTP_PORT", "DJANGO_PORT", "UPSTREAM_PORT", "SITE_PORT")  # docker-compose.yml's
-# Each app behind nginx: its service, the parity target whose commands and flags it runs.
-APPS = {"aiohttp": "aiohttp", "django": "django-uvicorn"}
 # The blocking pitfall's case times five requests queued behind one blocked event loop: through
 # nginx they go to two replicas, two loops, and take half as long. That is what replicas are for.
 # aiohttp's chat cases 11-13 (a message over 64 KiB, refused with 1009 before aiohttp has read it)
@@ -146,13 +147,39 @@ def test_parity_through_nginx(stack: Stack, tmp_path: Path) -> None:
         [
             sys.executable, "-m", "pytest", "tests/test_parity.py", "-q", "-p", "no:cacheprovider",
             f"--basetemp={tmp_path / 'parity'}", "--parity-report=", "-k", NOT_THROUGH_REPLICAS,
-            *(f"--target-url={target}={stack.url(app)}" for app, target in APPS.items()),
+            *(f"--target-url={target}={stack.url(app)}" for app, target in BEHIND_NGINX.items()),
         ],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     report = f"{parity.stdout[-20000:]}{parity.stderr[-3000:]}"
     assert parity.returncode == 0, report
     assert re.search(r"\b\d+ passed\b", parity.stdout), report
+
+
+def test_hostile_clients_through_nginx(stack: Stack) -> None:
+    """tests/test_hostile.py's clients on nginx's two ports at once: each dropped within nginx's
+    bound (a body within the app's), another client served meanwhile on each. uvicorn alone holds
+    a silent client and a slow header section without end (expected.toml); nginx bounds them."""
+    targets = load_targets()
+
+    async def both() -> list[hostile.Run]:
+        return await asyncio.gather(
+            *(
+                hostile.run(target, stack.url(app), nginx.holds(targets[target]))
+                for app, target in BEHIND_NGINX.items()
+            )
+        )
+
+    runs = asyncio.run(both())
+    for run in runs:
+        print(f"{run.target} through nginx: {json.dumps(run.counted())}")
+    problems = [
+        f"{run.target} through nginx: {problem}"
+        for run in runs
+        for rule in hostile.RULES
+        if (problem := hostile.failure(run, rule))
+    ]
+    assert not problems, "\n".join(problems)
 
 
 async def frame(ws: ClientConnection, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -218,7 +245,7 @@ async def chat_outlives_a_replica(stack: Stack, app: str) -> None:
             await ws.close()
 
 
-@pytest.mark.parametrize("app", sorted(APPS))
+@pytest.mark.parametrize("app", sorted(BEHIND_NGINX))
 def test_chat_across_replicas_outlives_one(stack: Stack, app: str) -> None:
     """Members spread over both replicas hear each other; one replica killed (SIGKILL), the
     room carries on through the other."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from shared.harness import nginx
 from shared.harness.expected import Registry, What, lifecycle_checks
 from shared.harness.http_rules import Rule
 from shared.harness.targets import load_targets
@@ -216,8 +217,9 @@ def http_differences_table(registry: Registry) -> str:
 def hostile_table(registry: Registry, rules: Sequence[Rule]) -> str:
     """Who holds which hostile client for how long: each target's documented timeout (its
     `holds` in targets.toml), or **held**: for as long as the client keeps at it (the registry
-    says why)."""
+    says why); then each app of the compose stack behind nginx (deploy/nginx.conf's bounds)."""
     targets = load_targets()
+    behind = {target: nginx.holds(targets[target]) for target in nginx.BEHIND_NGINX.values()}
     rows = []
     for rule in rules:
         cells = []
@@ -230,5 +232,8 @@ def hostile_table(registry: Registry, rules: Sequence[Rule]) -> str:
                 cells.append("**held**" if declared else "—")
             else:
                 cells.append(f"{seconds:g} s" + (" (**no**)" if declared else ""))
+        for holds in behind.values():  # tests/test_compose_stack.py checks every one
+            cells.append("yes" if rule.check == "served-meanwhile" else f"{holds[rule.name]:g} s")
         rows.append([f"`{rule.name}`", rule.says, *cells])
-    return markdown_table(["client", "what it does", *(f"`{t}`" for t in targets)], rows)
+    headers = [f"`{t}`" for t in targets] + [f"`{t}` behind nginx" for t in behind]
+    return markdown_table(["client", "what it does", *headers], rows)
