@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import State
@@ -34,6 +35,14 @@ PORTS = ("AIOHTTP_PORT", "DJANGO_PORT", "UPSTREAM_PORT", "SITE_PORT")  # docker-
 # nginx they go to two replicas, two loops, and take half as long. That is what replicas are for.
 # Every other case runs.
 NOT_THROUGH_REPLICAS = "not pitfall-blocking"
+PORT = {"aiohttp": 8081, "django": 8082}  # each app's port on the stack's network
+SPOOFED = "203.0.113.9"  # an X-Forwarded-For that no proxy added
+# Another container of the stack asks a replica itself, with a forwarded address of its own.
+ASK_WITH_SPOOFED = (
+    "import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request(sys.argv[1],"
+    f" headers={{'X-Forwarded-For': '{SPOOFED}', 'X-Forwarded-Proto': 'https'}}), timeout=10)"
+    ".read().decode())"
+)
 UP_TIMEOUT = 1500  # seconds: a fresh machine's setup (~3 min) and the one image's build
 MEMBERS = 4  # chat members a room: nginx's round robin puts some on each replica
 WAIT = 15.0  # seconds for a frame, or for the killed replica's members to be closed
@@ -175,6 +184,31 @@ def test_hostile_clients_through_nginx(stack: Stack) -> None:
         if (problem := hostile.failure(run, rule))
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_forwarded_from_nginx_only(stack: Stack) -> None:
+    """Both apps believe X-Forwarded-For and -Proto from nginx alone (FORWARDED_ALLOW_IPS): through
+    nginx they see the client nginx had (a client's own header replaced), and asked by another
+    container of the stack with the headers, that container."""
+    address = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    nginx_address = stack.docker(
+        "inspect", "--format", address, f"{PROJECT}-nginx-1"
+    ).stdout.strip()
+    site_address = stack.docker("inspect", "--format", address, f"{PROJECT}-site-1").stdout.strip()
+    assert nginx_address and site_address
+    for app in BEHIND_NGINX:
+        through = httpx.get(
+            f"{stack.url(app)}/middleware/client", headers={"X-Forwarded-For": SPOOFED}, timeout=10
+        )
+        assert through.status_code == 200, through.text
+        seen = through.json()
+        assert seen["address"] not in {SPOOFED, nginx_address} and seen["scheme"] == "http", seen
+        asked = stack.docker(
+            "exec", f"{PROJECT}-site-1", "python", "-c", ASK_WITH_SPOOFED,
+            f"http://{app}:{PORT[app]}/middleware/client",
+        )  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        assert json.loads(asked.stdout) == {"address": site_address, "scheme": "http"}, app
 
 
 async def frame(ws: ClientConnection, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
