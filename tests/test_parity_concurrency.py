@@ -29,8 +29,9 @@ UNAWAITED = "RuntimeWarning: coroutine 'sleep' was never awaited"
 # Seconds a server gets to exit after SIGTERM before it is killed. Generous: on a loaded two-core
 # machine aiohttp-gunicorn alone needs up to 5 s (a worker notices SIGTERM within 1 s, then its
 # interpreter's teardown, then the arbiter's), yet far below what a stream left open would cost:
-# aiohttp's shutdown_timeout (60 s, or 95% of gunicorn's 30 s graceful timeout), uvicorn's wait
-# for every connection (no limit unless --timeout-graceful-shutdown is given).
+# aiohttp's shutdown_timeout (60 s, or 95% of gunicorn's 30 s graceful timeout), uvicorn's and
+# granian's wait for every connection (no limit unless --timeout-graceful-shutdown or
+# --workers-kill-timeout is given: the targets give 5 s), hypercorn's.
 SHUTDOWN_WITHIN = 15.0
 
 
