@@ -181,7 +181,7 @@ def test_make_run_fills_the_site_statuses_with_a_parity_run_on_its_servers(
             assert hello is not None
             assert re.findall(r'class="status (\w+)"', hello[0]) == ["pass", "pass"]
             assert f"pass {cases}/{cases}" in hello[0]
-            assert "no result yet for aiohttp-gunicorn, django-uvicorn" in index
+            assert "no result yet for aiohttp-best, aiohttp-gunicorn, django-uvicorn" in index
             assert stop(process) == 0
         finally:
             if process.poll() is None:

@@ -21,6 +21,9 @@ class Rooms:
     def __init__(self, members: Members) -> None:
         self.members = members
         self.sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        # A send waits while a socket's buffer drains: without a lock, an event published later
+        # could pass an earlier one on its way round the room. Channels' layers queue per channel.
+        self.delivering: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def join(self, room: str, member: str, ws: web.WebSocketResponse) -> None:
         self.sockets[room].add(ws)
@@ -32,6 +35,7 @@ class Rooms:
         sockets.discard(ws)
         if not sockets:
             del self.sockets[room]
+            self.delivering.pop(room, None)
         count = await self.members.leave(room, member)
         await self.publish(room, {"type": "leave", "members": count})
 
@@ -39,9 +43,10 @@ class Rooms:
         await self.deliver(room, json.dumps(event))
 
     async def deliver(self, room: str, text: str) -> None:
-        for ws in tuple(self.sockets.get(room, ())):
-            with suppress(ConnectionResetError):  # it is closing; its handler leaves the room
-                await ws.send_str(text)
+        async with self.delivering[room]:  # asyncio.Lock is fair: events go out as published
+            for ws in tuple(self.sockets.get(room, ())):
+                with suppress(ConnectionResetError):  # it is closing; its handler leaves the room
+                    await ws.send_str(text)
 
 
 class RedisRooms(Rooms):
