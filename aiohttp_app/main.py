@@ -73,14 +73,15 @@ def create_app(config: Settings | None = None) -> web.Application:
     setup_signals(app)
     app[item_changed].append(forget_item)
     connect_receivers(app)
-    # Part by part, as django_app/config/urls.py includes them. The basics come last: their
-    # `/{name}` route would take any one-segment path.
+    # Part by part, as django_app/config/urls.py includes them, the basics first. Their `/{name}`
+    # route comes last, as it would take any one-segment path.
+    basics.routes.setup_routes(app)
     data.routes.setup_routes(app)
     concurrency.routes.setup_routes(app)
     realtime.routes.setup_routes(app)
     accounts.routes.setup_routes(app)
     patterns.routes.setup_routes(app)
-    basics.routes.setup_routes(app)
+    basics.routes.setup_fallback_routes(app)
     # Each part's resources for the app's lifetime, one `<what it sets up>_context` each: set up
     # in this order at start-up, cleaned up in the reverse order at shutdown.
     app.cleanup_ctx.extend(

@@ -19,9 +19,9 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from compare import docs as generated
+from compare.bench import calls, history, openloop, plots
 from compare.bench import cli as bench_cli
 from compare.bench import config as bench_config
-from compare.bench import history, openloop, plots
 from compare.bench import report as bench_report
 from compare.bench import site as bench_site
 from compare.bench.config import Scenario
@@ -717,3 +717,14 @@ def test_the_scaling_pass_measures_json_again_with_two_workers() -> None:
     assert "aiohttp on json: " in bench_report.terminal(results)
     page = bench_site.overview_page(bench_site.Bench(PROJECT_ROOT, results))
     assert "<h2>Scaling</h2>" in page
+
+
+def test_calls_per_request_profiles_the_server_and_refuses_what_it_cannot() -> None:
+    """python -m compare.bench.calls: the bare aiohttp baseline's GET /json (248 calls when it
+    was written), and no measure of a server whose workers are processes of their own."""
+    known = calls.servers()
+    profiled = calls.profiled(known["aiohttp-hello"], Path("out"))
+    assert profiled.command[:6] == ("{python}", "-m", "cProfile", "-o", "out", "-m")
+    with pytest.raises(ValueError, match=r"not a `\{python\} -m` command"):
+        calls.profiled(dataclasses.replace(profiled, command=("granian", "app")), Path("out"))
+    assert 200 < calls.calls_per_request(known["aiohttp-hello"], "/json") < 300

@@ -56,7 +56,7 @@ def test_a_stage_line_found_twice_or_never_names_the_stage_and_the_lines(
     message = str(raised.value)
     assert "10-basics.toml: behaviour 'hello', stage 'work' (a stage): aiohttp" in message
     assert f"{text!r} is {found} of its implementations, not one" in message
-    (handler, _) = implementations(hello)["aiohttp"]
+    (handler, *_) = implementations(hello)["aiohttp"]
     lines = [f"{handler.path}:{handler.start + n}" for n, line in enumerate(
         handler.code.splitlines()) if text in line]  # fmt: skip
     assert message.endswith(f" ({', '.join(lines)})" if lines else "not one")
@@ -66,10 +66,11 @@ def test_a_source_no_stage_starts_in_is_named() -> None:
     hello = spec().behaviour("hello")
     (first, *_) = hello.stages
     with pytest.raises(StageError) as raised:
-        align(with_stage(hello, first))  # the routes: neither handler is in a stage
+        align(with_stage(hello, first))  # the first routes: neither handler nor the last route
     assert str(raised.value) == (
         "10-basics.toml: behaviour 'hello': no stage starts in aiohttp's"
-        " aiohttp_app.basics.views:hello: give it a [[behaviour.stage]]"
+        " aiohttp_app.basics.views:hello, aiohttp_app.basics.routes:setup_fallback_routes:"
+        " give it a [[behaviour.stage]]"
     )
 
 
@@ -83,18 +84,18 @@ def text_of(markup: str, between: str = " ") -> str:
 
 
 def test_the_aligned_view_shows_each_stage_its_note_and_both_apps_lines() -> None:
-    """hello: the routes, the name, the answer, in the spec's order, each with its lines in
-    both apps and their counts; the note beside its stage."""
+    """hello: the routes, the last route, the name, the answer, in the spec's order, each with its
+    lines in both apps and their counts; the note beside its stage."""
     hello = spec().behaviour("hello")
     markup = aligned_section(hello)
     stages = markup.split('<section class="stage"')[1:]
     assert [re.search(r'class="kind">(\w+)<', part)[1] for part in stages] == [  # type: ignore[index]
         stage.kind for stage in hello.stages
     ]
-    answer = text_of(stages[2])
+    answer = text_of(stages[3])
     assert "The greeting as text/plain aiohttp 1 line · Django 1 line" in answer
     assert "Django's HttpResponse defaults to text/html" in answer
-    code = text_of(stages[2], between="")
+    code = text_of(stages[3], between="")
     assert 'return web.Response(text=f"Hello, {name}")' in code
     assert 'return HttpResponse(f"Hello, {name}", content_type="text/plain; charset=utf-8")' in code
     assert code.index("return web.Response") < code.index("return HttpResponse")

@@ -17,6 +17,10 @@ def setup_routes(app: web.Application) -> None:
             web.get("/openapi.json", views.openapi, name="openapi"),
             web.get("/health/live", views.health_live, name="health-live"),
             web.get("/health/ready", views.health_ready, name="health-ready"),
-            web.get("/{name}", views.hello, name="hello"),
         ]
     )
+
+
+def setup_fallback_routes(app: web.Application) -> None:
+    """After every part's routes (main.py): `/{name}` would take any one-segment path."""
+    app.add_routes([web.get("/{name}", views.hello, name="hello")])

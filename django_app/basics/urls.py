@@ -15,5 +15,9 @@ urlpatterns = [
     path("openapi.json", views.openapi, name="openapi"),
     path("health/live", views.health_live, name="health-live"),
     path("health/ready", views.health_ready, name="health-ready"),
+]
+
+# After every part's routes (config/urls.py): it would take any one-segment path.
+fallback_urlpatterns = [
     path("<str:name>", views.hello, name="hello"),
 ]

@@ -34,7 +34,7 @@ application = ProtocolTypeRouter(
         # handshake's cookie (ws-auth; the chat names a logged-in member by username).
         "websocket": origin_middleware(
             AuthMiddlewareStack(
-                URLRouter([*realtime_ws, *accounts_ws, *basics_ws, re_path(r"", not_found)])  # type: ignore[list-item, arg-type]  # see above
+                URLRouter([*basics_ws, *realtime_ws, *accounts_ws, re_path(r"", not_found)])  # type: ignore[list-item, arg-type]  # see above
             )
         ),
         # Startup and shutdown, from the servers that send them (uvicorn, hypercorn; not daphne).

@@ -2,15 +2,19 @@
 
 from django.urls import include, path
 
-# Part by part, as aiohttp_app/main.py sets them up. The basics come last: their
-# `<str:name>` route would take any one-segment path.
+from django_app.basics.urls import fallback_urlpatterns
+
+# Part by part, as aiohttp_app/main.py sets them up, the basics first: Django tries the patterns
+# in order, so GET /json is matched before any other part's are tried. Their `<str:name>` route
+# comes last, as it would take any one-segment path.
 urlpatterns = [
+    path("", include("django_app.basics.urls")),
     path("", include("django_app.data.urls")),
     path("", include("django_app.concurrency.urls")),
     path("", include("django_app.realtime.urls")),
     path("", include("django_app.accounts.urls")),
     path("", include("django_app.patterns.urls")),
-    path("", include("django_app.basics.urls")),
+    path("", include(fallback_urlpatterns)),
 ]
 
 handler400 = "django_app.basics.views.bad_request"
