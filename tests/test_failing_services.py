@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -215,8 +217,8 @@ async def redis_restarted(base_url: str, ws_url: str, redis: RedisServer) -> Hea
             client.get("/events/poll", params={"after": last, "timeout": 20}, timeout=30)
         )
         async with (
-            websockets.connect(f"{ws_url}/ws/chat/restart", additional_headers=origin) as one,
-            websockets.connect(f"{ws_url}/ws/chat/restart", additional_headers=origin) as two,
+            member(f"{ws_url}/ws/chat/restart", origin) as one,
+            member(f"{ws_url}/ws/chat/restart", origin) as two,
         ):
             await streaming.wait()
             await asyncio.to_thread(redis.stop)
@@ -267,6 +269,16 @@ async def chat_after_restart(
         while not heard.done():
             assert time.monotonic() - started < RECOVERED_WITHIN, (
                 f"two heard none of {sent} messages in {RECOVERED_WITHIN} s; one closed {closes}"
+@asynccontextmanager
+async def member(room_url: str, origin: dict[str, str]) -> AsyncIterator[ClientConnection]:
+    """A socket in the room once it hears its own join notice: the server has joined it, through
+    Redis, which must not stop before (the join would fail and the server close the socket)."""
+    async with websockets.connect(room_url, additional_headers=origin) as socket:
+        while json.loads(await socket.recv()).get("type") != "join":
+            pass
+        yield socket
+
+
             )
             if one.close_code is not None:
                 closes.append(one.close_code)
