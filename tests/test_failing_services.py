@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import websockets
+from psycopg import sql
 from websockets.asyncio.client import ClientConnection
 
 from shared.harness.targets import PROJECT_ROOT
@@ -154,11 +156,72 @@ def test_postgresql_restarted_under_writes(
     REPORT.write_text(json.dumps(report, indent=2))
     assert counted.acknowledged_before_the_restart, f"nothing was written before: {counted}"
     assert not counted.lost, f"acknowledged writes lost: {counted}"
-    assert set(counted.refused) <= {"500 internal_error"}, counted
+    assert set(counted.refused) <= {"500 internal_error", "503 database_busy"}, counted
     assert counted.ready_while_down == (
         503, {"error": {"code": "not_ready", "message": "Not ready: database down."}}
     ), counted  # fmt: skip
     assert counted.ready_after == 200, counted
+
+
+async def transfers_past_a_locked_wallet(base_url: str, postgres: PostgresServer) -> list[str]:
+    """Three transfers from a wallet whose row another client holds locked: those that get one
+    of the pool's connections wait for the lock, the others for a connection; the lock is let go
+    once the first answer came. Each answer as "status Retry-After code", then the balances."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=ANSWER_WITHIN * 2) as client:
+        source, destination = [
+            (await client.post("/wallets", json={"balance": 10})).json()["id"] for _ in range(2)
+        ]
+        async with await psycopg.AsyncConnection.connect(postgres.url) as holder:
+            table = await (
+                await holder.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_name IN ('wallets', 'patterns_wallet')"
+                )
+            ).fetchone()
+            assert table is not None, "no wallet table"
+            await holder.execute(
+                sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(
+                    sql.Identifier(table[0])
+                ),
+                [source],
+            )
+            body = {"from": source, "to": destination, "amount": 1}
+            sent = [asyncio.create_task(client.post("/transfers", json=body)) for _ in range(3)]
+            await asyncio.wait(sent, return_when=asyncio.FIRST_COMPLETED)
+            await holder.rollback()
+        answers = [await answer for answer in sent]
+        balances = [
+            (await client.get(f"/wallets/{w}")).json()["balance"] for w in (source, destination)
+        ]
+    return [
+        f"{a.status_code} {a.headers.get('Retry-After')} {a.json().get('error', {}).get('code')}"
+        for a in answers
+    ] + [f"balances {balances[0]} {balances[1]}"]
+
+
+# Each process of a target has a pool of one connection here; aiohttp-gunicorn has two processes:
+# three transfers leave at least one without a connection.
+@pytest.mark.needs("overlap")
+def test_no_connection_free_in_time_is_a_503(
+    servers: ServerPool, target: str, tmp_path: Path
+) -> None:
+    """A request that waits DATABASE_WAIT_SECONDS for a connection of the pool and gets none is
+    told the database is busy (503, Retry-After) and changes nothing; those that had one go on."""
+    with started(PostgresServer(tmp_path / "postgres")) as postgres:
+        server = servers.spawn(
+            target,
+            f"{target}-pool-of-one",
+            env={"DATABASE_URL": postgres.url, "DATABASE_POOL_SIZE": "1"},
+        )
+        try:
+            answers = asyncio.run(transfers_past_a_locked_wallet(server.base_url, postgres))
+        finally:
+            server.stop()
+    *transfers, balances = answers
+    assert "503 1 database_busy" in transfers, answers
+    assert set(transfers) <= {"503 1 database_busy", "201 None None"}, answers
+    moved = transfers.count("201 None None")
+    assert balances == f"balances {10 - moved} {10 + moved}", answers
 
 
 EVENTS_BEFORE = 10  # events published before Redis restarts: each must still be there after
@@ -204,6 +267,16 @@ async def sse_event(base_url: str, after: int, started: asyncio.Event) -> list[s
     except httpx.RemoteProtocolError:
         return ["cut"]
     return ["ended"]
+
+
+@asynccontextmanager
+async def member(room_url: str, origin: dict[str, str]) -> AsyncIterator[ClientConnection]:
+    """A socket in the room once it hears its own join notice: the server has joined it, through
+    Redis, which must not stop before (the join would fail and the server close the socket)."""
+    async with websockets.connect(room_url, additional_headers=origin) as socket:
+        while json.loads(await socket.recv()).get("type") != "join":
+            pass
+        yield socket
 
 
 async def redis_restarted(base_url: str, ws_url: str, redis: RedisServer) -> Heard:
@@ -269,16 +342,6 @@ async def chat_after_restart(
         while not heard.done():
             assert time.monotonic() - started < RECOVERED_WITHIN, (
                 f"two heard none of {sent} messages in {RECOVERED_WITHIN} s; one closed {closes}"
-@asynccontextmanager
-async def member(room_url: str, origin: dict[str, str]) -> AsyncIterator[ClientConnection]:
-    """A socket in the room once it hears its own join notice: the server has joined it, through
-    Redis, which must not stop before (the join would fail and the server close the socket)."""
-    async with websockets.connect(room_url, additional_headers=origin) as socket:
-        while json.loads(await socket.recv()).get("type") != "join":
-            pass
-        yield socket
-
-
             )
             if one.close_code is not None:
                 closes.append(one.close_code)

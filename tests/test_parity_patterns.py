@@ -145,10 +145,13 @@ async def test_a_failing_call_cancels_the_calls_in_flight_and_those_not_started(
 @pytest.mark.behaviour("transfer")
 async def test_200_concurrent_transfers_among_10_wallets_keep_the_total(live: Live) -> None:
     """Every transfer sent at once, many of them between the same wallets and in opposite
-    directions: each either moves its amount (201) or changes nothing (409), never a 500 (a
-    deadlock, a locked database), and the balances are what the 201s alone make of them."""
+    directions: each either moves its amount (201) or changes nothing (409, or 503 where no
+    connection of the pool came free in time on a busy machine), never a 500 (a deadlock, a
+    locked database), and the balances are what the 201s alone make of them."""
     rng = random.Random(6)
-    limits = httpx.Limits(max_connections=TRANSFERS)
+    # keepalive_expiry: a connection idle near a server's keep-alive timeout (hypercorn: 5 s,
+    # httpx's default expiry) may be closed by the server just as it is used again.
+    limits = httpx.Limits(max_connections=TRANSFERS, keepalive_expiry=1.0)
     async with httpx.AsyncClient(base_url=live.base_url, timeout=120, limits=limits) as client:
         wallets = []
         for _ in range(WALLETS):
@@ -165,7 +168,10 @@ async def test_200_concurrent_transfers_among_10_wallets_keep_the_total(live: Li
             found = await client.get(f"/wallets/{wallet}")
             balances[wallet] = found.json()["balance"]
     statuses = Counter(response.status_code for response in responses)
-    assert set(statuses) <= {201, 409}, {r.status_code: r.text for r in responses}
+    assert set(statuses) <= {201, 409, 503}, {r.status_code: r.text for r in responses}
+    assert all(
+        r.json()["error"]["code"] == "database_busy" for r in responses if r.status_code == 503
+    )
     assert statuses[201] >= TRANSFERS // 4, statuses  # most can pay: 40 at most of 100
     expected = dict.fromkeys(wallets, BALANCE)
     for body, response in zip(bodies, responses, strict=True):

@@ -4,6 +4,7 @@ import logging
 
 from aiohttp import WSCloseCode, hdrs, web
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from aiohttp_app.settings import dumps
 from shared.runtime.errors import ApiError, error_body
@@ -18,17 +19,24 @@ async def remember_prepared(request: web.Request, response: web.StreamResponse) 
     request[prepared] = response
 
 
+def error_response(request: web.Request, error: ApiError) -> web.Response:
+    """The shared JSON body of `error`, with its status and headers."""
+    answer = web.json_response(
+        error.body, status=error.status, headers=error.headers, dumps=request.app[dumps]
+    )
+    if error.headers.get(hdrs.CONNECTION) == "close":
+        answer.force_close()  # aiohttp sends the header, but closes only when told
+    return answer
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as error:
-        answer = web.json_response(
-            error.body, status=error.status, headers=error.headers, dumps=request.app[dumps]
-        )
-        if error.headers.get(hdrs.CONNECTION) == "close":
-            answer.force_close()  # aiohttp sends the header, but closes only when told
-        return answer
+        return error_response(request, error)
+    except PoolTimeout:  # SQLAlchemy's pool: no connection came free within its pool_timeout
+        return error_response(request, ApiError("database_busy"))
     except web.HTTPNotFound:
         return web.json_response(error_body("not_found"), status=404, dumps=request.app[dumps])
     except web.HTTPMethodNotAllowed as error:

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.db import OperationalError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -12,6 +13,7 @@ from django.http import (
     JsonResponse,
 )
 from django.middleware import common
+from psycopg_pool import PoolTimeout
 
 from django_app.bodies import body_timed_out
 from shared.runtime.errors import ApiError, error_body
@@ -49,6 +51,9 @@ class ErrorMiddleware:
     ) -> HttpResponse | None:
         if isinstance(exception, ApiError):
             return error_response(exception)
+        # psycopg's pool: no connection came free within its timeout (Django wraps the error).
+        if isinstance(exception, OperationalError) and isinstance(exception.__cause__, PoolTimeout):
+            return error_response(ApiError("database_busy"))
         return None  # Django logs it and calls handler500
 
 
