@@ -17,7 +17,9 @@ from shared.harness.http_rules import HOSTILE_CHECKS, Rule, http_rules
 
 HOSTILE = [rule for rule in http_rules() if rule.check == "hostile"]
 RULES = [rule for rule in http_rules() if rule.check in HOSTILE_CHECKS]  # and served-meanwhile
-SLACK = 5.0  # seconds past a documented timeout before a client still held counts as held
+# Seconds past a documented timeout before a client still held counts as held: the whole suite's
+# run on two busy cores once saw a slow body dropped more than 5 s past granian's.
+SLACK = 10.0
 # How long a client is watched where the server has no timeout for it: held past this, it is
 # held for as long as it keeps at it (the server has nothing that would drop it later).
 HELD_FOR = 10.0

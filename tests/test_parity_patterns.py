@@ -120,8 +120,9 @@ async def test_the_upstream_sees_at_most_limit_calls_at_once(
         calls = await calls_seen(upstream, request_id, settled=9)
         assert calls["requests"] == 9 and calls["cancelled"] == 0, calls
         peaks[limit] = calls["peak"]
-    # Three at a time, then all nine: each call waits 0.5 s, long enough for the others to start.
-    assert peaks == {3: 3, None: 9}
+    # Three at a time; without the limit, more than three (all nine where each call's 0.5 s is
+    # long enough for the others to start: on a busy machine, once, under django-wsgi, it was not).
+    assert peaks[3] == 3 and peaks[None] > 3, peaks
 
 
 @pytest.mark.behaviour("bounded-fanout")
