@@ -20,10 +20,10 @@ def is_trusted(host: str, networks: tuple[Network, ...]) -> bool:
 
 @web.middleware
 async def forwarded_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if "X-Forwarded-Proto" not in request.headers and "X-Forwarded-For" not in request.headers:
+        return await handler(request)  # nothing to believe: the peer is the client
     forwarded_proto = header(request, "X-Forwarded-Proto")
     forwarded_for = header(request, "X-Forwarded-For")
-    if forwarded_proto is None and forwarded_for is None:
-        return await handler(request)  # nothing to believe: the peer is the client
     networks = request.app[settings].forwarded_allow_ips
     peer = request.remote
     if peer is None or not is_trusted(peer, networks):

@@ -31,9 +31,9 @@ async def send_request_headers(request: web.Request, response: web.StreamRespons
     # A streamed response (StreamResponse, SSE) sends its headers in prepare(), inside the
     # handler, before a middleware gets the response back; so the headers are set here, in
     # on_response_prepare, which runs for every response, streamed or not. Django's middleware
-    # sets them on the response object, before anything is sent.
-    if request_id in request:
-        response.headers["X-Request-ID"] = request[request_id]
-    if started in request:
-        milliseconds = (time.perf_counter() - request[started]) * 1000
-        response.headers["Server-Timing"] = f"app;dur={milliseconds:.1f}"
+    # sets them on the response object, before anything is sent. Without a request id, the
+    # request did not reach the middlewares (aiohttp answers an Expect it refuses before them).
+    if (id_ := request.get(request_id)) is None:
+        return
+    milliseconds = (time.perf_counter() - request[started]) * 1000
+    response.headers.update({"X-Request-ID": id_, "Server-Timing": f"app;dur={milliseconds:.1f}"})
