@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from compare.bench import config as bench_config
 from compare.bench import history
 from compare.bench import report as bench_report
+from shared.harness.serve import stop_on_sigterm
 from shared.harness.targets import PROJECT_ROOT, load_targets
 from shared.spec import spec
 
@@ -190,7 +192,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         def progress(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
 
-        results = execute(config, the_spec, load_targets(), options, generator, progress)
+        # The runner pauses the servers it is not measuring (SIGSTOP): stopped by SIGTERM, it
+        # resumes and stops them as on Ctrl-C, rather than leave them paused.
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
+        try:
+            results = execute(config, the_spec, load_targets(), options, generator, progress)
+        except KeyboardInterrupt:
+            print("python -m compare bench: interrupted; every server is stopped", file=sys.stderr)
+            return 130
     out, refused = destination(results, args.out)
     written = write_outputs(results, out)
     if args.render is None:  # a run, kept in the history of where it was meant to go

@@ -59,6 +59,12 @@ def static_site(host: str, port: int, urls: Mapping[str, str]) -> ThreadingHTTPS
     return serve_site(host, port)
 
 
+def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (kill, a `timeout`, a CI's cancel) ends the program as Ctrl-C does, through its
+    clean-up: no server it started is left behind."""
+    raise KeyboardInterrupt
+
+
 def main(
     argv: Sequence[str] | None = None,
     site_server: SiteServer = static_site,
@@ -92,9 +98,6 @@ def main(
     for name, _ in args.pairs:
         if name not in targets:
             parser.error(f"unknown target {name!r}; known: {', '.join(targets)}")
-
-    def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     # Ctrl-C stops everything even when started with SIGINT ignored (nohup, `&` in a script).
