@@ -35,10 +35,11 @@ run: $(STAMP)
 # PYTEST_XDIST: pytest-xdist's processes, one per target (tests/plugins/scheduler.py: a target's tests
 # share a process, which starts its server once); they mostly wait for their servers, so six
 # keep even two cores busy without crowding them. PYTEST_XDIST= runs everything in one process.
+# --durations: the 30 slowest tests, where the pass's time goes.
 PYTEST_XDIST ?= -n 6 --dist loadgroup
 test: $(STAMP) lint browser wrk
 	@status=0; \
-	$(PY) -m pytest $(PYTEST_XDIST) -m "not compose" || status=$$?; \
+	$(PY) -m pytest $(PYTEST_XDIST) -m "not compose" --durations=30 || status=$$?; \
 	$(MAKE) --no-print-directory test-postgresql || status=$$?; \
 	$(MAKE) --no-print-directory test-compose || status=$$?; \
 	exit $$status
