@@ -165,6 +165,46 @@ def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) ->
             prepare_http(spec(), config.main["fanout"], server.base_url, 5)
 
 
+def test_running_deployments_are_measured_where_they_are_and_compared_with_the_first() -> None:
+    """--deployment: a server the bench did not start, measured at its URL and left running, its
+    processes unseen (no CPU, no RSS, nothing pinned); each deployment after the first against
+    the first."""
+    config = bench_config.load(spec())
+    bare = config.baselines["aiohttp-hello"].target
+    with Server(bare) as server:
+        options = Options(
+            settings=bench_config.Settings(
+                duration=0.3, warmup=0, rounds=2, connections=4, idle_limit=0, tries=1
+            ),
+            behaviours=("json",),
+            scenarios=(),
+            deployments=(("aiohttp-one", server.base_url), ("aiohttp-two", f"{server.base_url}/")),
+        )
+        results = execute(config, spec(), load_targets(), options, Wrk(), lambda _: None)
+        assert server.running
+    assert {name: s["role"] for name, s in results["subjects"].items()} == {
+        "aiohttp-one": "deployment", "aiohttp-two": "deployment",
+    }  # fmt: skip
+    assert results["subjects"]["aiohttp-two"]["of"] == "aiohttp-one"
+    assert results["subjects"]["aiohttp-two"]["url"] == server.base_url
+    assert results["settings"]["pinning"]["server_cpus"] == []
+    assert len(results["measurements"]) == 4
+    for m in results["measurements"]:
+        assert m["status"] == "ok" and m["metrics"]["rps"] > 0, m
+        assert m["server"] == {"cpu_s": None, "cpu_pct": None, "peak_rss_mib": None}
+    table = bench_report.rows(results)
+    [found] = bench_report.deployment_ratios(results, table)
+    assert (found["item"], found["deployment"], found["first"]) == (
+        "json",
+        "aiohttp-two",
+        "aiohttp-one",
+    )
+    assert "| `json` | `aiohttp-two` | `aiohttp-one` |" in bench_report.markdown(results)
+    unnamed = dataclasses.replace(options, deployments=(("split", "http://127.0.0.1:9"),))
+    with pytest.raises(ValueError, match="begins with its app"):
+        execute(config, spec(), load_targets(), unnamed, Wrk())
+
+
 def check_svg(path: Path) -> None:
     assert path.stat().st_size > 1000, path
     assert ET.parse(path).getroot().tag == SVG, path

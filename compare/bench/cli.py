@@ -53,6 +53,17 @@ def add_parser(commands: Any) -> None:
         help="a target, baseline or peer (repeatable; default: all)",
     )
     bench.add_argument(
+        "--deployment",
+        action="append",
+        type=deployment,
+        default=[],
+        metavar="NAME=URL",
+        help="a running deployment to measure at URL, neither started nor stopped (the compose"
+        " stack's nginx: docs/django-asgi-cost.md); NAME begins with its app (django-split);"
+        " each after the first is compared with the first. Only deployments are measured,"
+        " and the targets --target names; nothing is pinned (repeatable)",
+    )
+    bench.add_argument(
         "--peers",
         type=Path,
         default=os.environ.get("TECHEMPOWER_DIR") or None,
@@ -117,6 +128,14 @@ def add_parser(commands: Any) -> None:
         help="no run: write the table, Markdown and plots of this results JSON",
     )
     bench.set_defaults(handler=cmd_bench)  # fmt: skip
+
+
+def deployment(text: str) -> tuple[str, str]:
+    """--deployment's NAME=URL."""
+    name, _, url = text.partition("=")
+    if not name or not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"expected NAME=http://HOST:PORT, got {text!r}")
+    return name, url
 
 
 def settings(args: argparse.Namespace, base: bench_config.Settings) -> bench_config.Settings:
@@ -187,6 +206,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             peers=args.peers.resolve() if args.peers is not None else None,
             pin=not args.no_pin,
             note=args.note,
+            deployments=tuple(args.deployment),
         )
 
         def progress(line: str) -> None:

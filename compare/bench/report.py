@@ -67,6 +67,12 @@ def quiet_sentence(results: Mapping[str, Any]) -> str:
     quiet = results["settings"]["quiet"]
     if not record["quiet"]:
         return f"Disturbed: {disturbed(results)}."
+    if record["max_others_pct"] is None:  # deployments only: their processes are not the bench's
+        return (
+            f"Quiet: before each of the {record['measurements']} measurements the machine was"
+            f" idle (under {quiet['idle_pct']:g}% busy); {record['retried']} measurement(s) were"
+            " taken again."
+        )
     return (
         f"Quiet: before each of the {record['measurements']} measurements the machine was idle"
         f" (under {quiet['idle_pct']:g}% busy), and other processes took at most"
@@ -168,7 +174,8 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
         cell.errors += error_count(m["errors"])
         if m["server"]["cpu_pct"] is not None:
             cell.cpu_pct.append(m["server"]["cpu_pct"])
-        cell.rss_mib.append(m["server"]["peak_rss_mib"])
+        if m["server"]["peak_rss_mib"] is not None:
+            cell.rss_mib.append(m["server"]["peak_rss_mib"])
         if m.get("generator_cpu_pct") is not None:
             cell.generator_pct.append(m["generator_cpu_pct"])
         for key, number in metrics.items():
@@ -196,6 +203,15 @@ def baseline_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[di
 def peer_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[dict[str, Any]]:
     """Each baseline against its peer (TechEmpower's): baseline's value / peer's, in each round."""
     return paired_ratios(results, table, "peer", ("baseline", "peer"))
+
+
+def deployment_ratios(results: Mapping[str, Any], table: Sequence[Row]) -> list[dict[str, Any]]:
+    """Each running deployment after the first against the first (--deployment): its own value
+    / the first's, in each round."""
+    found = paired_ratios(results, table, "deployment", ("first", "deployment"))
+    return [
+        {**f, "ratio": 1 / f["ratio"], "low": 1 / f["high"], "high": 1 / f["low"]} for f in found
+    ]
 
 
 def paired_ratios(
@@ -314,7 +330,7 @@ def subjects_of(results: Mapping[str, Any], role: str) -> list[str]:
 
 
 def main_tables(results: Mapping[str, Any], table: Sequence[Row], notes: list[str]) -> str:
-    targets = subjects_of(results, "target")
+    targets = [*subjects_of(results, "target"), *subjects_of(results, "deployment")]
     http = [r for r in table if r.kind == "http"]
     other = [r for r in table if r.kind != "http"]
     parts = []
@@ -439,6 +455,22 @@ def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
     )
 
 
+def deployment_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
+    """Each running deployment after the first beside the first, item by item."""
+    body = [
+        [f"`{f['item']}`", f"`{f['deployment']}`", f"`{f['first']}`",
+         f"{f['ratio']:.2f} ({f['low']:.2f}–{f['high']:.2f})"]
+        for f in deployment_ratios(results, table)
+    ]  # fmt: skip
+    if not body:
+        return ""
+    return (
+        "The running deployments (--deployment), each against the first: its value ÷ the"
+        " first's in the same round (median, 95% bootstrap interval), whichever way is better.\n\n"
+        + markdown_table(["item", "deployment", "first", "deployment ÷ first"], body)
+    )
+
+
 def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
     body = []
     for row in table:
@@ -451,7 +483,7 @@ def details_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
                 f"{cell.ratio:.2f}" if cell.ratio is not None else "—",
                 milliseconds(cell.p50_ms), milliseconds(cell.p99_ms), str(cell.errors),
                 f"{med(cell.cpu_pct):.0f}" if cell.cpu_pct else "—",
-                f"{max(cell.rss_mib):.0f}",
+                f"{max(cell.rss_mib):.0f}" if cell.rss_mib else "—",
                 f"{med(cell.generator_pct):.0f}" if cell.generator_pct else "—",
             ])  # fmt: skip
     return markdown_table(
@@ -506,6 +538,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         baseline_table(results, table),
         scaling_table(results, table),
         peer_table(results, table),
+        deployment_table(results, table),
         "## Every number\n\nMedians over the rounds and their 95% bootstrap intervals; errors"
         " summed; peak RSS the largest.\n\n" + details_table(results, table),
         "## Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
@@ -582,6 +615,11 @@ def terminal(results: Mapping[str, Any], width: int = 120) -> str:
     for found in peer_ratios(results, table):
         lines.append(
             f"{found['baseline']} ÷ {found['peer']} on {found['item']}: {found['ratio']:.2f}"
+            f" ({found['low']:.2f}–{found['high']:.2f})"
+        )
+    for found in deployment_ratios(results, table):
+        lines.append(
+            f"{found['deployment']} ÷ {found['first']} on {found['item']}: {found['ratio']:.2f}"
             f" ({found['low']:.2f}–{found['high']:.2f})"
         )
     return "\n".join(lines) + "\n"

@@ -24,6 +24,7 @@ from compare.bench.load import HttpLoad, Wrk
 from compare.bench.system import (
     Pinning,
     Sampler,
+    Usage,
     Watch,
     argv,
     machine,
@@ -55,6 +56,8 @@ PRIMARY: dict[str, tuple[str, bool]] = {
 }
 # Headers httpx adds that a load generator sets itself (or that would only add noise).
 CLIENT_HEADERS = {"host", "content-length", "accept", "accept-encoding", "connection", "user-agent"}
+# A deployment's app, by the first word of its name.
+APPS: dict[str, Literal["aiohttp", "django"]] = {"aiohttp": "aiohttp", "django": "django"}
 # The environment of every server the bench starts (as the suite's ServerPool gives its own).
 SERVER_ENV = {"WS_PING_INTERVAL": "20", "WS_PING_TIMEOUT": "20"}
 
@@ -70,6 +73,23 @@ class Options:
     peers: Path | None = None  # a checkout of TechEmpower's FrameworkBenchmarks: the peers' code
     pin: bool = True
     note: str = ""  # said in the results (e.g. "a loaded machine")
+    # Running deployments, (name, base URL): measured where they are, never started or stopped.
+    deployments: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Deployed:
+    """A deployment's server (--deployment): it runs already, where the bench cannot see its
+    processes (the compose stack's containers), and is left running."""
+
+    base_url: str
+    process: None = None
+    companions: tuple[()] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    running: bool = True
+
+    def stop(self) -> None:
+        """Not the bench's to stop."""
 
 
 @dataclass
@@ -78,13 +98,13 @@ class Subject:
 
     name: str
     target: Target
-    role: Literal["target", "baseline", "peer"]
+    role: Literal["target", "baseline", "peer", "deployment"]
     of: str | None = None  # a baseline's target; a peer's baseline
     only: tuple[str, ...] | None = None  # a baseline or a peer serves only these behaviours
     root: Path = PROJECT_ROOT  # where its command runs: a peer's directory in the checkout
     source: str | None = None  # a peer's Dockerfile, whose command line it runs
     absent: str | None = None  # why it cannot run at all: a peer without its checkout
-    server: Server | None = None
+    server: Server | Deployed | None = None
     unavailable: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # the server's, beside the bench's own
     stale: bool = False  # a measurement left work behind: the next one gets a new server
@@ -93,6 +113,8 @@ class Subject:
     def run_with(self, config: BenchConfig, workers: int) -> None:
         """Its target with `workers` processes (bench.toml's [workers.*]), or why it cannot."""
         assert self.registry is not None
+        if self.role == "deployment":  # it runs the processes it was deployed with
+            return
         how = config.workers.get(self.name)
         self.target, self.unavailable = self.registry, self.absent
         if self.absent:
@@ -215,16 +237,36 @@ def select_subjects(
             Subject(name, peer.target, "peer", of=peer.of, only=peer.behaviours, root=root,
                     source=f"{peer.directory}/{peer.dockerfile}", registry=peer.target)
         )  # fmt: skip
-    if options.targets:
+    if options.targets or options.deployments:  # deployments alone, unless targets are named
         known = {s.name for s in subjects}
         if unknown := [t for t in options.targets if t not in known]:
             raise ValueError(f"unknown target {unknown[0]!r}; known: {', '.join(sorted(known))}")
         subjects = [s for s in subjects if s.name in options.targets]
+    subjects += deployments(options.deployments, {s.name for s in subjects})
     for subject in subjects:
         if subject.role == "peer":
             subject.absent = config.peers[subject.name].unavailable(options.peers)
         subject.run_with(config, options.settings.workers)
     return subjects
+
+
+def deployments(given: Sequence[tuple[str, str]], taken: set[str]) -> list[Subject]:
+    """A subject for each running deployment, named NAME (its app the name's first word); each
+    after the first compared with the first (`of`)."""
+    found: list[Subject] = []
+    for name, url in given:
+        app = APPS.get(name.split("-", 1)[0])
+        if app is None:
+            raise ValueError(f"deployment {name!r}: its name begins with its app (django-...)")
+        if name in taken:
+            raise ValueError(f"deployment {name!r}: the name is taken")
+        taken.add(name)
+        target = Target(name, app, f"a running deployment at {url}", ())
+        first = found[0].name if found else None
+        subject = Subject(name, target, "deployment", of=first, registry=target)
+        subject.server = Deployed(url.rstrip("/"))
+        found.append(subject)
+    return found
 
 
 def concrete_load(
@@ -340,6 +382,11 @@ class Run:
 
     def __post_init__(self) -> None:
         self.pinning = Pinning.plan(self.options.settings.workers, self.options.pin)
+        if self.options.deployments:  # their processes run where their containers do
+            self.pinning = dataclasses.replace(
+                Pinning.plan(self.options.settings.workers, enabled=False),
+                note="not pinned: a deployment's processes are not the bench's to pin",
+            )
         self.main_pinning = self.pinning
         # The scaling pass's: with as many server processes as CPUs, nothing is pinned.
         self.scaled_pinning = Pinning.plan(
@@ -349,6 +396,8 @@ class Run:
     # Servers
 
     def start(self, subject: Subject) -> None:
+        if subject.role == "deployment":
+            return
         subject.unavailable = subject.unavailable or subject.target.unavailable()
         if subject.unavailable:
             return
@@ -399,7 +448,7 @@ class Run:
 
     def stop_subjects(self) -> None:
         for subject in self.subjects:
-            if subject.server is not None:
+            if subject.server is not None and subject.role != "deployment":
                 signal_groups(subject.pids(), signal.SIGCONT)
                 subject.server.stop()
                 subject.server = None
@@ -456,6 +505,8 @@ class Run:
     def no_layer(self, item: Item, subject: Subject) -> str | None:
         """Why the subject cannot serve a chat scenario's channel layer, if it cannot."""
         assert item.scenario is not None
+        if item.scenario.layer and subject.role == "deployment":
+            return "a deployment's channel layer is its own: not set for the scenario"
         match item.scenario.layer:
             case "memory" if "REDIS_URL" in subject.target.env:
                 return (
@@ -494,12 +545,13 @@ class Run:
             record = self.measure_once(item, subject, round_number)
             if record["status"] != "ok":
                 return record
-            others = record.pop("others_pct")
-            disturbed = not idle or others > settings.max_others_pct
+            others = record.pop("others_pct")  # None: a deployment's, whose processes are others
+            disturbed = not idle or (others is not None and others > settings.max_others_pct)
             primary = record["metrics"].get(PRIMARY[item.kind][0])
             tries.append({
                 "try": attempt, "idle_wait_s": waited, "machine_busy_pct": busy, "idle": idle,
-                "others_pct": round(others, 1), "disturbed": disturbed, "primary": primary,
+                "others_pct": None if others is None else round(others, 1),
+                "disturbed": disturbed, "primary": primary,
             })  # fmt: skip
             if not disturbed:
                 break
@@ -614,14 +666,25 @@ class Run:
             "seconds": round(seconds, 3),
             "metrics": {k: round(v, 3) for k, v in metrics.items()},
             "errors": errors,
-            "server": {
-                "cpu_s": round(usage.cpu_seconds, 3),
-                "cpu_pct": round(100 * usage.cpu_seconds / seconds, 1) if seconds else None,
-                "peak_rss_mib": round(usage.peak_rss_bytes / 2**20, 1),
-            },
+            "server": self.usage(subject, usage, seconds),
             "generator_cpu_pct": round(100 * generator_cpu / seconds, 1) if seconds else None,
             "notes": notes,
-            "others_pct": self.others(watch, usage.cpu_seconds, generator_cpu),
+            "others_pct": (
+                None
+                if subject.role == "deployment"
+                else self.others(watch, usage.cpu_seconds, generator_cpu)
+            ),
+        }
+
+    @staticmethod
+    def usage(subject: Subject, usage: Usage, seconds: float) -> dict[str, float | None]:
+        """The server's CPU and peak RSS over the measurement; unknown for a deployment."""
+        if subject.role == "deployment":
+            return {"cpu_s": None, "cpu_pct": None, "peak_rss_mib": None}
+        return {
+            "cpu_s": round(usage.cpu_seconds, 3),
+            "cpu_pct": round(100 * usage.cpu_seconds / seconds, 1) if seconds else None,
+            "peak_rss_mib": round(usage.peak_rss_bytes / 2**20, 1),
         }
 
     def ladder(self, scenario: Scenario, subject: Subject) -> list[openloop.Step]:
@@ -651,7 +714,9 @@ class Run:
         return watch.others_pct(cpus, server_cpu + generator_cpu)
 
     def server_roots(self, subject: Subject) -> list[int]:
-        assert subject.server is not None and subject.server.process is not None
+        assert subject.server is not None
+        if subject.server.process is None:  # a deployment: its processes are not the bench's
+            return []
         return [subject.server.process.pid]
 
     def scenario_load(self, item: Item) -> HttpLoad:
@@ -673,7 +738,7 @@ class Run:
         for index, (r, item, subject) in enumerate(plan, 1):
             env = self.layer_env(item)
             fresh = subject.stale or item.kind == "ws-idle" or env != subject.env
-            if fresh and self.measurable(item, subject):
+            if fresh and self.measurable(item, subject) and subject.role != "deployment":
                 # A new server: the memory earlier load left free in its heap would take in the
                 # first connections of ws-idle, and the growth would understate what each costs;
                 # a chat's server starts with its channel layer's environment.
@@ -696,6 +761,7 @@ class Run:
                 "of": s.of,
                 "command": list(s.target.command),
                 "source": s.source,
+                **({"url": s.server.base_url} if isinstance(s.server, Deployed) else {}),
                 "unavailable": s.unavailable,
             }
             for s in self.subjects
@@ -773,8 +839,14 @@ class Run:
                     "about": self.main_pinning.note,
                 },
                 **({"scaling": self.scaling} if self.scaling else {}),
-                "database": "SQLite, a file per server",
-                "others_paused": "every other server is stopped (SIGSTOP) while one is measured",
+                "database": "SQLite, a file per server"
+                + ("; a deployment's own" if self.options.deployments else ""),
+                "others_paused": (
+                    "every other server is stopped (SIGSTOP) while one is measured"
+                    if not self.options.deployments
+                    else "every other server the bench started is stopped (SIGSTOP) while one is"
+                    " measured; a deployment runs on, idle"
+                ),
                 "settle": "each server is idle (under 10% of a CPU) before it is measured",
                 "quiet": {
                     "idle_pct": settings.idle_pct,
@@ -846,7 +918,8 @@ def quietness(measurements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for m in kept
         if m["quiet"]["disturbed"]
     ]
-    others = [t["others_pct"] for m in kept for t in m["quiet"]["tries"]]
+    tries = [t for m in kept for t in m["quiet"]["tries"]]
+    others = [t["others_pct"] for t in tries if t["others_pct"] is not None]
     return {
         "quiet": bool(kept) and not disturbed,
         "measurements": len(kept),
@@ -858,10 +931,10 @@ def quietness(measurements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def quiet_line(attempt: Mapping[str, Any]) -> str:
     idle = "idle" if attempt["idle"] else f"not idle after {attempt['idle_wait_s']:g} s"
-    return (
-        f"machine {idle} ({attempt['machine_busy_pct']:g}% busy), other processes"
-        f" {attempt['others_pct']:g}% of the server's CPUs"
-    )
+    line = f"machine {idle} ({attempt['machine_busy_pct']:g}% busy)"
+    if attempt["others_pct"] is None:  # a deployment's
+        return line
+    return f"{line}, other processes {attempt['others_pct']:g}% of the server's CPUs"
 
 
 class NotAvailable(str):
@@ -887,6 +960,8 @@ def summary_line(record: Mapping[str, Any]) -> str:
     count = sum(errors.values()) if isinstance(errors, dict) else errors
     server = record["server"]
     usage = f"server CPU {server['cpu_pct']}%, RSS {server['peak_rss_mib']} MiB"
+    if server["cpu_s"] is None:  # a deployment's: not the bench's processes
+        usage = "server CPU and RSS not seen"
     match record["kind"]:
         case "http":
             head = f"{metrics['rps']:>9,.0f} req/s  p99 {metrics['p99_ms']:.1f} ms"
@@ -921,7 +996,9 @@ def summary_line(record: Mapping[str, Any]) -> str:
     line = f"{head}  errors {count}  {usage}"
     if quiet := record.get("quiet"):
         last = quiet["tries"][-1]
-        line += f"  others {last['others_pct']:g}%" + ("  DISTURBED" if quiet["disturbed"] else "")
+        if last["others_pct"] is not None:
+            line += f"  others {last['others_pct']:g}%"
+        line += "  DISTURBED" * quiet["disturbed"]
     return line
 
 
