@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +21,7 @@ from shared.spec import Behaviour, spec
 from shared.spec import openapi as openapi_document
 
 BENCH_RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
+SPLIT_RESULTS = PROJECT_ROOT / "docs" / "bench" / "split-deployment.json"  # --deployment's
 
 
 def short_ref(ref: str) -> str:
@@ -108,6 +110,24 @@ def bench_results(path: Path = BENCH_RESULTS) -> str:
     return block.removeprefix(bench_report.BLOCK_BEGIN).removesuffix(bench_report.BLOCK_END)
 
 
+def split_deployment(path: Path = SPLIT_RESULTS) -> str:
+    """docs/django-asgi-cost.md: the split deployment against the single ASGI one, through the
+    compose stack's nginx, from the results of `python -m compare bench --deployment ...`."""
+    results = bench_report.load(path)
+    table = bench_report.rows(results)
+    m, s = results["machine"], results["settings"]
+    command = shlex.join(["python", "-m", "compare", *s["command"][1:]])
+    return "\n\n".join([
+        f"From `{path.relative_to(PROJECT_ROOT).as_posix()}` ({results['started']}): {m['cores']}"
+        f" cores ({m['cpu_model']}), load average {', '.join(map(str, m['load_average']))} at the"
+        f" start, {', '.join(map(str, m['load_average_after']))} at the end; {s['rounds']} rounds"
+        f" of {s['duration_s']:g} s, {s['connections']} connections. "
+        + bench_report.quiet_sentence(results),
+        f"```sh\n{command}\n```",
+        bench_report.deployment_table(results, table),
+    ])  # fmt: skip
+
+
 @cache
 def asgi_cost_results() -> asgi_cost.Results:
     """`make asgi-cost`'s results, read once for every block of its doc."""
@@ -186,6 +206,7 @@ BLOCKS = (
     Block(DOCS / "http.md", "hostile", lambda: tables.hostile_table(expected(), hostile_rules())),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
+    Block(DOCS / "django-asgi-cost.md", "split-deployment", split_deployment),
     *(
         Block(DOCS / "django-asgi-cost.md", name, asgi_cost_part(render))
         for name, render in asgi_cost.DOC_PARTS.items()

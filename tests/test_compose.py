@@ -26,6 +26,7 @@ SERVICE_TARGETS = {"aiohttp": "aiohttp", "django": "django-uvicorn"}  # service 
 BEFORE = {"aiohttp": ["aiohttp-schema"], "django": ["django-migrate"]}
 BESIDE = {"aiohttp": ["aiohttp-worker"], "django": ["django-heartbeat", "django-worker"]}
 HEALTHY_WITHIN = 30.0  # seconds
+PROFILES = ("--profile", "split")  # the split deployment's services too (django-wsgi, nginx-split)
 
 
 def compose(*args: str) -> subprocess.CompletedProcess[str]:
@@ -113,8 +114,9 @@ def wait_healthy(
 
 
 def test_config_is_valid() -> None:
-    result = compose("config", "-q")
-    assert result.returncode == 0, result.stderr
+    for profiles in ((), PROFILES):
+        result = compose(*profiles, "config", "-q")
+        assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("name", sorted(SERVICE_TARGETS))

@@ -1,5 +1,6 @@
 """docker-compose.yml for real (compose-lab): the parity matrix through nginx, hostile clients
-bounded by nginx, a chat across replicas that outlives one of them, and the stack down clean."""
+bounded by nginx, a chat across replicas that outlives one of them, the split profile's routes,
+and the stack down clean."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ from tests import hostile
 pytestmark = pytest.mark.compose
 
 PROJECT = "parity-stack"  # COMPOSE_PROJECT_NAME: the containers' names, whatever the folder's
-PORTS = ("AIOHTTP_PORT", "DJANGO_PORT", "UPSTREAM_PORT", "SITE_PORT")  # docker-compose.yml's
+# docker-compose.yml's published ports; DJANGO_SPLIT_PORT the split profile's nginx-split, which
+# the stack runs too (COMPOSE_PROFILES): one bring-up for both deployments.
+PORTS = ("AIOHTTP_PORT", "DJANGO_PORT", "UPSTREAM_PORT", "SITE_PORT", "DJANGO_SPLIT_PORT")
+PROFILES = "split"
 # The blocking pitfall's case times five requests queued behind one blocked event loop: through
 # nginx they go to two replicas, two loops, and take half as long. That is what replicas are for.
 # Every other case runs.
@@ -102,7 +106,7 @@ def stack() -> Iterator[Stack]:
         if os.environ.get("COMPOSE_LAB_REQUIRED"):
             pytest.fail(f"COMPOSE_LAB_REQUIRED is set, but {HOW_TO_GET_COMPOSE_LAB}")
         pytest.skip(f"not run: {HOW_TO_GET_COMPOSE_LAB}")
-    env = lab_env(lab) | {"COMPOSE_PROJECT_NAME": PROJECT}
+    env = lab_env(lab) | {"COMPOSE_PROJECT_NAME": PROJECT, "COMPOSE_PROFILES": PROFILES}
     env |= {name: str(free_port()) for name in PORTS}
     stack = Stack(lab, env, up_seconds=0.0)
     stack.down()  # what an interrupted run left
@@ -133,7 +137,9 @@ def test_up_healthy(stack: Stack) -> None:
     for line in listed.stdout.splitlines():
         service, state, status = line.split("|", 2)
         states.setdefault(service, []).append((state, status))
-    assert len(states["aiohttp"]) == len(states["django"]) == 2, states
+    assert len(states["aiohttp"]) == len(states["django"]) == len(states["django-wsgi"]) == 2, (
+        states
+    )
     for service, found in states.items():
         for state, status in found:
             if service in {"aiohttp-schema", "django-migrate"}:  # once, before the replicas
@@ -279,6 +285,46 @@ def test_chat_across_replicas_outlives_one(stack: Stack, app: str) -> None:
     """Members spread over both replicas hear each other; one replica killed (SIGKILL), the
     room carries on through the other."""
     asyncio.run(chat_outlives_a_replica(stack, app))
+
+
+def served_by(response: httpx.Response) -> str:
+    """Which Django server answered through nginx: gunicorn names itself in Server (nginx passes
+    the app's on); uvicorn runs with --no-server-header."""
+    return "gunicorn" if response.headers.get("server", "").startswith("gunicorn") else "uvicorn"
+
+
+async def echo(url: str) -> str:
+    async with connect(f"{url}/ws/echo", origin=Origin(origin_of(url)), open_timeout=WAIT) as ws:
+        await ws.send("through nginx-split")
+        async with asyncio.timeout(WAIT):
+            return str(await ws.recv())
+
+
+def test_split_profile_routes_plain_http_to_wsgi_and_the_rest_to_asgi(stack: Stack) -> None:
+    """nginx-split (deploy/nginx-split.conf): plain HTTP answered by gunicorn's replicas, the
+    websockets, streams, long polls and waits by uvicorn's; nginx's 8082 sends all to uvicorn."""
+    split, single = stack.url("django_split"), stack.url("django")
+    with httpx.Client(timeout=WAIT) as client:
+        for path in ("/hello", "/json", "/items?limit=1", "/health/live"):
+            answer = client.get(f"{split}{path}")
+            assert answer.status_code == 200 and served_by(answer) == "gunicorn", (path, answer)
+            answer = client.get(f"{single}{path}")
+            assert answer.status_code == 200 and served_by(answer) == "uvicorn", (path, answer)
+        assert client.get(f"{split}/json").json() == client.get(f"{single}/json").json()
+        uvicorn_paths = {  # path -> status
+            "/stream?chunks=2": 200,
+            "/delay?seconds=0": 200,
+            "/health/ready": 200,
+            "/events/poll?after=1000000000&timeout=0.3": 204,
+        }
+        for path, status in uvicorn_paths.items():
+            answer = client.get(f"{split}{path}")
+            assert answer.status_code == status and served_by(answer) == "uvicorn", (path, answer)
+        # Either replica set answers the same rows: one database.
+        made = client.post(f"{split}/items", json={"name": "split", "note": "by gunicorn"})
+        assert made.status_code == 201, made.text
+        assert client.get(f"{single}{made.headers['location']}").json() == made.json()
+    assert asyncio.run(echo(split.replace("http", "ws", 1))) == "through nginx-split"
 
 
 def test_down_clean(stack: Stack) -> None:
