@@ -166,12 +166,14 @@ def test_an_endpoint_a_target_lacks_is_reported_not_available(tmp_path: Path) ->
 
 
 def test_running_deployments_are_measured_where_they_are_and_compared_with_the_first() -> None:
-    """--deployment: a server the bench did not start, measured at its URL and left running, its
-    processes unseen (no CPU, no RSS, nothing pinned); each deployment after the first against
-    the first."""
+    """--deployment: a server the bench did not start, measured at its URL and left running,
+    nothing pinned; its processes unseen (no CPU, no RSS), or read where --deployment-pids names
+    them (and its CPU a request), never signalled; each deployment after the first against the
+    first."""
     config = bench_config.load(spec())
     bare = config.baselines["aiohttp-hello"].target
     with Server(bare) as server:
+        assert server.process is not None
         options = Options(
             settings=bench_config.Settings(
                 duration=0.3, warmup=0, rounds=2, connections=4, idle_limit=0, tries=1
@@ -179,6 +181,7 @@ def test_running_deployments_are_measured_where_they_are_and_compared_with_the_f
             behaviours=("json",),
             scenarios=(),
             deployments=(("aiohttp-one", server.base_url), ("aiohttp-two", f"{server.base_url}/")),
+            deployment_pids={"aiohttp-two": (server.process.pid,)},
         )
         results = execute(config, spec(), load_targets(), options, Wrk(), lambda _: None)
         assert server.running
@@ -191,7 +194,12 @@ def test_running_deployments_are_measured_where_they_are_and_compared_with_the_f
     assert len(results["measurements"]) == 4
     for m in results["measurements"]:
         assert m["status"] == "ok" and m["metrics"]["rps"] > 0, m
-        assert m["server"] == {"cpu_s": None, "cpu_pct": None, "peak_rss_mib": None}
+        if m["subject"] == "aiohttp-one":
+            assert m["server"] == {"cpu_s": None, "cpu_pct": None, "peak_rss_mib": None}
+            assert "cpu_ms_per_request" not in m["metrics"]
+        else:
+            assert m["server"]["cpu_s"] > 0 and m["server"]["peak_rss_mib"] > 10, m
+            assert 0 < m["metrics"]["cpu_ms_per_request"] < 100, m
     table = bench_report.rows(results)
     [found] = bench_report.deployment_ratios(results, table)
     assert (found["item"], found["deployment"], found["first"]) == (
@@ -200,9 +208,14 @@ def test_running_deployments_are_measured_where_they_are_and_compared_with_the_f
         "aiohttp-one",
     )
     assert "| `json` | `aiohttp-two` | `aiohttp-one` |" in bench_report.markdown(results)
-    unnamed = dataclasses.replace(options, deployments=(("split", "http://127.0.0.1:9"),))
+    unnamed = dataclasses.replace(
+        options, deployments=(("split", "http://127.0.0.1:9"),), deployment_pids={}
+    )
     with pytest.raises(ValueError, match="begins with its app"):
         execute(config, spec(), load_targets(), unnamed, Wrk())
+    stray = dataclasses.replace(options, deployment_pids={"aiohttp-three": (1,)})
+    with pytest.raises(ValueError, match="processes of no deployment: aiohttp-three"):
+        execute(config, spec(), load_targets(), stray, Wrk())
 
 
 def check_svg(path: Path) -> None:

@@ -64,6 +64,16 @@ def add_parser(commands: Any) -> None:
         " and the targets --target names; nothing is pinned (repeatable)",
     )
     bench.add_argument(
+        "--deployment-pids",
+        action="append",
+        type=deployment_pids,
+        default=[],
+        metavar="NAME=PID,...",
+        help="the processes that serve deployment NAME (a container's: docker inspect --format"
+        " '{{.State.Pid}}'), whose trees' CPU and RSS the bench reads, and never signals; with"
+        " them, its CPU a request (repeatable)",
+    )
+    bench.add_argument(
         "--peers",
         type=Path,
         default=os.environ.get("TECHEMPOWER_DIR") or None,
@@ -138,6 +148,15 @@ def deployment(text: str) -> tuple[str, str]:
     return name, url
 
 
+def deployment_pids(text: str) -> tuple[str, tuple[int, ...]]:
+    """--deployment-pids's NAME=PID,PID."""
+    name, _, pids = text.partition("=")
+    try:
+        return name, tuple(int(pid) for pid in pids.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=PID[,PID...], got {text!r}") from None
+
+
 def settings(args: argparse.Namespace, base: bench_config.Settings) -> bench_config.Settings:
     return bench_config.Settings(
         duration=args.duration if args.duration is not None else base.duration,
@@ -207,6 +226,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             pin=not args.no_pin,
             note=args.note,
             deployments=tuple(args.deployment),
+            deployment_pids=dict(args.deployment_pids),
         )
 
         def progress(line: str) -> None:

@@ -457,17 +457,29 @@ def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
 
 def deployment_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
     """Each running deployment after the first beside the first, item by item."""
+    cells = {(row.id, name): cell for row in table for name, cell in row.cells.items()}
+
+    def cpu(item: str, name: str) -> str:
+        """The median of its CPU a request (--deployment-pids), in ms."""
+        found = cells[(item, name)].extra.get("cpu_ms_per_request")
+        return f"{statistics.median(found):.2f}" if found else "—"
+
     body = [
         [f"`{f['item']}`", f"`{f['deployment']}`", f"`{f['first']}`",
-         f"{f['ratio']:.2f} ({f['low']:.2f}–{f['high']:.2f})"]
+         f"{f['ratio']:.2f} ({f['low']:.2f}–{f['high']:.2f})",
+         f"{cpu(f['item'], f['first'])}, {cpu(f['item'], f['deployment'])}"]
         for f in deployment_ratios(results, table)
     ]  # fmt: skip
     if not body:
         return ""
     return (
         "The running deployments (--deployment), each against the first: its value ÷ the"
-        " first's in the same round (median, 95% bootstrap interval), whichever way is better.\n\n"
-        + markdown_table(["item", "deployment", "first", "deployment ÷ first"], body)
+        " first's in the same round (median, 95% bootstrap interval), whichever way is better;"
+        " and the CPU a request of each one's processes (--deployment-pids), median, in ms.\n\n"
+        + markdown_table(
+            ["item", "deployment", "first", "deployment ÷ first", "CPU ms a request: first, it"],
+            body,
+        )
     )
 
 

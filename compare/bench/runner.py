@@ -75,6 +75,8 @@ class Options:
     note: str = ""  # said in the results (e.g. "a loaded machine")
     # Running deployments, (name, base URL): measured where they are, never started or stopped.
     deployments: tuple[tuple[str, str], ...] = ()
+    # The processes that serve a deployment, by its name: the trees whose CPU and RSS are its own.
+    deployment_pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Deployed:
     processes (the compose stack's containers), and is left running."""
 
     base_url: str
+    roots: tuple[int, ...] = ()  # its processes (--deployment-pids): read, never signalled
     process: None = None
     companions: tuple[()] = ()
     env: dict[str, str] = field(default_factory=dict)
@@ -242,7 +245,9 @@ def select_subjects(
         if unknown := [t for t in options.targets if t not in known]:
             raise ValueError(f"unknown target {unknown[0]!r}; known: {', '.join(sorted(known))}")
         subjects = [s for s in subjects if s.name in options.targets]
-    subjects += deployments(options.deployments, {s.name for s in subjects})
+    subjects += deployments(
+        options.deployments, {s.name for s in subjects}, options.deployment_pids
+    )
     for subject in subjects:
         if subject.role == "peer":
             subject.absent = config.peers[subject.name].unavailable(options.peers)
@@ -250,10 +255,16 @@ def select_subjects(
     return subjects
 
 
-def deployments(given: Sequence[tuple[str, str]], taken: set[str]) -> list[Subject]:
+def deployments(
+    given: Sequence[tuple[str, str]],
+    taken: set[str],
+    pids: Mapping[str, tuple[int, ...]] | None = None,
+) -> list[Subject]:
     """A subject for each running deployment, named NAME (its app the name's first word); each
     after the first compared with the first (`of`)."""
     found: list[Subject] = []
+    if unknown := set(pids or {}) - {name for name, _ in given}:
+        raise ValueError(f"processes of no deployment: {', '.join(sorted(unknown))}")
     for name, url in given:
         app = APPS.get(name.split("-", 1)[0])
         if app is None:
@@ -264,7 +275,7 @@ def deployments(given: Sequence[tuple[str, str]], taken: set[str]) -> list[Subje
         target = Target(name, app, f"a running deployment at {url}", ())
         first = found[0].name if found else None
         subject = Subject(name, target, "deployment", of=first, registry=target)
-        subject.server = Deployed(url.rstrip("/"))
+        subject.server = Deployed(url.rstrip("/"), (pids or {}).get(name, ()))
         found.append(subject)
     return found
 
@@ -602,6 +613,9 @@ class Run:
                     "rps": result.rps,
                     **{f"{k}_ms": v for k, v in result.latency_ms.items()},
                 }
+                if result.requests and self.server_roots(subject):
+                    # The server's CPU a response, whatever else the machine ran meanwhile.
+                    metrics["cpu_ms_per_request"] = 1000 * usage.cpu_seconds / result.requests
                 errors: dict[str, int] | int = result.errors
                 seconds, generator_cpu = result.seconds, result.generator_cpu_seconds
                 notes: list[str] = []
@@ -678,8 +692,9 @@ class Run:
 
     @staticmethod
     def usage(subject: Subject, usage: Usage, seconds: float) -> dict[str, float | None]:
-        """The server's CPU and peak RSS over the measurement; unknown for a deployment."""
-        if subject.role == "deployment":
+        """The server's CPU and peak RSS over the measurement; unknown for a deployment whose
+        processes the bench was not given."""
+        if isinstance(subject.server, Deployed) and not subject.server.roots:
             return {"cpu_s": None, "cpu_pct": None, "peak_rss_mib": None}
         return {
             "cpu_s": round(usage.cpu_seconds, 3),
@@ -715,8 +730,9 @@ class Run:
 
     def server_roots(self, subject: Subject) -> list[int]:
         assert subject.server is not None
-        if subject.server.process is None:  # a deployment: its processes are not the bench's
-            return []
+        if isinstance(subject.server, Deployed):  # the processes it was given, if any
+            return list(subject.server.roots)
+        assert subject.server.process is not None
         return [subject.server.process.pid]
 
     def scenario_load(self, item: Item) -> HttpLoad:
