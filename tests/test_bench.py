@@ -476,6 +476,10 @@ def test_peers_run_from_the_checkout_and_are_unavailable_with_a_reason_without_i
         f"| {found['ratio']:.2f} (" in table
         and "| `json` | `needs-a-database` | it connects" in table
     )
+    alone = dataclasses.replace(options, targets=("other",))  # a peer without its baseline
+    results = execute(config, spec(), {}, alone, Wrk(), progress=lambda _: None)
+    table = bench_report.peer_table(results, bench_report.rows(results))
+    assert "| `json` | `other` |" in table and "| `bare` not in this run |" in table
 
 
 def step(rate: float, p99: float, errors: int = 0, achieved: float | None = None) -> Step:

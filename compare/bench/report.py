@@ -439,7 +439,7 @@ def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
             if cell.status == "not measured":
                 continue
             peer = number(cell.median, row.primary) if cell.status == "ok" else cell.reason
-            baseline = f"`{of}` " + number(row.cells[of].median, row.primary) if of else "—"
+            baseline = f"`{of}` " + baseline_figure(row, of) if of else "—"
             ratio, bar = "—", "—"
             if found := ratios.get((row.id, name)):
                 ratio = f"{found['ratio']:.2f} ({found['low']:.2f}–{found['high']:.2f})"
@@ -453,6 +453,14 @@ def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
             ["behaviour", "peer", "peer's", "baseline's", "baseline ÷ peer", "at or above"], body
         )
     )
+
+
+def baseline_figure(row: Row, name: str) -> str:
+    """The baseline's figure on this row, or why there is none (a run of peers alone has none)."""
+    cell = row.cells.get(name)
+    if cell is None or cell.status == "not measured":
+        return "not in this run"
+    return number(cell.median, row.primary) if cell.status == "ok" else cell.reason
 
 
 def deployment_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
