@@ -12,7 +12,7 @@ for p in $(PYTHON) python3.14 python3.13 python3.12 python3 \
 done; exit 1
 endef
 
-.PHONY: run test test-postgresql test-compose fuzz lint format lock clean browser screenshots bench asgi-cost wrk
+.PHONY: run test test-postgresql test-compose fuzz lint format lock clean browser screenshots bench bench-plan asgi-cost wrk
 
 $(PY):
 	@python=$$($(find_python)) || { \
@@ -97,10 +97,13 @@ browser:
 	  fi; \
 	fi
 
-# `make bench`: every behaviour on every target and baseline, 5 rounds (over an hour), into
+# `make bench`: every behaviour on every target and baseline, 5 rounds (some five hours), into
 # docs/bench/ (results.json, summary.md, plots/, a new history/ file) and docs/measurements.md's results
 # block; a disturbed run goes to var/bench/ and stops there (docs/measurements.md). Its HTTP load is
 # wrk's: the wrk target installs Debian's when it is missing and make runs as root.
+# `make bench PART=basics`: one part of it (compare/bench/bench.toml's [parts], each under an hour), a
+# run of its own whose measurements replace that part's in docs/bench/results.json and keep the
+# others'. `make bench-plan` (PART=... too) prints what a run measures and its estimated time.
 # BENCH_ARGS adds options, e.g. BENCH_ARGS='--behaviour json --rounds 5'.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
@@ -108,8 +111,11 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $@
 
 bench: $(BENCH_STAMP) wrk
-	$(PY) -m compare bench --out docs/bench $(BENCH_ARGS)
+	$(PY) -m compare bench --out docs/bench $(if $(PART),--part $(PART)) $(BENCH_ARGS)
 	$(PY) -m compare docs
+
+bench-plan: $(BENCH_STAMP)
+	$(PY) -m compare bench --plan $(if $(PART),--part $(PART)) $(BENCH_ARGS)
 
 # docs/django-asgi-cost.md's measurements: Django's servers, middleware sets, sync and async views.
 asgi-cost: $(BENCH_STAMP) wrk

@@ -100,6 +100,13 @@ def targets_table() -> str:
     return tables.markdown_table(["target", "app", "server", "requires", "lacks"], rows)
 
 
+def bench_parts() -> str:
+    """docs/measurements.md: the bench's parts (bench.toml's [parts]) and each one's estimate."""
+    from compare.bench import config, plan  # the runner's imports: only for this block
+
+    return plan.parts_table(config.load(spec()), spec(), load_targets())
+
+
 def bench_results(path: Path = BENCH_RESULTS) -> str:
     """docs/measurements.md: the results of the last `make bench`, from its results.json; a
     disturbed run (its quietness record) raises bench_report.DisturbedRun instead."""
@@ -204,6 +211,7 @@ BLOCKS = (
     Block(DOCS / "http.md", "http-rules", lambda: tables.http_rules_table(http_rules())),
     Block(DOCS / "http.md", "http-differences", lambda: tables.http_differences_table(expected())),
     Block(DOCS / "http.md", "hostile", lambda: tables.hostile_table(expected(), hostile_rules())),
+    Block(DOCS / "measurements.md", "bench-parts", bench_parts),
     Block(DOCS / "measurements.md", "bench", bench_results),
     Block(DOCS / "django-asgi-cost.md", "asgi-cost", asgi_cost_table),
     Block(DOCS / "django-asgi-cost.md", "split-deployment", split_deployment),

@@ -170,7 +170,7 @@ def workers(bench: Bench | None) -> str:
     """How many worker processes the bench gave each target (the registry's may say more)."""
     if bench is None:
         return ""
-    count = bench.results["settings"]["workers"]
+    count = bench.latest["settings"]["workers"]
     return f" (the bench runs each target with {count} worker process{'es' if count > 1 else ''})"
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from compare import docs as generated
-from compare.bench import calls, history, openloop, plots
+from compare.bench import calls, history, openloop, parts, plan, plots
 from compare.bench import cli as bench_cli
 from compare.bench import config as bench_config
 from compare.bench import report as bench_report
@@ -581,10 +582,11 @@ def test_the_smoke_run_is_kept_in_the_history_with_its_commit_and_quietness(
 
 
 def test_the_committed_results_are_in_the_history() -> None:
-    committed = bench_report.load(COMMITTED)
-    assert any(run["started"] == committed["started"] for run in history.load_all()), (
-        "make bench keeps each run in docs/bench/history/: commit it with results.json"
-    )
+    kept = {run["started"] for run in history.load_all()}
+    for run in parts.runs(bench_report.load(COMMITTED)):  # each part's run, if taken in parts
+        assert run["started"] in kept, (
+            "make bench keeps each run in docs/bench/history/: commit it with results.json"
+        )
 
 
 def test_the_bench_page_shows_the_history_as_a_trend(tmp_path: Path) -> None:
@@ -785,3 +787,203 @@ def test_calls_per_request_profiles_the_server_and_refuses_what_it_cannot() -> N
     with pytest.raises(ValueError, match=r"not a `\{python\} -m` command"):
         calls.profiled(dataclasses.replace(profiled, command=("granian", "app")), Path("out"))
     assert 200 < calls.calls_per_request(known["aiohttp-hello"], "/json") < 300
+
+
+def test_every_item_is_in_exactly_one_part_and_each_part_fits_a_quiet_hour() -> None:
+    config = bench_config.load(spec())
+    wrong = {item: named for item, named in bench_config.parted(config).items() if len(named) != 1}
+    assert not wrong, f"compare/bench/bench.toml's [parts]: each item in exactly one: {wrong}"
+    options = Options(settings=config.settings)
+    total = 0.0
+    for part in config.parts.values():
+        found = plan.estimate(
+            config, spec(), load_targets(), dataclasses.replace(options, part=part), peers=True
+        )
+        assert 0 < found.seconds < plan.BOUND_S, (part.name, plan.minutes(found.seconds))
+        assert {line.item for line in found.lines} == {*part.behaviours, *part.scenarios}
+        assert all(line.subjects for line in found.lines), part.name  # each loads a server
+        total += found.seconds
+    whole = plan.estimate(config, spec(), load_targets(), options, peers=True)
+    assert whole.seconds > 3 * plan.BOUND_S  # what the parts are for
+    assert abs(total - whole.seconds) < 0.05 * whole.seconds  # the same measurements
+
+
+def test_a_part_names_what_it_measures_and_keeps_scaling_beside_its_main_case(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bench.toml"
+    main = (
+        '[main]\nhello = { name = "no name greets Anonymous" }\n'
+        'json = { name = "the message as JSON" }\n'
+    )
+    scaling = '[scaling]\nworkers = 2\nbehaviours = ["json"]\n'
+    with pytest.raises(bench_config.BenchConfigError, match=r"parts\.a\.behaviours: 'nope'"):
+        bench_config.parse(path, main + '[parts.a]\nbehaviours = ["nope"]\n', spec())
+    with pytest.raises(bench_config.BenchConfigError, match=r"parts\.a\.scenarios: no scenario"):
+        bench_config.parse(path, main + '[parts.a]\nscenarios = ["gone"]\n', spec())
+    split = '[parts.a]\nbehaviours = ["json"]\n[parts.b]\nscenarios = ["json-2-workers"]\n'
+    with pytest.raises(bench_config.BenchConfigError, match=r"parts\.b\.scenarios: json-2-work"):
+        bench_config.parse(path, main + scaling + split, spec())
+    config = bench_config.parse(
+        path, main + scaling + '[parts.a]\nbehaviours = ["json"]\nscenarios = ["json-2-workers"]\n',
+        spec(),
+    )  # fmt: skip
+    assert bench_config.parted(config) == {"hello": [], "json": ["a"], "json-2-workers": ["a"]}
+
+
+def test_the_plan_runs_nothing_and_says_each_parts_time() -> None:
+    started = time.perf_counter()
+    every = bench("--plan", timeout=60)
+    assert every.returncode == 0, every.stderr
+    config = bench_config.load(spec())
+    for name in config.parts:
+        assert f"  {name} " in every.stdout
+    assert "The whole bench in one run (make bench): about " in every.stdout
+    one = bench("--plan", "--part", "data", "--target", "aiohttp", "--rounds", "2", timeout=60)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith("part data (") and "5 measurements on 1 servers" in one.stdout
+    assert "  counter " in one.stdout and "1 servers x 2 rounds" in one.stdout
+    assert time.perf_counter() - started < 30  # no server started, nothing measured
+    wrong = bench("--part", "data", "--behaviour", "json", "--out", "/nonexistent", timeout=60)
+    assert wrong.returncode == 2 and "--part names what is measured" in wrong.stderr
+    assert "no part 'nope'" in bench("--plan", "--part", "nope", timeout=60).stderr
+
+
+TINY = ("--duration", "0.5", "--warmup", "0.2", "--rounds", "1", "--tries", "1",
+        "--idle-limit", "0", "--target", "aiohttp", "--target", "aiohttp-hello")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def in_parts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Two parts' tiny runs into one folder: headline (with a baseline), then data."""
+    out = tmp_path_factory.mktemp("parts")
+    for part in ("headline", "data"):
+        done = bench("--part", part, *TINY, "--out", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "merged, a run a part:\n- Part headline: the run of " in done.stdout
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_a_parts_run_is_merged_into_the_others_each_item_with_its_run(
+    in_parts: tuple[Path, dict[str, Any]],
+) -> None:
+    out, merged = in_parts
+    assert merged["schema"] == 3
+    headline, data = parts.runs(merged)
+    assert (headline["part"], data["part"]) == ("headline", "data")  # bench.toml's order
+    assert headline["started"] < headline["finished"] <= data["started"] < data["finished"]
+    for run in (headline, data):
+        assert run["commit"] == history.commit() and run["machine"]["cores"] == os.cpu_count()
+        assert run["settings"]["rounds"] == 1 and run["quietness"]["measurements"] > 0
+        assert run["versions"]["packages"]["aiohttp"]
+    assert [i["id"] for i in headline["items"]] == [
+        "hello", "json", "hello-2-workers", "json-2-workers", "hello-rate"
+    ]  # fmt: skip
+    assert [i["id"] for i in data["items"]] == ["items", "sync-to-async", "counter", "files",
+                                                "errors"]  # fmt: skip
+    assert set(headline["subjects"]) == {"aiohttp", "aiohttp-hello"}
+    assert set(data["subjects"]) == {"aiohttp"}  # the baseline serves none of data's items
+    for m in merged["measurements"]:
+        assert m["run"] == (headline if m["item"] in {"hello", "json"} | {
+            "hello-2-workers", "json-2-workers", "hello-rate"} else data)["id"]  # fmt: skip
+    # Each run kept in the history, its part named.
+    names = sorted(p.name for p in (out / "history").glob("*.json"))
+    assert [n.split("-")[-2] for n in names] == ["headline", "data"]
+
+
+def test_ratios_of_merged_parts_are_taken_within_each_run(
+    in_parts: tuple[Path, dict[str, Any]],
+) -> None:
+    merged = in_parts[1]
+    headline, data = parts.runs(merged)
+    value = {
+        (m["item"], m["subject"]): m["metrics"]["rps"]
+        for m in merged["measurements"]
+        if m["status"] == "ok" and m["kind"] == "http"
+    }
+    table = {row.id: row for row in bench_report.rows(merged)}
+    assert table["json"].cells["aiohttp-hello"].ratios == pytest.approx(
+        [value[("json", "aiohttp-hello")] / value[("json", "aiohttp")]]
+    )
+    found = bench_report.baseline_ratios(merged, list(table.values()))
+    per_run = bench_report.baseline_ratios(headline, bench_report.rows(headline))
+    assert found == per_run and {f["item"] for f in found} == {"hello", "json"}
+    assert bench_report.baseline_ratios(data, bench_report.rows(data)) == []
+    # The scaling beside the main case: both from the headline run.
+    assert "Scaling: requests/s with 2 worker processes" in bench_report.scaling_table(
+        headline, bench_report.rows(headline)
+    )
+    assert bench_report.scaling_rows(data, bench_report.rows(data)) == []
+
+
+def test_merged_parts_are_rendered_a_run_each_with_when_it_ran(
+    in_parts: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    out, merged = in_parts
+    headline, data = parts.runs(merged)
+    summary = (out / "summary.md").read_text()
+    assert summary == bench_report.markdown(merged)
+    assert summary.startswith("# Bench results, in 2 runs\n")
+    for run in (headline, data):
+        assert (
+            f"## Part `{run['part']}`: the run of {run['started']} to {run['finished']}" in summary
+        )
+    assert summary.index("## Part `headline`") < summary.index(
+        "| `hello` | `aiohttp` | `aiohttp-hello` |"
+    )
+    assert summary.index("| `hello` | `aiohttp` | `aiohttp-hello` |") < summary.index(
+        "## Part `data`"
+    )
+    assert "Reproduce: `make bench PART=data`." in summary
+    block = bench_report.results_block(merged, "docs/bench/results.json")
+    assert f"**Part `data`: the run of {data['started']}" in block and "Taken in parts" in block
+    printed = bench_report.terminal(merged)
+    assert printed.index("Part `headline`") < printed.index("\nitems ") and "Part `data`" in printed
+    page = bench_site.overview_page(bench_site.Bench(out, merged))
+    assert "<h2>Part headline: the run of" in page and "<h2>Part data: the run of" in page
+    assert "<h3>Scaling</h3>" in page and "<td>headline</td>" in page  # the history's part
+    hello = bench_site.behaviour_section(bench_site.Bench(out, merged), "hello", None)
+    assert f"hello-rate from Part headline: the run of {escape(headline['started'])}" in hello
+    assert f"the run of {data['started']}" in (out / "plots" / "items.svg").read_text()
+    check_svg(out / "plots" / "hello-rate.svg")
+    # A disturbed part: the merged results may not go into docs/ either.
+    quiet = {**headline["quietness"], "quiet": True, "disturbed": []}
+    loud = {**data["quietness"], "quiet": False, "disturbed": ["items on aiohttp, round 1"]}
+    reloaded = parts.combine([{**headline, "quietness": quiet}, {**data, "quietness": loud}])
+    reason = bench_report.disturbed(reloaded)
+    assert reason and reason.startswith("part data, ") and "items on aiohttp" in reason
+    assert bench_report.disturbed(parts.combine([{**headline, "quietness": quiet}])) is None
+
+
+def test_a_part_taken_again_replaces_its_run_and_keeps_the_others(
+    in_parts: tuple[Path, dict[str, Any]],
+) -> None:
+    _, merged = in_parts
+    headline, data = parts.runs(merged)
+    again = {
+        **data,
+        "started": "2099-01-01T00:00:00+00:00",
+        "finished": "2099-01-01T00:20:00+00:00",
+    }
+    order = list(bench_config.load(spec()).parts)
+    after = parts.merge(merged, again, {"sha": "b" * 40, "modified": False}, order)
+    assert [(r["part"], r["started"]) for r in after["runs"]] == [
+        ("headline", headline["started"]), ("data", again["started"])
+    ]  # fmt: skip
+    kept = [m for m in after["measurements"] if m["run"] == headline["id"]]
+    assert kept == [m for m in merged["measurements"] if m["run"] == headline["id"]]
+    assert all(m["run"] == again["started"] for m in after["measurements"] if m["item"] == "items")
+    assert parts.runs(after)[1]["commit"]["sha"] == "b" * 40
+    # Into results of a whole run (schema 2): its other items stay, under its record.
+    whole = bench_report.load(COMMITTED)
+    into = parts.merge(whole, again, None, order)
+    first, second = parts.runs(into)
+    assert first["part"] is None and first["started"] == whole["started"]
+    assert first["note"] == whole["note"] and first["machine"] == whole["machine"]
+    assert {i["id"] for i in first["items"]} == {i["id"] for i in whole["items"]} - {
+        i["id"] for i in again["items"]
+    }  # fmt: skip
+    assert "items" not in {m["item"] for m in first["measurements"]}
+    assert second["started"] == again["started"]
+    assert bench_report.markdown(into).startswith("# Bench results, in 2 runs")
+    assert "- A run of no part: the run of 2026-11-22T12:09:54+00:00" in bench_report.markdown(into)

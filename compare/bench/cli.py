@@ -6,11 +6,12 @@ import argparse
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from compare.bench import config as bench_config
-from compare.bench import history
+from compare.bench import history, parts
 from compare.bench import report as bench_report
 from shared.harness.serve import stop_on_sigterm
 from shared.harness.targets import PROJECT_ROOT, load_targets
@@ -45,6 +46,20 @@ def add_parser(commands: Any) -> None:
         " default: the behaviours' own, and the scaling pass's)",
     )
     bench.add_argument("--no-scenarios", action="store_true", help="main cases only")
+    bench.add_argument(
+        "--part",
+        default=None,
+        metavar="NAME",
+        help="a part of the bench (bench.toml's [parts]), a run of its own: its measurements"
+        " replace the part's in --out's results.json, and the other parts' stay (make bench"
+        " PART=NAME)",
+    )
+    bench.add_argument(
+        "--plan",
+        action="store_true",
+        help="run nothing: what the run would measure, on how many servers, and how long it"
+        " would take from the settings; alone, each part's time and the whole bench's",
+    )
     bench.add_argument(
         "--target",
         action="append",
@@ -206,6 +221,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from compare.bench.load import Wrk, WrkNotFound
     from compare.bench.runner import Options, execute
 
+    if args.plan:
+        return cmd_plan(args)
+    merge = None
     if args.render is not None:
         results = bench_report.load(args.render)
     else:
@@ -216,6 +234,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             return 2
         the_spec = spec()
         config = bench_config.load(the_spec)
+        try:
+            part = chosen_part(args, config)
+        except ValueError as error:
+            print(f"python -m compare bench: {error}", file=sys.stderr)
+            return 2
         scenarios = () if args.no_scenarios else args.scenario
         options = Options(
             settings=settings(args, config.settings),
@@ -227,7 +250,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             note=args.note,
             deployments=tuple(args.deployment),
             deployment_pids=dict(args.deployment_pids),
+            part=part,
         )
+        merge = list(config.parts) if part is not None else None
 
         def progress(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
@@ -241,11 +266,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print("python -m compare bench: interrupted; every server is stopped", file=sys.stderr)
             return 130
     out, refused = destination(results, args.out)
-    written = write_outputs(results, out)
+    at = history.commit() if args.render is None else None
+    merged = results
+    if merge is not None and not refused:  # a part: into the results of the other parts
+        previous = out / "results.json"
+        earlier = bench_report.load(previous) if previous.exists() else None
+        merged = parts.merge(earlier, results, at, merge)
+    written = write_outputs(merged, out)
     if args.render is None:  # a run, kept in the history of where it was meant to go
-        record = history.entry(results, relative(out / "results.json"), history.commit())
+        record = history.entry(results, relative(out / "results.json"), at)
         print(f"kept in {relative(history.write(record, args.out / 'history'))}")
     sys.stdout.write("\n" + bench_report.terminal(results))
+    if merged is not results:
+        print("\nmerged, a run a part:\n" + "\n".join(
+            f"- {parts.title(run).replace('`', '')}" for run in parts.runs(merged)
+        ))  # fmt: skip
     print(f"\nwrote {relative(written[0])}, {relative(written[1])} and {len(written) - 2} plots"
           f" in {relative(out / 'plots')}")  # fmt: skip
     if refused:
@@ -256,4 +291,63 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # completed exits 0, so that `make bench` goes on to render the docs from it.
     if failed := sum(m["status"] == "failed" for m in results["measurements"]):
         print(f"{failed} measurement(s) failed: see the footnotes above")
+    return 0
+
+
+def chosen_part(
+    args: argparse.Namespace, config: bench_config.BenchConfig
+) -> bench_config.Part | None:
+    """--part's part of bench.toml; it says what is measured, so no --behaviour nor --scenario."""
+    if args.part is None:
+        return None
+    if args.part not in config.parts:
+        raise ValueError(
+            f"no part {args.part!r} in bench.toml; its parts: {', '.join(config.parts)}"
+        )
+    if args.behaviour or args.scenario is not None or args.no_scenarios:
+        raise ValueError(
+            "--part names what is measured: no --behaviour, --scenario or --no-scenarios"
+        )
+    return config.parts[args.part]
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """--plan: the run's estimate; without --part, --behaviour or --scenario, every part's."""
+    from compare.bench import plan
+    from compare.bench.runner import Options
+
+    the_spec = spec()
+    config = bench_config.load(the_spec)
+    targets = load_targets()
+    try:
+        part = chosen_part(args, config)
+    except ValueError as error:
+        print(f"python -m compare bench: {error}", file=sys.stderr)
+        return 2
+    peers = args.peers.resolve() if args.peers is not None else None
+    base = Options(settings=settings(args, config.settings), targets=tuple(args.target),
+                   peers=peers)  # fmt: skip
+    if part is not None:
+        found = plan.estimate(config, the_spec, targets, replace(base, part=part))
+        sys.stdout.write(found.text(f"part {part.name} ({part.about})"))
+        return 0
+    if args.behaviour or args.scenario is not None or args.no_scenarios:
+        scenarios = () if args.no_scenarios else args.scenario
+        chosen = replace(base, behaviours=tuple(args.behaviour),
+                         scenarios=tuple(scenarios) if scenarios is not None else None)  # fmt: skip
+        sys.stdout.write(plan.estimate(config, the_spec, targets, chosen).text("the run"))
+        return 0
+    plans = [
+        (name, plan.estimate(config, the_spec, targets, replace(base, part=p)))
+        for name, p in config.parts.items()
+    ]
+    whole = plan.estimate(config, the_spec, targets, base)
+    sys.stdout.write(
+        "The parts (make bench PART=NAME; python -m compare bench --part NAME --plan: what each"
+        " measures):\n"
+        + plan.summary(plans)
+        + f"The whole bench in one run (make bench): about {plan.minutes(whole.seconds)}\n"
+    )
+    for line in whole.skipped():
+        print(f"Not started, not counted: {line}")
     return 0

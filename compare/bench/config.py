@@ -93,6 +93,9 @@ class Scenario:
     trickle: float = 0.0  # interference: the holders are slow uploads of this many bytes/s
     rounds: int = 0  # measured in the run's first `rounds` rounds only; 0: in every round
     layer: str = ""  # chat: a key of LAYERS, the channel layer its servers are started with
+    # The plan's estimate only: seconds a measurement takes beyond its warm-up and duration
+    # (handshakes, joins, a burst's own time), from runs on this machine.
+    overhead_s: float = 0.0
 
     @property
     def needs(self) -> frozenset[str]:
@@ -173,6 +176,17 @@ class Scaling:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A part of the bench, a run of its own short enough for a quiet hour (`--part NAME`): the
+    main cases of `behaviours`, and `scenarios` (scaling items too, as json-2-workers)."""
+
+    name: str
+    about: str
+    behaviours: tuple[str, ...]
+    scenarios: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     path: Path
     settings: Settings
@@ -183,6 +197,13 @@ class BenchConfig:
     workers: Mapping[str, Workers]
     raw: Mapping[str, Any]  # the file as parsed, for sections read elsewhere (asgi-cost)
     scaling: Scaling = Scaling()
+    parts: Mapping[str, Part] = field(default_factory=dict)
+
+    def part_of(self, item: str) -> str | None:
+        """The part whose run measures `item` (a behaviour's main case, a scenario)."""
+        return next(
+            (p.name for p in self.parts.values() if item in (*p.behaviours, *p.scenarios)), None
+        )
 
 
 def _fail(path: Path, where: str, problem: str) -> BenchConfigError:
@@ -280,6 +301,7 @@ def _scenario(path: Path, entry: Mapping[str, Any]) -> Scenario:
             trickle=float(entry.get("trickle", 0.0)),
             rounds=int(entry.get("rounds", 0)),
             layer=layer(path, where, entry.get("layer", "")),
+            overhead_s=float(entry.get("overhead_s", 0.0)),
         )
     except KeyError as error:
         raise _fail(path, where, f"missing field {error}") from None
@@ -331,7 +353,44 @@ def parse(path: Path, text: str, spec: Spec) -> BenchConfig:
     for behaviour in scaling.behaviours:
         if behaviour not in main or not main[behaviour].steps:
             raise _fail(path, "scaling.behaviours", f"{behaviour!r} has no HTTP main case")
-    return BenchConfig(path, settings, main, scenarios, baselines, peers, workers, data, scaling)
+    parts = {
+        name: _part(path, name, entry, main, scenarios, scaling)
+        for name, entry in data.get("parts", {}).items()
+    }
+    return BenchConfig(
+        path, settings, main, scenarios, baselines, peers, workers, data, scaling, parts
+    )
+
+
+def _part(
+    path: Path,
+    name: str,
+    entry: Mapping[str, Any],
+    main: Mapping[str, MainCase],
+    scenarios: Mapping[str, Scenario],
+    scaling: Scaling,
+) -> Part:
+    """A [parts.NAME] entry, checked: its behaviours have HTTP main cases, its scenarios exist, and
+    a scaling item is measured in the run of the main case it is set beside."""
+    where = f"parts.{name}"
+    if unknown := set(entry) - {"about", "behaviours", "scenarios"}:
+        raise _fail(path, where, f"unknown field {sorted(unknown)[0]!r}")
+    part = Part(name, entry.get("about", ""), tuple(entry.get("behaviours", ())),
+                tuple(entry.get("scenarios", ())))  # fmt: skip
+    for behaviour in part.behaviours:
+        if behaviour not in main or not main[behaviour].steps:
+            raise _fail(path, f"{where}.behaviours", f"{behaviour!r} has no HTTP main case")
+    scaled = {scaling.item_id(b): b for b in scaling.behaviours}
+    for scenario in part.scenarios:
+        if scenario not in scenarios and scenario not in scaled:
+            raise _fail(path, f"{where}.scenarios", f"no scenario {scenario!r}")
+        if scenario in scaled and scaled[scenario] not in part.behaviours:
+            raise _fail(
+                path,
+                f"{where}.scenarios",
+                f"{scenario} is set beside {scaled[scenario]}'s main case: the same part's",
+            )
+    return part
 
 
 def _target(name: str, entry: Mapping[str, Any]) -> Target:
@@ -347,6 +406,21 @@ def _target(name: str, entry: Mapping[str, Any]) -> Target:
 
 def load(spec: Spec, path: Path = BENCH_PATH) -> BenchConfig:
     return parse(path, path.read_text(encoding="utf-8"), spec)
+
+
+def parted(config: BenchConfig) -> dict[str, list[str]]:
+    """Every item of the whole bench (main cases, scenarios, scaling items) with the parts that
+    name it: each must be in exactly one."""
+    scaling = config.scaling
+    items = [
+        *(b for b, main in config.main.items() if main.steps),
+        *config.scenarios,
+        *(scaling.item_id(b) for b in scaling.behaviours),
+    ]
+    return {
+        item: [p.name for p in config.parts.values() if item in (*p.behaviours, *p.scenarios)]
+        for item in items
+    }
 
 
 def unmeasured(config: BenchConfig, spec: Spec) -> list[str]:

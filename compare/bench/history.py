@@ -34,6 +34,7 @@ def entry(results: Mapping[str, Any], where: str, at: Mapping[str, Any] | None) 
     settings = results["settings"]
     return {
         "schema": 1,
+        "part": results.get("part"),  # bench.toml's [parts]: the items of this run; None: no part
         "started": results["started"],
         "finished": results["finished"],
         "commit": at,
@@ -64,11 +65,12 @@ def entry(results: Mapping[str, Any], where: str, at: Mapping[str, Any] | None) 
 
 
 def write(record: Mapping[str, Any], directory: Path) -> Path:
-    """docs/bench/history/<start>-<commit>.json: a new file each run, never rewritten."""
+    """docs/bench/history/<start>[-<part>]-<commit>.json: a new file each run, never rewritten."""
     directory.mkdir(parents=True, exist_ok=True)
     sha = (record["commit"] or {}).get("sha", "")[:10] or "no-commit"
     stamp = record["started"].replace(":", "").replace("+0000", "Z")
-    path = directory / f"{stamp}-{sha}.json"
+    part = f"-{record['part']}" if record.get("part") else ""
+    path = directory / f"{stamp}{part}-{sha}.json"
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
@@ -83,6 +85,11 @@ def quiet(run: Mapping[str, Any]) -> bool | None:
     """Whether the run's record says it was quiet; None for a run before the record."""
     record = run.get("quietness")
     return None if record is None else bool(record["quiet"])
+
+
+def with_item(runs: Sequence[Mapping[str, Any]], item: str) -> list[Mapping[str, Any]]:
+    """The runs that measured `item` (a part's run measures its own items only)."""
+    return [run for run in runs if item in run["items"]]
 
 
 def trend(runs: Sequence[Mapping[str, Any]], item: str) -> dict[str, list[tuple[int, float]]]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compare.bench import history, openloop
+from compare.bench import history, openloop, parts
 from compare.bench.report import REFERENCE, Row, heading, rows
 
 COLORS = {
@@ -47,7 +47,7 @@ def save(figure: Any, path: Path) -> Path:
     return path
 
 
-def item_plot(row: Row, path: Path) -> Path:
+def item_plot(row: Row, path: Path, run: str = "") -> Path:
     """A bar a subject: the median, whiskers its 95% bootstrap interval, a dot each round; ideal
     dashed."""
     plt = pyplot()
@@ -86,12 +86,13 @@ def item_plot(row: Row, path: Path) -> Path:
     axes.invert_yaxis()
     better = "higher is better" if row.higher_is_better else "lower is better"
     axes.set_xlabel(f"{heading(row)}: {better}")
-    axes.set_title(f"{row.id}: {row.request}", loc="left", fontsize=10)
+    axes.set_title(f"{row.id}: {row.request}" + (f"\n{run}" if run else ""), loc="left",
+                   fontsize=10)  # fmt: skip
     axes.margins(x=0.25)
     return save(figure, path)
 
 
-def curve_plot(row: Row, path: Path) -> Path:
+def curve_plot(row: Row, path: Path, run: str = "") -> Path:
     """The capacity curve: p99 (solid) and p50 (dotted) at each offered rate, a line a subject,
     medians over the rounds; the bound dashed, each subject's capacity in the legend."""
     plt = pyplot()
@@ -118,16 +119,18 @@ def curve_plot(row: Row, path: Path) -> Path:
     axes.set_yscale("log")
     axes.set_xlabel("offered rate, requests/s (open loop: sent on schedule, whatever the answers)")
     axes.set_ylabel("latency from the intended send, ms (p99 solid, p50 dotted)")
-    axes.set_title(f"{row.id}: {row.request}", loc="left", fontsize=10)
+    axes.set_title(f"{row.id}: {row.request}" + (f"\n{run}" if run else ""), loc="left",
+                   fontsize=10)  # fmt: skip
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=8,
                 ncols=2)  # fmt: skip
     return save(figure, path)
 
 
 def trend_plot(runs: Sequence[Mapping[str, Any]], item: str, path: Path) -> Path:
-    """`item`'s median on each subject, run after run; a hollow marker for a run whose record
-    does not say it was quiet."""
+    """`item`'s median on each subject, run after run (the runs that measured it); a hollow
+    marker for a run whose record does not say it was quiet."""
     plt = pyplot()
+    runs = history.with_item(runs, item)
     figure, axes = plt.subplots(figsize=(7.5, 3.6))
     for index, (name, points) in enumerate(sorted(history.trend(runs, item).items())):
         xs, ys = [x for x, _ in points], [y for _, y in points]
@@ -173,13 +176,23 @@ def overview_plot(table: Sequence[Row], subjects: Sequence[str], path: Path) -> 
 
 
 def write(results: Mapping[str, Any], out: Path) -> list[Path]:
-    """plots/overview.svg and plots/<item>.svg into `out`."""
+    """plots/overview.svg and plots/<item>.svg into `out`; taken in parts, each item's plot
+    names the run it comes from."""
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     table = rows(results)
+    runs = {}
+    if parts.merged(results):
+        runs = {
+            item["id"]: f"part {run.get('part') or '(none)'}, the run of {run['started']}"
+            for run in parts.runs(results)
+            for item in run["items"]
+        }
     written = [overview_plot(table, list(results["subjects"]), plots / "overview.svg")]
     written += [
-        (curve_plot if row.kind == "rate-ladder" else item_plot)(row, plots / f"{row.id}.svg")
+        (curve_plot if row.kind == "rate-ladder" else item_plot)(
+            row, plots / f"{row.id}.svg", runs.get(row.id, "")
+        )
         for row in table
     ]
     for stale in set(plots.glob("*.svg")) - set(written):

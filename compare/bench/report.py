@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from compare.bench import parts
 from shared.harness.tables import markdown_table
 
 REFERENCE = "aiohttp"  # ratios are against this target, computed within each round
@@ -41,7 +42,15 @@ class DisturbedRun(ValueError):
 
 def disturbed(results: Mapping[str, Any]) -> str | None:
     """Why the run's numbers may not go into docs/: a disturbed measurement kept; None if quiet
-    (or if the run predates the quietness record, schema 1: its note says what it knew)."""
+    (or if the run predates the quietness record, schema 1: its note says what it knew). Of
+    results taken in parts, every run's."""
+    if parts.merged(results):
+        reasons = [
+            f"part {run.get('part') or '(none)'}, {reason}"
+            for run in parts.runs(results)
+            if (reason := disturbed(run))
+        ]
+        return "; ".join(reasons) or None
     record = results.get("quietness")
     if record is None or record["quiet"]:
         return None
@@ -544,14 +553,37 @@ def footnotes(notes: Sequence[str]) -> str:
     return "\n".join(f"[{i}] {note}  " for i, note in enumerate(notes, 1))
 
 
+IN_PARTS = (
+    "Taken in parts (`make bench PART=NAME`, bench.toml's `[parts]`), each a run of its own:"
+    " every figure of a part, and every ratio (× aiohttp, app ÷ baseline, baseline ÷ peer, the"
+    " scaling), comes from its run, its rounds."
+)
+
+
 def markdown(results: Mapping[str, Any]) -> str:
-    """The summary: main tables, baselines, every number in detail, the settings."""
+    """The summary: main tables, baselines, every number in detail, the settings; of results
+    taken in parts, a section a run."""
+    if not parts.merged(results):
+        return run_markdown(results, f"# Bench results, {results['started']}", "##")
+    taken = parts.runs(results)
+    head = [
+        f"# Bench results, in {len(taken)} runs",
+        IN_PARTS,
+        "\n".join(f"- {parts.title(run)}" for run in taken),
+    ]
+    sections = [run_markdown(run, f"## {parts.title(run)}", "###") for run in taken]
+    return "\n\n".join(head) + "\n\n" + "\n".join(sections)
+
+
+def run_markdown(results: Mapping[str, Any], title: str, level: str) -> str:
+    """One run's summary under `title`, its sections' headings at `level`."""
     table = rows(results)
     notes: list[str] = []
     main = main_tables(results, table, notes)
     note = f"\n\n**Note:** {results['note']}" if results.get("note") else ""
-    parts = [
-        f"# Bench results, {results['started']}",
+    part = results.get("part")
+    parts_ = [
+        title,
         f"Measured on {machine_line(results)} {quiet_sentence(results)}{note}",
         main,
         footnotes(notes),
@@ -559,10 +591,12 @@ def markdown(results: Mapping[str, Any]) -> str:
         scaling_table(results, table),
         peer_table(results, table),
         deployment_table(results, table),
-        "## Every number\n\nMedians over the rounds and their 95% bootstrap intervals; errors"
-        " summed; peak RSS the largest.\n\n" + details_table(results, table),
-        "## Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
-        "Reproduce: `make bench` (or `python -m compare bench --help`).",
+        f"{level} Every number\n\nMedians over the rounds and their 95% bootstrap intervals;"
+        " errors summed; peak RSS the largest.\n\n" + details_table(results, table),
+        f"{level} Settings\n\n```json\n" + json.dumps(results["settings"], indent=1) + "\n```",
+        f"Reproduce: `make bench PART={part}`."
+        if part
+        else "Reproduce: `make bench` (or `python -m compare bench --help`).",
     ]
     chat_notes = [
         f"- `{row.id}` on `{name}`: {note}"
@@ -571,36 +605,58 @@ def markdown(results: Mapping[str, Any]) -> str:
         for note in cell.notes
     ]
     if chat_notes:
-        parts.insert(6, "Notes from the scenarios:\n\n" + "\n".join(chat_notes))
-    return "\n\n".join(p for p in parts if p) + "\n"
+        parts_.insert(6, "Notes from the scenarios:\n\n" + "\n".join(chat_notes))
+    return "\n\n".join(p for p in parts_ if p) + "\n"
 
 
 def results_block(results: Mapping[str, Any], source: str) -> str:
-    """docs/measurements.md's results section (between the bench markers), from a results JSON."""
-    table = rows(results)
-    notes: list[str] = []
-    main = main_tables(results, table, notes)
-    note = f" {results['note']}" if results.get("note") else ""
-    parts = [
+    """docs/measurements.md's results section (between the bench markers), from a results JSON;
+    of results taken in parts, a paragraph and the tables of each run."""
+    sections = []
+    for run in parts.runs(results):
+        table = rows(run)
+        notes: list[str] = []
+        main = main_tables(run, table, notes)
+        note = f" {run['note']}" if run.get("note") else ""
+        where = f"From `{source}` ({run['started']}), measured on"
+        if parts.merged(results):
+            where = f"**{parts.title(run)}.** Measured on"
+        sections += [
+            f"{where} {machine_line(run)} {quiet_sentence(run)}{note}",
+            main,
+            footnotes(notes),
+            baseline_table(run, table),
+            scaling_table(run, table),
+            peer_table(run, table),
+        ]
+    head = [f"From `{source}`. {IN_PARTS}"] if parts.merged(results) else []
+    again = (
+        "`make bench` measures again into `docs/bench/` (`make bench PART=NAME`, a part)"
+        if parts.merged(results)
+        else "`make bench` measures again into `docs/bench/`"
+    )
+    return "\n\n".join(p for p in [
         BLOCK_BEGIN,
-        f"From `{source}` ({results['started']}), measured on {machine_line(results)}"
-        f" {quiet_sentence(results)}{note}",
-        main,
-        footnotes(notes),
-        baseline_table(results, table),
-        scaling_table(results, table),
-        peer_table(results, table),
+        *head,
+        *sections,
         f"Every number, the settings and the plots: `{Path(source).with_name('summary.md')}`"
-        " and the site's bench page (`python -m compare site`). Reproduce: `make bench` measures"
-        " again into `docs/bench/` and rewrites this section from its `results.json`"
-        " (`python -m compare docs`).",
+        f" and the site's bench page (`python -m compare site`). Reproduce: {again}"
+        " and rewrites this section from its `results.json` (`python -m compare docs`).",
         BLOCK_END,
-    ]
-    return "\n\n".join(p for p in parts if p)
+    ] if p)  # fmt: skip
 
 
 def terminal(results: Mapping[str, Any], width: int = 120) -> str:
-    """The table for the terminal: one line an item, a column a subject (medians, ×aiohttp)."""
+    """The table for the terminal: one line an item, a column a subject (medians, ×aiohttp); of
+    results taken in parts, a table a run."""
+    if parts.merged(results):
+        return "\n".join(
+            f"{parts.title(run)}\n{run_terminal(run, width)}" for run in parts.runs(results)
+        )
+    return run_terminal(results, width)
+
+
+def run_terminal(results: Mapping[str, Any], width: int = 120) -> str:
     table = rows(results)
     subjects = list(results["subjects"])
     notes: list[str] = []

@@ -19,7 +19,7 @@ import httpx
 import msgspec
 
 from compare.bench import openloop, scenarios
-from compare.bench.config import LAYERS, BenchConfig, MainCase, Scenario, Settings
+from compare.bench.config import LAYERS, BenchConfig, MainCase, Part, Scenario, Settings
 from compare.bench.load import HttpLoad, Wrk
 from compare.bench.system import (
     Pinning,
@@ -77,6 +77,8 @@ class Options:
     deployments: tuple[tuple[str, str], ...] = ()
     # The processes that serve a deployment, by its name: the trees whose CPU and RSS are its own.
     deployment_pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # A part of the bench (bench.toml's [parts]): its items instead of behaviours and scenarios.
+    part: Part | None = None
 
 
 @dataclass
@@ -191,6 +193,8 @@ class Item:
 
 def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item]:
     chosen = options.behaviours or tuple(b.id for b in spec.behaviours if b.id in config.main)
+    if options.part is not None:  # its behaviours' main cases, none of the others'
+        chosen = options.part.behaviours
     unknown = [b for b in chosen if b not in config.main]
     if unknown:
         raise ValueError(f"no main case in {config.path.name} for {', '.join(unknown)}")
@@ -203,7 +207,9 @@ def select_items(config: BenchConfig, spec: Spec, options: Options) -> list[Item
         for b in scaling.behaviours
         if b in chosen and scaling.workers != options.settings.workers
     }
-    if options.scenarios is not None:
+    if options.part is not None:
+        wanted = list(options.part.scenarios)
+    elif options.scenarios is not None:
         wanted = list(options.scenarios)
     else:
         wanted = [*scaled]
@@ -835,6 +841,7 @@ class Run:
         settings = self.options.settings
         return {
             "schema": 2,
+            "part": self.options.part.name if self.options.part else None,
             "started": started,
             "finished": now(),
             "note": self.options.note,
@@ -1030,6 +1037,8 @@ def execute(
         run = Run(config, spec, options, generator, progress, Path(workdir))
         run.items = select_items(config, spec, options)
         run.subjects = select_subjects(config, targets, options)
+        if options.part is not None:  # a part starts only the servers that serve its items
+            run.subjects = [s for s in run.subjects if any(s.serves(i) for i in run.items)]
         progress(
             f"{len(run.items)} measurements x {len(run.subjects)} servers x"
             f" {options.settings.rounds} rounds; {run.pinning.note}; {generator.describe()}"

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from compare.bench import history, report
+from compare.bench import history, parts, report
 from compare.bench.config import BenchConfig
 from shared.harness.targets import PROJECT_ROOT
 
@@ -33,6 +33,11 @@ class Bench:
             if (candidate / "results.json").exists():
                 return cls(candidate, report.load(candidate / "results.json"))
         return None
+
+    @property
+    def latest(self) -> Mapping[str, Any]:
+        """The run that started last: all of them, for results taken at once."""
+        return max(parts.runs(self.results), key=lambda run: str(run["started"]))
 
     def copy_plots(self, out: Path) -> list[Path]:
         """The run's plots, and the trends of its history (drawn here: they span runs)."""
@@ -111,22 +116,66 @@ def behaviour_section(bench: Bench | None, behaviour: str, config: BenchConfig |
         figure(item, "../", f"{item}: {rows[item].request} — {report.heading(rows[item])}")
         for item in items
     )
+    when = escape(bench.results.get("started", ""))
+    if parts.merged(bench.results):  # each item's run: its part's
+        by_run: dict[str, list[str]] = {}
+        for item in items:
+            by_run.setdefault(parts.title(parts.run_of(bench.results, item)), []).append(item)
+        when = "; ".join(
+            f"{', '.join(escape(i) for i in ids)} from {escape(title.replace('`', ''))}"
+            for title, ids in by_run.items()
+        )
     return (
         f'<div class="plots">{figures}</div><p class="run">From <code>{escape(bench.source())}'
-        f"</code>, {escape(bench.results['started'])}: the median of the rounds, whiskers its"
+        f"</code>, {when}: the median of the rounds, whiskers its"
         " 95% bootstrap interval, a dot each round;"
         f' <a href="../{PAGE}">all measurements</a>.</p>'
     )
 
 
 def overview_page(bench: Bench | None) -> str:
-    """The body of bench.html: the machine, the tables, the overview and every plot."""
+    """The body of bench.html: the machine, the tables, the overview and every plot; of results
+    taken in parts, the machine and the tables of each run."""
     if bench is None:
         return (
             "<h1>Measurements</h1><p>No bench results yet. <code>make bench</code> measures every"
             " behaviour on every target and writes them to <code>docs/bench/</code>.</p>"
         )
     results = bench.results
+    table = report.rows(results)
+    if parts.merged(results):
+        taken = parts.runs(results)
+        intro = (
+            f"from <code>{escape(bench.source())}</code>, in {len(taken)} runs."
+            f" {escape(report.IN_PARTS)}</p>"
+        )
+        runs = "".join(
+            f"<h2>{escape(parts.title(run).replace('`', ''))}</h2>{run_section(run, 'h3')}"
+            for run in taken
+        )
+    else:
+        intro = (
+            f"from <code>{escape(bench.source())}</code>"
+            f" ({escape(results['started'])}). {run_section(results, 'h2').removeprefix('<p>')}"
+        )
+        runs = ""
+    plots = "".join(
+        figure(row.id, "", f"{row.id}: {row.request} — {report.heading(row)}") for row in table
+    )
+    return f"""<h1>Measurements</h1>
+<p>Every behaviour's main case and the concurrency scenarios on every target and on each
+framework's bare baseline, {intro}
+{runs}
+{figure("overview", "", "Each measurement against the aiohttp target, in the same round")}
+{history_section(bench)}
+<h2>Every measurement</h2>
+<div class="plots">{plots}</div>
+<p class="run">Reproduce: <code>make bench</code> (<code>make bench PART=NAME</code>, a part).
+Every setting is in the results JSON.</p>"""
+
+
+def run_section(results: Mapping[str, Any], level: str) -> str:
+    """One run's machine, quietness, note and tables (its headings at `level`)."""
     table = report.rows(results)
     subjects = list(results["subjects"])
     notes: list[str] = []
@@ -143,35 +192,29 @@ def overview_page(bench: Bench | None) -> str:
         for f in report.baseline_ratios(results, table)
     ]  # fmt: skip
     note = f"<p><strong>Note:</strong> {escape(results['note'])}</p>" if results.get("note") else ""
-    plots = "".join(
-        figure(row.id, "", f"{row.id}: {row.request} — {report.heading(row)}") for row in table
-    )
-    return f"""<h1>Measurements</h1>
-<p>Every behaviour's main case and the concurrency scenarios on every target and on each
-framework's bare baseline, from <code>{escape(bench.source())}</code>
-({escape(results["started"])}). Measured on {escape(report.machine_line(results))}
+    return f"""<p>Measured on {escape(report.machine_line(results))}
 {escape(report.quiet_sentence(results))}</p>
 {note}
-{figure("overview", "", "Each measurement against the aiohttp target, in the same round")}
-<h2>Medians (95% bootstrap interval) and × the aiohttp target</h2>
+<{level}>Medians (95% bootstrap interval) and × the aiohttp target</{level}>
 {html_table(["measurement", "what", "measured", *subjects], body)}
 {f'<ol class="footnotes">{footnotes}</ol>' if footnotes else ""}
-{"<h2>Each app against its framework's minimum</h2>" if baselines else ""}
+{f"<{level}>Each app against its framework's minimum</{level}>" if baselines else ""}
 {html_table(["behaviour", "app", "baseline", "app ÷ baseline"], baselines) if baselines else ""}
-{scaling_section(results, table)}
-{history_section(bench)}
-<h2>Every measurement</h2>
-<div class="plots">{plots}</div>
-<p class="run">Reproduce: <code>make bench</code>. Every setting is in the results JSON.</p>"""
+{scaling_section(results, table, level)}"""
 
 
-def scaling_section(results: Mapping[str, Any], table: Sequence[report.Row]) -> str:
+def scaling_section(
+    results: Mapping[str, Any], table: Sequence[report.Row], level: str = "h2"
+) -> str:
     """Requests/s with one worker process and with the scaling pass's, side by side."""
     if not (body := report.scaling_rows(results, table)):
         return ""
     cells = [[escape(cell).replace("`", "") for cell in row] for row in body]
-    return f"<h2>Scaling</h2><p>{escape(report.scaling_sentence(results))}</p>" + html_table(
-        report.scaling_heading(results), cells
+    heading = f"<{level}>Scaling</{level}>"
+    return (
+        heading
+        + f"<p>{escape(report.scaling_sentence(results))}</p>"
+        + html_table(report.scaling_heading(results), cells)
     )
 
 
@@ -190,7 +233,8 @@ def history_section(bench: Bench) -> str:
         packages = run["versions"]["packages"]
         quiet = {True: "quiet", False: "disturbed", None: "no record"}[history.quiet(run)]
         body.append([
-            escape(str(run["started"])), f"<code>{escape(sha or '—')}</code>", quiet,
+            escape(str(run["started"])), escape(run.get("part") or "—"),
+            f"<code>{escape(sha or '—')}</code>", quiet,
             escape(f"{run['settings'].get('rounds')} × {run['settings'].get('duration_s')} s"),
             escape(f"Python {run['versions']['python']}, aiohttp {packages.get('aiohttp')},"
                    f" Django {packages.get('Django')}"),
@@ -198,8 +242,8 @@ def history_section(bench: Bench) -> str:
         ])  # fmt: skip
     return (
         f"<h2>History</h2><p>Every run of the bench, kept in <code>"
-        f"{escape(bench.source().rsplit('/', 1)[0])}/history/</code> (one JSON a run: commit,"
-        " versions, machine, settings, quietness, each item's medians).</p>"
+        f"{escape(bench.source().rsplit('/', 1)[0])}/history/</code> (one JSON a run: its part,"
+        " commit, versions, machine, settings, quietness, each item's medians).</p>"
         f'<div class="plots">{figures}</div>'
-        + html_table(["started", "commit", "machine", "rounds", "versions", "CPU"], body)
+        + html_table(["started", "part", "commit", "machine", "rounds", "versions", "CPU"], body)
     )
