@@ -504,7 +504,7 @@ def guide_page(bench: Bench | None) -> str:
             where = bench.directory.relative_to(PROJECT_ROOT).as_posix()
         basis = (
             f'The numbers: <a href="{BENCH_PAGE}">the measurements</a>, from'
-            f" <code>{escape(where)}/results.json</code> ({escape(str(bench.latest['started']))}):"
+            f" <code>{escape(where)}/results.json</code> ({escape(bench.when)}):"
             f" {escape(bench_report.machine_line(bench.latest))}"
         )
     body = f"""<h1>Which to choose: a decision guide</h1>

@@ -942,6 +942,9 @@ def test_merged_parts_are_rendered_a_run_each_with_when_it_ran(
     page = bench_site.overview_page(bench_site.Bench(out, merged))
     assert "<h2>Part headline: the run of" in page and "<h2>Part data: the run of" in page
     assert "<h3>Scaling</h3>" in page and "<td>headline</td>" in page  # the history's part
+    assert (
+        bench_site.Bench(out, merged).when == f"2 runs, a part each, the latest {data['started']}"
+    )
     hello = bench_site.behaviour_section(bench_site.Bench(out, merged), "hello", None)
     assert f"hello-rate from Part headline: the run of {escape(headline['started'])}" in hello
     assert f"the run of {data['started']}" in (out / "plots" / "items.svg").read_text()

@@ -39,6 +39,14 @@ class Bench:
         """The run that started last: all of them, for results taken at once."""
         return max(parts.runs(self.results), key=lambda run: str(run["started"]))
 
+    @property
+    def when(self) -> str:
+        """When it was measured: the run's start, or how many parts' runs and the last start."""
+        if parts.merged(self.results):
+            count = len(self.results["runs"])
+            return f"{count} runs, a part each, the latest {self.latest['started']}"
+        return str(self.results["started"])
+
     def copy_plots(self, out: Path) -> list[Path]:
         """The run's plots, and the trends of its history (drawn here: they span runs)."""
         target = out / PLOTS
