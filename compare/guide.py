@@ -12,6 +12,7 @@ from pathlib import Path
 import msgspec
 from msgspec import Struct
 
+from compare.bench import parts
 from compare.bench import report as bench_report
 from compare.bench.site import Bench
 from shared.harness.expected import Difference, expected, lifecycle_checks
@@ -208,6 +209,10 @@ def answer(need: Need, bench: Bench | None) -> Answer:
         ranking.sort(key=lambda pair: -pair[1])
     elif need.memory and need.memory in rows:
         ranked_by = f"memory per websocket member, from `{need.memory}`{workers(bench)}"
+        if bench and parts.merged(bench.results):  # taken in parts: two runs' peaks, maybe
+            hello = parts.run_of(bench.results, "hello")
+            if hello["id"] != parts.run_of(bench.results, need.memory)["id"]:
+                ranked_by += f", less `hello`'s peak from another run, of {hello['started']}"
         columns += ((f"{need.memory}/member", "memory per member"),)
         for a in answers:
             value = per_member_kib(rows, need.memory, a.target.name)

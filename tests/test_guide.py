@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from compare.bench import parts
 from compare.bench import report as bench_report
 from compare.bench.site import Bench
 from compare.guide import GUIDE_FILE, GuideError, Need, answer, needs, recommendation
@@ -141,3 +142,20 @@ def test_the_page_shows_each_need_its_recommendation_and_every_target() -> None:
         if need.needs or need.behaviours or need.lifecycle:
             for name in load_targets() if not need.only else need.only:
                 assert f'id="{need.id}-{name}"' in section
+
+
+def test_memory_per_member_from_parts_says_its_two_runs() -> None:
+    """Taken in parts, chat-1000 and hello come from two runs: the ranking says so."""
+    results = bench_report.load(PROJECT_ROOT / "docs" / "bench" / "results.json")
+    chat = {
+        **results, "part": "realtime", "started": "2099-01-01T00:00:00+00:00",
+        "items": [i for i in results["items"] if i["id"] == "chat-1000"],
+        "measurements": [m for m in results["measurements"] if m["item"] == "chat-1000"],
+    }  # fmt: skip
+    need = next(n for n in needs() if n.id == "memory")
+    whole = answer(need, Bench(PROJECT_ROOT, results)).ranked_by
+    assert whole.startswith("memory per websocket member") and "another run" not in whole
+    merged = parts.merge(results, chat, None, ["headline", "realtime"])
+    assert answer(need, Bench(PROJECT_ROOT, merged)).ranked_by.endswith(
+        f", less `hello`'s peak from another run, of {results['started']}"
+    )
