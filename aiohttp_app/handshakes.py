@@ -1,11 +1,10 @@
-"""Websocket handshakes: 403 from a foreign Origin, as Channels' AllowedHostsOriginValidator;
-426 for a plain HTTP request to a websocket route."""
+"""Websocket handshakes: 426 for a plain HTTP request to a websocket route; 403 from a foreign
+Origin, as Channels' AllowedHostsOriginValidator."""
 
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler
 
 from aiohttp_app.params import header
 from aiohttp_app.settings import settings
@@ -47,17 +46,12 @@ def asks_for_websocket(request: web.Request) -> bool:
 
 
 def require_websocket(request: web.Request) -> None:
-    """426, with Upgrade: websocket, for a plain HTTP request to a websocket route, where
-    ws.prepare() would answer a bare 400 (Django's HTTP routes for the same paths answer 426)."""
+    """Every websocket handler's first call. 426, with Upgrade: websocket, for a plain HTTP
+    request, where ws.prepare() would answer a bare 400 (Django's HTTP routes for the same paths
+    answer 426); 403 for a handshake from a foreign Origin. Django's origin_middleware wraps its
+    websocket router; here the check runs in the handlers of websocket routes only, so that no
+    plain HTTP request pays for it."""
     if not asks_for_websocket(request):
         raise ApiError("websocket_required")
-
-
-@web.middleware
-async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Checks every websocket handshake, whatever its route, before its handler runs."""
-    if asks_for_websocket(request) and not origin_allowed(
-        header(request, hdrs.ORIGIN), request.app[settings].allowed_hosts
-    ):
+    if not origin_allowed(header(request, hdrs.ORIGIN), request.app[settings].allowed_hosts):
         raise ApiError("forbidden_origin")
-    return await handler(request)

@@ -5,7 +5,6 @@ import weakref
 from aiohttp import WSCloseCode, web
 
 from aiohttp_app import accounts, basics, concurrency, data, patterns, realtime
-from aiohttp_app.accounts.csrf import csrf_middleware
 from aiohttp_app.accounts.storage import sessions_context, setup_sessions
 from aiohttp_app.accounts.throttle import throttle_context
 from aiohttp_app.basics.middlewares import error_middleware, remember_prepared
@@ -24,7 +23,6 @@ from aiohttp_app.data.cache import cache_context, forget_item
 from aiohttp_app.data.db import database_context
 from aiohttp_app.data.signals import item_changed, setup_signals
 from aiohttp_app.forwarded import forwarded_middleware
-from aiohttp_app.handshakes import origin_middleware
 from aiohttp_app.hosts import host_middleware
 from aiohttp_app.patterns.audit import connect_receivers
 from aiohttp_app.patterns.cpu import cpu_pool_context
@@ -42,10 +40,13 @@ async def close_websockets(app: web.Application) -> None:
 
 def create_app(config: Settings | None = None) -> web.Application:
     """The app, with `config` or the settings of the environment."""
-    # The host and origin checks run inside the error middleware, which renders their 400 and 403
-    # as JSON; the request id and timing middlewares run outside it, so error responses carry
-    # their headers. The forwarded middleware hands on a clone of the request, so it comes after
-    # those two: on_response_prepare gets the request aiohttp made, which has what they set.
+    # The host check runs inside the error middleware, which renders its 400 as JSON; the request
+    # id and timing middlewares run outside it, so error responses carry their headers. The
+    # forwarded middleware hands on a clone of the request, so it comes after those two:
+    # on_response_prepare gets the request aiohttp made, which has what they set. The Origin of
+    # a websocket handshake is checked in its handler (require_websocket), CSRF and the session
+    # around the views that need them (csrf_protect, with_session): no other request pays for
+    # them, as in Django, where neither is in MIDDLEWARE.
     app = web.Application(
         middlewares=[
             request_id_middleware,
@@ -54,8 +55,6 @@ def create_app(config: Settings | None = None) -> web.Application:
             error_middleware,
             body_deadline_middleware,
             host_middleware,
-            origin_middleware,
-            csrf_middleware,
         ],
         client_max_size=JSON_BODY_MAX_BYTES,
         # Request bodies are read as sent, as Django reads them: a Content-Encoding gets the 415
@@ -64,7 +63,7 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app[settings] = config or from_env()
     app[dumps] = JSON_ENCODERS[app[settings].json_library]
-    setup_sessions(app, app[settings])  # aiohttp-session's middleware, after those above
+    setup_sessions(app, app[settings])  # aiohttp-session's middleware, for the views that need it
     app[open_websockets] = weakref.WeakSet()
     app.on_response_prepare.extend([send_request_headers, remember_prepared])
     setup_templates(app)

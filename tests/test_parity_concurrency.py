@@ -325,9 +325,6 @@ async def test_missing_await_warns_in_the_server_log(client: httpx.AsyncClient, 
     await eventually(log, lambda text: UNAWAITED in text, "the server log")
 
 
-# pytest.warns re-emits the warnings it does not match as if from the module `warnings`, past
-# pyproject.toml's filter for aiohttp-session's string request keys (module aiohttp_session).
-@pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
 async def test_missing_await_warns_in_process_aiohttp(aiohttp_client: AiohttpClient) -> None:
     client = await aiohttp_client(create_app())
     # pytest.warns records the warning; outside it, filterwarnings=error would make it an error.

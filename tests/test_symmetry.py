@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -96,8 +97,9 @@ def aiohttp_routes() -> set[tuple[str, str, str]]:
     for resource in create_app().router.resources():
         for route in resource:
             methods = [route.method]
-            if route.method == "*":  # web.view: the View's methods
-                methods = [m for m in METHODS if m != "HEAD" and hasattr(route.handler, m.lower())]
+            if route.method == "*":  # web.view: the View's methods (a decorated one's, unwrapped)
+                view = inspect.unwrap(route.handler)
+                methods = [m for m in METHODS if m != "HEAD" and hasattr(view, m.lower())]
             found |= {(resource.name or "", m, resource.canonical) for m in methods if m != "HEAD"}
     return found
 

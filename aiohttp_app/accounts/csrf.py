@@ -1,8 +1,8 @@
 """CSRF by double submit, as Django's CsrfViewMiddleware checks it: the cookie and its header."""
 
+import functools
 import time
 from email.utils import formatdate
-from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -21,17 +21,9 @@ from shared.runtime.csrf import (
 )
 from shared.runtime.errors import ApiError
 
-CSRF_PROTECTED = "csrf_protected"  # the attribute csrf_protect sets on a class view
 # The secret whose cookie the answer sets: a new one, or the request's renewed (Django keeps it
 # in request.META["CSRF_COOKIE"], and CSRF_COOKIE_NEEDS_UPDATE has its middleware set it).
 renewed_secret = web.RequestKey("renewed_secret", str)
-
-
-def csrf_protect[View: type[web.View]](view: View) -> View:
-    """Django's decorator of the same name: the view's state-changing methods need the check,
-    which csrf_middleware makes (no other route pays for it)."""
-    setattr(view, CSRF_PROTECTED, True)
-    return view
 
 
 def check_csrf(request: web.Request) -> None:
@@ -58,12 +50,9 @@ def rotate_token(request: web.Request) -> None:
     request[renewed_secret] = new_secret()
 
 
-@web.middleware
-async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    protected: Any = getattr(request.match_info.handler, CSRF_PROTECTED, False)
-    if protected and request.method not in SAFE_METHODS:
-        check_csrf(request)
-    response = await handler(request)
+def set_token_cookie(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """The cookie of the secret get_token or rotate_token gave, if either did: Django's
+    CsrfViewMiddleware.process_response, which sets it when CSRF_COOKIE_NEEDS_UPDATE."""
     if (secret := request.get(renewed_secret)) is not None:
         response.set_cookie(
             CSRF_COOKIE_NAME,
@@ -75,3 +64,29 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             secure=request.app[settings].session_cookie_secure or None,
         )
     return response
+
+
+def csrf_protect(view: Handler) -> Handler:
+    """Django's decorator of the same name (CsrfViewMiddleware around one view): the check for
+    its state-changing methods, the cookie on its answer. Not a middleware, as Django's is not in
+    MIDDLEWARE: no other route pays for it, and no other POST needs a token."""
+
+    @functools.wraps(view)
+    async def protected(request: web.Request) -> web.StreamResponse:
+        if request.method not in SAFE_METHODS:
+            check_csrf(request)
+        return set_token_cookie(request, await view(request))
+
+    return protected
+
+
+def ensure_csrf_cookie(view: Handler) -> Handler:
+    """Django's decorator of the same name: the answer sets the CSRF cookie, of the request's
+    secret or a new one, whether or not the view asks for a token."""
+
+    @functools.wraps(view)
+    async def ensured(request: web.Request) -> web.StreamResponse:
+        get_token(request)
+        return set_token_cookie(request, await view(request))
+
+    return ensured

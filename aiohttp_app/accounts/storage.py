@@ -1,11 +1,14 @@
-"""aiohttp-session's storage: Redis with REDIS_URL, else the database; every process sees it."""
+"""aiohttp-session's storage (Redis with REDIS_URL, else the database; every process sees it),
+and its middleware around the views that read the session."""
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
 import aiohttp_session
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import AbstractStorage, Session
 from aiohttp_session.redis_storage import RedisStorage
 from redis.asyncio import Redis
@@ -23,6 +26,7 @@ from shared.runtime.accounts import (
 from shared.runtime.redis_state import redis_client
 
 session_redis: web.AppKey[Redis | None] = web.AppKey("session_redis")  # None without REDIS_URL
+session_middleware = web.AppKey("session_middleware", Middleware)  # aiohttp-session's, its storage
 
 
 def checked_key(key: str | None) -> str | None:
@@ -85,8 +89,7 @@ class Cookie(TypedDict):
 
 
 def setup_sessions(app: web.Application, config: Settings) -> None:
-    """aiohttp-session's middleware, last of the app's: inside the error middleware, every route
-    gets it, and it costs a route nothing until the route asks for its session."""
+    """aiohttp-session's middleware on the app's storage, for with_session."""
     cookie = Cookie(
         cookie_name=SESSION_COOKIE_NAME,
         max_age=config.session_max_age,
@@ -101,7 +104,22 @@ def setup_sessions(app: web.Application, config: Settings) -> None:
     else:
         app[session_redis] = None
         storage = DatabaseStorage(**cookie)
-    aiohttp_session.setup(app, storage)
+    # Not aiohttp_session.setup(app, storage), which appends it to the app's middlewares: every
+    # request would go through it.
+    app[session_middleware] = aiohttp_session.session_middleware(storage)
+
+
+def with_session(view: Handler) -> Handler:
+    """The view inside aiohttp-session's middleware, as Django's with_session wraps a view in its
+    session middleware: get_session() and new_session() in the view, the session saved (its
+    cookie set or cleared) after it. The views that read the session only: the rest of the app's
+    routes never pay for it."""
+
+    @functools.wraps(view)
+    async def in_session(request: web.Request) -> web.StreamResponse:
+        return await request.app[session_middleware](request, view)
+
+    return in_session
 
 
 async def sessions_context(app: web.Application) -> AsyncIterator[None]:

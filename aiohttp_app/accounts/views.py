@@ -14,7 +14,7 @@ from aiohttp_app.accounts.auth import (
     login_required,
     logout,
 )
-from aiohttp_app.accounts.csrf import csrf_protect, get_token
+from aiohttp_app.accounts.csrf import ensure_csrf_cookie, get_token
 from aiohttp_app.accounts.models import User
 from aiohttp_app.accounts.throttle import count_attempt, forget_attempts
 from aiohttp_app.bodies import read_json
@@ -50,7 +50,8 @@ class AccountsView(web.View):
         return web.json_response({"username": username}, status=201, dumps=self.request.app[dumps])
 
 
-@csrf_protect
+# routes.py wraps it, and `me`, in aiohttp-session's middleware (with_session), and it in
+# csrf_protect: its POST and DELETE need the CSRF check.
 class SessionView(web.View):
     async def post(self) -> web.Response:
         fields = await read_json(self.request, ACCOUNT_FIELDS)
@@ -88,5 +89,6 @@ async def me_items(request: web.Request) -> web.Response:
     )
 
 
+@ensure_csrf_cookie  # the cookie, set on this answer, renewed
 async def csrf(request: web.Request) -> web.Response:
     return web.json_response({"csrf": get_token(request)}, dumps=request.app[dumps])
