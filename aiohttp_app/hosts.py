@@ -7,7 +7,6 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from aiohttp_app.handshakes import asks_for_websocket, is_same_domain
-from aiohttp_app.params import header
 from aiohttp_app.settings import settings
 from shared.runtime.errors import ApiError
 
@@ -27,8 +26,9 @@ def host_allowed(host: str, allowed_hosts: tuple[str, ...]) -> bool:
 @web.middleware
 async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every HTTP request but a websocket handshake (Channels checks their Origin, not their Host);
-    without a Host (HTTP/1.0), Django checks the server's own address, which is allowed."""
-    host = header(request, hdrs.HOST)
+    without a Host (HTTP/1.0), Django checks the server's own address, which is allowed. Read
+    with get(): aiohttp's parser refuses a repeated Host (400) before the app runs."""
+    host = request.headers.get(hdrs.HOST)
     if host is not None and not host_allowed(host, request.app[settings].allowed_hosts):
         if not asks_for_websocket(request):
             raise ApiError("bad_request")

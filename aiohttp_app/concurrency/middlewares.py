@@ -36,4 +36,5 @@ async def send_request_headers(request: web.Request, response: web.StreamRespons
     if (id_ := request.get(request_id)) is None:
         return
     milliseconds = (time.perf_counter() - request[started]) * 1000
-    response.headers.update({"X-Request-ID": id_, "Server-Timing": f"app;dur={milliseconds:.1f}"})
+    response.headers["X-Request-ID"] = id_
+    response.headers["Server-Timing"] = f"app;dur={milliseconds:.1f}"

@@ -7,8 +7,8 @@ import json
 import math
 import os
 import re
+import secrets
 import sys
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,10 +75,11 @@ def parse_int(raw: str | None, name: str, low: int, high: int | None = None) -> 
 
 
 def parse_request_id(raw: str | None) -> str:
-    """The client's X-Request-ID if it is 1 to 64 of [A-Za-z0-9._-], else a new one (uuid4 hex)."""
+    """The client's X-Request-ID if it is 1 to 64 of [A-Za-z0-9._-], else a new one: 32 random
+    hex digits, as uuid4().hex looks, for a third of its time (a microsecond or two a request)."""
     if raw is not None and REQUEST_ID_PATTERN.fullmatch(raw):
         return raw
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def ws_ping_settings(env: Mapping[str, str] = os.environ) -> tuple[float, float]:
