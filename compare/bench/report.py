@@ -447,8 +447,8 @@ def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
             cell, of = row.cells[name], results["subjects"][name]["of"]
             if cell.status == "not measured":
                 continue
-            peer = number(cell.median, row.primary) if cell.status == "ok" else cell.reason
-            baseline = f"`{of}` " + baseline_figure(row, of) if of else "—"
+            peer = figure(row, name)
+            baseline = f"`{of}` " + figure(row, of) if of else "—"
             ratio, bar = "—", "—"
             if found := ratios.get((row.id, name)):
                 ratio = f"{found['ratio']:.2f} ({found['low']:.2f}–{found['high']:.2f})"
@@ -464,8 +464,9 @@ def peer_table(results: Mapping[str, Any], table: Sequence[Row]) -> str:
     )
 
 
-def baseline_figure(row: Row, name: str) -> str:
-    """The baseline's figure on this row, or why there is none (a run of peers alone has none)."""
+def figure(row: Row, name: str) -> str:
+    """A subject's figure on this row, or why there is none (a peer's baseline is not in a run of
+    peers alone)."""
     cell = row.cells.get(name)
     if cell is None or cell.status == "not measured":
         return "not in this run"
